@@ -1,0 +1,48 @@
+/**
+ * `npm test`: typecheck, then every test file (unit, contract, integration, e2e, ui) on
+ * node:test. Pass file globs to run a subset: `npm test -- 'test/e2e/**'`.
+ * The last line printed is the summary `N passed, N failed, N skipped`.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const patterns = args.length > 0 ? args : ['src/**/*.test.ts', 'test/**/*.test.ts'];
+const node = process.execPath;
+
+if (process.env['WHARF_SKIP_TYPECHECK'] !== '1') {
+  const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    console.log('typecheck failed');
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'wharf-test-'));
+const summaryFile = join(dir, 'summary.txt');
+const run = spawnSync(
+  node,
+  [
+    '--disable-warning=ExperimentalWarning',
+    '--test',
+    `--test-concurrency=${process.env['WHARF_TEST_CONCURRENCY'] ?? '2'}`,
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=./scripts/summary-reporter.ts',
+    `--test-reporter-destination=${summaryFile}`,
+    ...patterns,
+  ],
+  { stdio: 'inherit' },
+);
+let summary = '0 passed, 1 failed';
+try {
+  summary = readFileSync(summaryFile, 'utf8').trim() || summary;
+} catch {
+  // The runner died before writing its summary; report the failure.
+}
+rmSync(dir, { recursive: true, force: true });
+console.log(summary);
+process.exit(run.status ?? 1);

@@ -1,0 +1,29 @@
+import type { FastifyRequest } from 'fastify';
+import type { Principal, RepoAction } from '../auth/principal.ts';
+import { ANONYMOUS } from '../auth/principal.ts';
+import type { RepoName } from '../oci/name.ts';
+
+export type AccessRequest =
+  | { type: 'repository'; name: RepoName; actions: RepoAction[] }
+  | { type: 'registry'; name: 'catalog'; actions: ['*'] }
+  | { type: 'base' };
+
+/**
+ * How the registry routes ask "may this request do that?". The gate authenticates the request
+ * and either returns the principal or throws UNAUTHORIZED (with a challenge) / DENIED.
+ */
+export interface AccessGate {
+  authorize(request: FastifyRequest, access: AccessRequest): Promise<Principal>;
+  /** Whether `principal` may pull from `repo` (catalog filtering, mount sources). */
+  canPull(principal: Principal, repo: RepoName): Promise<boolean>;
+}
+
+/** No authentication: everything is allowed to everyone (tests of the core; development). */
+export const openGate: AccessGate = {
+  async authorize() {
+    return ANONYMOUS;
+  },
+  async canPull() {
+    return true;
+  },
+};

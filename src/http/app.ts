@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { RegistryError } from '../errors.ts';
+import type { RegistryService } from '../services/registry.ts';
+import type { UploadService } from '../services/uploads.ts';
+import { type AccessGate, openGate } from './access.ts';
+import { sendError } from './errors.ts';
+import { registerV2 } from './v2/router.ts';
+
+export interface HttpDeps {
+  logger: Logger;
+  registry: RegistryService;
+  uploads: UploadService;
+  gate?: AccessGate;
+  manifestMaxBytes: number;
+  trustProxy: boolean;
+  /** Readiness of backing stores, for /readyz. */
+  ready: () => Promise<void>;
+}
+
+/** The Fastify app as a value (no listen), so tests can `inject` and two registries can coexist. */
+export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    trustProxy: deps.trustProxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Uploads can be slow; the stream itself bounds memory, not a timeout.
+    requestTimeout: 0,
+    routerOptions: { maxParamLength: 4096 },
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('docker-distribution-api-version', 'registry/2.0');
+    reply.header('x-request-id', req.id);
+  });
+
+  // One line per request, with the repository and digest bound by the handlers.
+  app.addHook('onResponse', async (req, reply) => {
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    req.log[level](
+      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
+  app.setNotFoundHandler((req, reply) => sendError(new RegistryError('ROUTE_UNKNOWN', 'not found', { path: req.url }), req, reply));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await deps.ready();
+      return { status: 'ready' };
+    } catch (err) {
+      reply.log.warn({ err }, 'not ready');
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+
+  await app.register(async (v2) => {
+    registerV2(v2, {
+      registry: deps.registry,
+      uploads: deps.uploads,
+      gate: deps.gate ?? openGate,
+      manifestMaxBytes: deps.manifestMaxBytes,
+    });
+  });
+  return app;
+}

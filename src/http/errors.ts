@@ -1,0 +1,72 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { type ErrorCode, RegistryError } from '../errors.ts';
+
+/** The one table from error code to HTTP status and the code clients see on the wire. */
+const TABLE: Record<ErrorCode, { status: number; wire: string }> = {
+  BLOB_UNKNOWN: { status: 404, wire: 'BLOB_UNKNOWN' },
+  BLOB_UPLOAD_INVALID: { status: 400, wire: 'BLOB_UPLOAD_INVALID' },
+  BLOB_UPLOAD_UNKNOWN: { status: 404, wire: 'BLOB_UPLOAD_UNKNOWN' },
+  DIGEST_INVALID: { status: 400, wire: 'DIGEST_INVALID' },
+  MANIFEST_BLOB_UNKNOWN: { status: 400, wire: 'MANIFEST_BLOB_UNKNOWN' },
+  MANIFEST_INVALID: { status: 400, wire: 'MANIFEST_INVALID' },
+  MANIFEST_UNKNOWN: { status: 404, wire: 'MANIFEST_UNKNOWN' },
+  NAME_INVALID: { status: 400, wire: 'NAME_INVALID' },
+  NAME_UNKNOWN: { status: 404, wire: 'NAME_UNKNOWN' },
+  SIZE_INVALID: { status: 400, wire: 'SIZE_INVALID' },
+  UNAUTHORIZED: { status: 401, wire: 'UNAUTHORIZED' },
+  DENIED: { status: 403, wire: 'DENIED' },
+  UNSUPPORTED: { status: 415, wire: 'UNSUPPORTED' },
+  TOOMANYREQUESTS: { status: 429, wire: 'TOOMANYREQUESTS' },
+  RANGE_INVALID: { status: 416, wire: 'BLOB_UPLOAD_INVALID' },
+  RANGE_NOT_SATISFIABLE: { status: 416, wire: 'BLOB_UNKNOWN' },
+  PAGINATION_NUMBER_INVALID: { status: 400, wire: 'PAGINATION_NUMBER_INVALID' },
+  TAG_INVALID: { status: 400, wire: 'MANIFEST_INVALID' },
+  MANIFEST_TOO_LARGE: { status: 413, wire: 'MANIFEST_INVALID' },
+  ROUTE_UNKNOWN: { status: 404, wire: 'UNSUPPORTED' },
+  METHOD_NOT_ALLOWED: { status: 405, wire: 'UNSUPPORTED' },
+  NOT_FOUND: { status: 404, wire: 'NOT_FOUND' },
+  CONFLICT: { status: 409, wire: 'CONFLICT' },
+  BAD_REQUEST: { status: 400, wire: 'BAD_REQUEST' },
+  UNAVAILABLE: { status: 503, wire: 'UNAVAILABLE' },
+  INTERNAL: { status: 500, wire: 'UNKNOWN' },
+};
+
+export function statusOf(code: ErrorCode): number {
+  return TABLE[code].status;
+}
+
+/** Response headers an error must carry (e.g. WWW-Authenticate on UNAUTHORIZED, Retry-After). */
+export class HttpHeadersError extends RegistryError {
+  readonly headers: Record<string, string>;
+  constructor(code: ErrorCode, message: string, headers: Record<string, string>, detail?: unknown) {
+    super(code, message, detail);
+    this.headers = headers;
+  }
+}
+
+function fastifyToRegistry(err: FastifyError): RegistryError {
+  const status = err.statusCode ?? 500;
+  if (status === 413) return new RegistryError('SIZE_INVALID', 'request body too large');
+  if (status === 415) return new RegistryError('UNSUPPORTED', err.message);
+  if (status >= 400 && status < 500) return new RegistryError('BAD_REQUEST', err.message);
+  return new RegistryError('INTERNAL', 'internal server error');
+}
+
+/** The one serializer: `{"errors":[{code,message,detail}]}` for every failure. */
+export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  let re: RegistryError;
+  if (err instanceof RegistryError) re = err;
+  else if (err instanceof Error && 'statusCode' in err) re = fastifyToRegistry(err as FastifyError);
+  else re = new RegistryError('INTERNAL', 'internal server error');
+
+  const { status, wire } = TABLE[re.code];
+  if (status >= 500) request.log.error({ err }, 'request failed');
+  else request.log.debug({ code: re.code, msg: re.message }, 'request rejected');
+  if (err instanceof HttpHeadersError) reply.headers(err.headers);
+  if (re.code === 'RANGE_NOT_SATISFIABLE' && typeof re.detail === 'object' && re.detail && 'size' in re.detail) {
+    reply.header('content-range', `bytes */${String((re.detail as { size: unknown }).size)}`);
+  }
+  const body = { errors: [{ code: wire, message: re.message, detail: status >= 500 ? null : (re.detail ?? null) }] };
+  reply.code(status).header('content-type', 'application/json; charset=utf-8');
+  return request.method === 'HEAD' ? reply.header('content-length', '0').send() : reply.send(JSON.stringify(body));
+}

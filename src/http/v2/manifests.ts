@@ -1,0 +1,76 @@
+/**
+ * Manifests — OCI Distribution Spec end-3 (GET/HEAD), end-7 (PUT, with ?tag= for several tags),
+ * end-9 (DELETE by digest) and DELETE by tag.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../../errors.ts';
+import type { ManifestRecord } from '../../metadata/registry.ts';
+import { parseReference, parseTag, type RepoName } from '../../oci/name.ts';
+import { queryStrings, readCapped, type V2Deps } from './common.ts';
+
+/**
+ * Content negotiation: the stored bytes are never converted, so the only choice is whether the
+ * client accepts them. A client listing manifest types without ours gets MANIFEST_UNKNOWN,
+ * as Distribution answers when it cannot serve an accepted type.
+ */
+function acceptable(accept: string | undefined, mediaType: string): boolean {
+  if (!accept) return true;
+  const types = accept.split(',').map((t) => t.split(';')[0]?.trim().toLowerCase() ?? '');
+  return types.some((t) => t === '' || t === '*/*' || t === 'application/*' || t === mediaType || t === 'application/json');
+}
+
+function manifestHeaders(reply: FastifyReply, m: ManifestRecord): FastifyReply {
+  return reply
+    .header('content-type', m.mediaType)
+    .header('docker-content-digest', m.digest)
+    .header('etag', `"${m.digest}"`)
+    .header('content-length', String(m.size));
+}
+
+export function manifestRoutes(deps: V2Deps) {
+  return {
+    async get(req: FastifyRequest, reply: FastifyReply, name: RepoName, refRaw: string) {
+      const ref = parseReference(refRaw);
+      await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull'] });
+      const m = await deps.registry.manifest(name, ref);
+      req.log = req.log.child({ digest: m.digest });
+      if (!acceptable(req.headers.accept, m.mediaType)) {
+        throw new RegistryError('MANIFEST_UNKNOWN', 'manifest is not available in an accepted media type', {
+          mediaType: m.mediaType,
+          accept: req.headers.accept,
+        });
+      }
+      manifestHeaders(reply, m);
+      const inm = req.headers['if-none-match'];
+      if (inm !== undefined && inm.split(',').some((t) => t.trim() === `"${m.digest}"` || t.trim() === m.digest)) {
+        return reply.code(304).send();
+      }
+      if (req.method === 'HEAD') return reply.code(200).send();
+      deps.registry.recordPull(name, m.digest);
+      return reply.code(200).send(m.content);
+    },
+
+    async put(req: FastifyRequest, reply: FastifyReply, name: RepoName, refRaw: string) {
+      const ref = parseReference(refRaw);
+      const extraTags = queryStrings(req, 'tag').map(parseTag);
+      await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
+      const bytes = await readCapped(req, deps.manifestMaxBytes);
+      const result = await deps.registry.putManifest(name, ref, bytes, req.headers['content-type'], extraTags);
+      req.log = req.log.child({ digest: result.digest });
+      reply
+        .code(201)
+        .header('location', `/v2/${name}/manifests/${result.digest}`)
+        .header('docker-content-digest', result.digest)
+        .header('content-length', '0');
+      if (result.subject) reply.header('oci-subject', result.subject);
+      return reply.send();
+    },
+
+    async delete(req: FastifyRequest, reply: FastifyReply, name: RepoName, refRaw: string) {
+      const ref = parseReference(refRaw);
+      await deps.gate.authorize(req, { type: 'repository', name, actions: ['delete'] });
+      await deps.registry.deleteManifest(name, ref);
+      return reply.code(202).header('content-length', '0').send();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { Kysely } from 'kysely';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type DialectKind, migrateToLatest } from './migrations.ts';
+import { BlobLinkStore, ManifestStore, RepositoryStore, TagStore, UploadSessionStore } from './registry.ts';
+import type { DB } from './schema.ts';
+import { NodeSqliteDialect } from './sqlite-dialect.ts';
+
+/** All metadata stores bound to one Kysely handle (the database, or a transaction). */
+export class Metadata {
+  readonly repositories: RepositoryStore;
+  readonly blobLinks: BlobLinkStore;
+  readonly manifests: ManifestStore;
+  readonly tags: TagStore;
+  readonly uploads: UploadSessionStore;
+  readonly db: Kysely<DB>;
+  readonly dialect: DialectKind;
+
+  constructor(db: Kysely<DB>, dialect: DialectKind) {
+    this.db = db;
+    this.dialect = dialect;
+    this.repositories = new RepositoryStore(db);
+    this.blobLinks = new BlobLinkStore(db);
+    this.manifests = new ManifestStore(db);
+    this.tags = new TagStore(db);
+    this.uploads = new UploadSessionStore(db);
+  }
+
+  /** Runs `fn` in one transaction with stores bound to it. */
+  async transaction<T>(fn: (m: Metadata) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(new Metadata(trx, this.dialect)));
+  }
+
+  async migrate(): Promise<string[]> {
+    return migrateToLatest(this.db as unknown as Kysely<unknown>, this.dialect);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.selectFrom('repositories').select('name').limit(1).execute();
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+export function openSqlite(path: string): Metadata {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  return new Metadata(new Kysely<DB>({ dialect: new NodeSqliteDialect(path) }), 'sqlite');
+}

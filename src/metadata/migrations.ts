@@ -1,0 +1,107 @@
+import { type Kysely, sql } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+
+export type DialectKind = 'sqlite' | 'postgres';
+
+/** Column types that differ between dialects; everything else is portable SQL. */
+function types(dialect: DialectKind) {
+  return {
+    bytes: dialect === 'postgres' ? sql`bytea` : sql`blob`,
+    int: sql`bigint`,
+  } as const;
+}
+
+/**
+ * Migrations live in code (not files) so a single binary carries them; each is append-only.
+ * They run on SQLite and PostgreSQL alike.
+ */
+export function migrations(dialect: DialectKind): Record<string, Migration> {
+  const t = types(dialect);
+  return {
+    '0001_registry_core': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('repositories')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('created_at', t.int, (c) => c.notNull())
+          .addColumn('updated_at', t.int, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('repositories_owner').on('repositories').columns(['owner', 'name']).execute();
+
+        await db.schema
+          .createTable('repo_blobs')
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('size', t.int, (c) => c.notNull())
+          .addColumn('created_at', t.int, (c) => c.notNull())
+          .addPrimaryKeyConstraint('repo_blobs_pk', ['repo', 'digest'])
+          .execute();
+        await db.schema.createIndex('repo_blobs_digest').on('repo_blobs').column('digest').execute();
+
+        await db.schema
+          .createTable('manifests')
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('media_type', 'text', (c) => c.notNull())
+          .addColumn('size', t.int, (c) => c.notNull())
+          .addColumn('content', t.bytes, (c) => c.notNull())
+          .addColumn('artifact_type', 'text')
+          .addColumn('config_media_type', 'text')
+          .addColumn('config_digest', 'text')
+          .addColumn('subject', 'text')
+          .addColumn('annotations', 'text')
+          .addColumn('created_at', t.int, (c) => c.notNull())
+          .addPrimaryKeyConstraint('manifests_pk', ['repo', 'digest'])
+          .execute();
+        await db.schema.createIndex('manifests_subject').on('manifests').columns(['repo', 'subject']).execute();
+
+        await db.schema
+          .createTable('manifest_refs')
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('child', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('manifest_refs_pk', ['repo', 'digest', 'child'])
+          .execute();
+        await db.schema.createIndex('manifest_refs_child').on('manifest_refs').columns(['repo', 'child']).execute();
+
+        await db.schema
+          .createTable('tags')
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('updated_at', t.int, (c) => c.notNull())
+          .addPrimaryKeyConstraint('tags_pk', ['repo', 'name'])
+          .execute();
+        await db.schema.createIndex('tags_digest').on('tags').columns(['repo', 'digest']).execute();
+
+        await db.schema
+          .createTable('uploads')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('created_at', t.int, (c) => c.notNull())
+          .addColumn('updated_at', t.int, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('uploads_updated').on('uploads').column('updated_at').execute();
+      },
+    },
+  };
+}
+
+class InCodeProvider implements MigrationProvider {
+  private readonly all: Record<string, Migration>;
+  constructor(all: Record<string, Migration>) {
+    this.all = all;
+  }
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return this.all;
+  }
+}
+
+export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectKind): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new InCodeProvider(migrations(dialect)) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,272 @@
+import type { Kysely } from 'kysely';
+import type { Digest } from '../oci/digest.ts';
+import type { RepoName, Tag } from '../oci/name.ts';
+import type { DB } from './schema.ts';
+
+export interface ManifestRecord {
+  repo: RepoName;
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  content: Buffer;
+  artifactType: string | null;
+  configMediaType: string | null;
+  configDigest: Digest | null;
+  subject: Digest | null;
+  annotations: Record<string, string> | null;
+  createdAt: number;
+}
+
+export interface ManifestChild {
+  digest: Digest;
+  kind: 'blob' | 'manifest';
+}
+
+type ManifestRow = DB['manifests'];
+
+function toRecord(row: ManifestRow): ManifestRecord {
+  return {
+    repo: row.repo as RepoName,
+    digest: row.digest as Digest,
+    mediaType: row.media_type,
+    size: Number(row.size),
+    content: Buffer.isBuffer(row.content) ? row.content : Buffer.from(row.content),
+    artifactType: row.artifact_type,
+    configMediaType: row.config_media_type,
+    configDigest: row.config_digest as Digest | null,
+    subject: row.subject as Digest | null,
+    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** Repositories: created on first push, listed by the catalog. */
+export class RepositoryStore {
+  private readonly db: Kysely<DB>;
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
+
+  async ensure(name: RepoName, owner: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('repositories')
+      .values({ name, owner, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ updated_at: now }))
+      .execute();
+  }
+
+  async exists(name: RepoName): Promise<boolean> {
+    const row = await this.db.selectFrom('repositories').select('name').where('name', '=', name).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Names in lexical order after `last`, at most `limit`. */
+  async list(opts: { last?: string | undefined; limit: number }): Promise<RepoName[]> {
+    let q = this.db.selectFrom('repositories').select('name').orderBy('name').limit(opts.limit);
+    if (opts.last !== undefined) q = q.where('name', '>', opts.last);
+    return (await q.execute()).map((r) => r.name as RepoName);
+  }
+}
+
+/** Which blobs each repository may read (a blob is readable only through a linked repository). */
+export class BlobLinkStore {
+  private readonly db: Kysely<DB>;
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
+
+  async link(repo: RepoName, digest: Digest, size: number, now: number): Promise<void> {
+    await this.db
+      .insertInto('repo_blobs')
+      .values({ repo, digest, size, created_at: now })
+      .onConflict((oc) => oc.columns(['repo', 'digest']).doNothing())
+      .execute();
+  }
+
+  async get(repo: RepoName, digest: Digest): Promise<{ size: number } | null> {
+    const row = await this.db
+      .selectFrom('repo_blobs')
+      .select('size')
+      .where('repo', '=', repo)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return row ? { size: Number(row.size) } : null;
+  }
+
+  /** The subset of `digests` linked to `repo`, with sizes. */
+  async getMany(repo: RepoName, digests: readonly Digest[]): Promise<Map<Digest, number>> {
+    const out = new Map<Digest, number>();
+    if (digests.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('repo_blobs')
+      .select(['digest', 'size'])
+      .where('repo', '=', repo)
+      .where('digest', 'in', [...new Set(digests)])
+      .execute();
+    for (const r of rows) out.set(r.digest as Digest, Number(r.size));
+    return out;
+  }
+
+  async unlink(repo: RepoName, digest: Digest): Promise<boolean> {
+    const res = await this.db.deleteFrom('repo_blobs').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+    return res.numDeletedRows > 0n;
+  }
+}
+
+export class ManifestStore {
+  private readonly db: Kysely<DB>;
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
+
+  async get(repo: RepoName, digest: Digest): Promise<ManifestRecord | null> {
+    const row = await this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repo', '=', repo)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return row ? toRecord(row) : null;
+  }
+
+  async existing(repo: RepoName, digests: readonly Digest[]): Promise<Set<Digest>> {
+    if (digests.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom('manifests')
+      .select('digest')
+      .where('repo', '=', repo)
+      .where('digest', 'in', [...new Set(digests)])
+      .execute();
+    return new Set(rows.map((r) => r.digest as Digest));
+  }
+
+  /** Inserts the manifest and its references; a re-push of identical bytes is a no-op. */
+  async put(m: ManifestRecord, children: readonly ManifestChild[]): Promise<void> {
+    await this.db
+      .insertInto('manifests')
+      .values({
+        repo: m.repo,
+        digest: m.digest,
+        media_type: m.mediaType,
+        size: m.size,
+        content: m.content,
+        artifact_type: m.artifactType,
+        config_media_type: m.configMediaType,
+        config_digest: m.configDigest,
+        subject: m.subject,
+        annotations: m.annotations ? JSON.stringify(m.annotations) : null,
+        created_at: m.createdAt,
+      })
+      .onConflict((oc) => oc.columns(['repo', 'digest']).doNothing())
+      .execute();
+    if (children.length > 0) {
+      await this.db
+        .insertInto('manifest_refs')
+        .values(children.map((c) => ({ repo: m.repo, digest: m.digest, child: c.digest, kind: c.kind })))
+        .onConflict((oc) => oc.columns(['repo', 'digest', 'child']).doNothing())
+        .execute();
+    }
+  }
+
+  /** Deletes the manifest, its references and every tag pointing at it. */
+  async delete(repo: RepoName, digest: Digest): Promise<boolean> {
+    await this.db.deleteFrom('tags').where('repo', '=', repo).where('digest', '=', digest).execute();
+    await this.db.deleteFrom('manifest_refs').where('repo', '=', repo).where('digest', '=', digest).execute();
+    const res = await this.db.deleteFrom('manifests').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+    return res.numDeletedRows > 0n;
+  }
+
+  /** Manifests in `repo` whose subject is `subject`, oldest first. */
+  async referrers(repo: RepoName, subject: Digest, artifactType?: string): Promise<ManifestRecord[]> {
+    let q = this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repo', '=', repo)
+      .where('subject', '=', subject)
+      .orderBy('created_at')
+      .orderBy('digest');
+    if (artifactType !== undefined) q = q.where('artifact_type', '=', artifactType);
+    return (await q.execute()).map(toRecord);
+  }
+}
+
+export class TagStore {
+  private readonly db: Kysely<DB>;
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
+
+  /** The manifest a tag points at, in one query (the hot path of every pull). */
+  async resolve(repo: RepoName, tag: Tag): Promise<ManifestRecord | null> {
+    const row = await this.db
+      .selectFrom('tags')
+      .innerJoin('manifests', (j) => j.onRef('manifests.repo', '=', 'tags.repo').onRef('manifests.digest', '=', 'tags.digest'))
+      .selectAll('manifests')
+      .where('tags.repo', '=', repo)
+      .where('tags.name', '=', tag)
+      .executeTakeFirst();
+    return row ? toRecord(row) : null;
+  }
+
+  async put(repo: RepoName, tag: Tag, digest: Digest, now: number): Promise<void> {
+    await this.db
+      .insertInto('tags')
+      .values({ repo, name: tag, digest, updated_at: now })
+      .onConflict((oc) => oc.columns(['repo', 'name']).doUpdateSet({ digest, updated_at: now }))
+      .execute();
+  }
+
+  async delete(repo: RepoName, tag: Tag): Promise<boolean> {
+    const res = await this.db.deleteFrom('tags').where('repo', '=', repo).where('name', '=', tag).executeTakeFirst();
+    return res.numDeletedRows > 0n;
+  }
+
+  /** Tag names in lexical (byte) order after `last`, at most `limit`. */
+  async list(repo: RepoName, opts: { last?: string | undefined; limit: number }): Promise<Tag[]> {
+    let q = this.db.selectFrom('tags').select('name').where('repo', '=', repo).orderBy('name').limit(opts.limit);
+    if (opts.last !== undefined) q = q.where('name', '>', opts.last);
+    return (await q.execute()).map((r) => r.name as Tag);
+  }
+
+  async forDigest(repo: RepoName, digest: Digest): Promise<Tag[]> {
+    const rows = await this.db.selectFrom('tags').select('name').where('repo', '=', repo).where('digest', '=', digest).orderBy('name').execute();
+    return rows.map((r) => r.name as Tag);
+  }
+}
+
+export interface UploadRecord {
+  id: string;
+  repo: RepoName;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Upload sessions live in the database so they survive restarts and are shared by replicas. */
+export class UploadSessionStore {
+  private readonly db: Kysely<DB>;
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
+
+  async create(id: string, repo: RepoName, now: number): Promise<void> {
+    await this.db.insertInto('uploads').values({ id, repo, created_at: now, updated_at: now }).execute();
+  }
+
+  async get(id: string): Promise<UploadRecord | null> {
+    const row = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? { id: row.id, repo: row.repo as RepoName, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) } : null;
+  }
+
+  async touch(id: string, now: number): Promise<void> {
+    await this.db.updateTable('uploads').set({ updated_at: now }).where('id', '=', id).execute();
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  }
+
+  async staleSince(before: number, limit: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('uploads').select('id').where('updated_at', '<', before).limit(limit).execute();
+    return rows.map((r) => r.id);
+  }
+}

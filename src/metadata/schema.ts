@@ -1,0 +1,61 @@
+
+
+/** Timestamps are milliseconds since the epoch in every dialect. */
+export interface RepositoriesTable {
+  name: string;
+  owner: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RepoBlobsTable {
+  repo: string;
+  digest: string;
+  size: number;
+  created_at: number;
+}
+
+export interface ManifestsTable {
+  repo: string;
+  digest: string;
+  media_type: string;
+  size: number;
+  content: Uint8Array;
+  artifact_type: string | null;
+  config_media_type: string | null;
+  config_digest: string | null;
+  subject: string | null;
+  annotations: string | null;
+  created_at: number;
+}
+
+export interface ManifestRefsTable {
+  repo: string;
+  digest: string;
+  child: string;
+  kind: 'blob' | 'manifest';
+}
+
+export interface TagsTable {
+  repo: string;
+  name: string;
+  digest: string;
+  updated_at: number;
+}
+
+export interface UploadsTable {
+  id: string;
+  repo: string;
+  created_at: number;
+  updated_at: number;
+}
+
+
+export interface DB {
+  repositories: RepositoriesTable;
+  repo_blobs: RepoBlobsTable;
+  manifests: ManifestsTable;
+  manifest_refs: ManifestRefsTable;
+  tags: TagsTable;
+  uploads: UploadsTable;
+}

@@ -1,0 +1,222 @@
+import type { Readable } from 'node:stream';
+import { RegistryError } from '../errors.ts';
+import type { ManifestChild, ManifestRecord } from '../metadata/registry.ts';
+import type { Metadata } from '../metadata/metadata.ts';
+import { type Digest, digestAlgorithm, digestOf } from '../oci/digest.ts';
+import { parseManifest } from '../oci/manifest.ts';
+import { MediaType } from '../oci/mediatypes.ts';
+import { ownerOf, type Reference, type RepoName, type Tag } from '../oci/name.ts';
+import type { BlobStore, ByteRange } from '../storage/types.ts';
+import type { RegistryEventBus } from './events.ts';
+
+export interface RegistryDeps {
+  metadata: Metadata;
+  blobs: BlobStore;
+  events: RegistryEventBus;
+  clock: () => number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** The `last` value for the next page, when there may be one. */
+  next: string | null;
+}
+
+export interface PutManifestResult {
+  digest: Digest;
+  subject: Digest | null;
+  tags: Tag[];
+}
+
+export interface BlobReadResult {
+  size: number;
+  /** Present when the store prefers a redirect (e.g. presigned URL). */
+  redirect: string | null;
+  open: (range?: ByteRange) => Promise<Readable>;
+}
+
+/** Manifests, tags, blobs, referrers and the catalog: the pull/push use cases of the spec. */
+export class RegistryService {
+  private readonly deps: RegistryDeps;
+
+  constructor(deps: RegistryDeps) {
+    this.deps = deps;
+  }
+
+  // ---- blobs ------------------------------------------------------------------------------
+
+  /** A blob readable through `repo`: linked to it and present in the store. */
+  async blob(repo: RepoName, digest: Digest): Promise<BlobReadResult> {
+    const link = await this.deps.metadata.blobLinks.get(repo, digest);
+    if (!link) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    const redirect = await this.deps.blobs.redirectUrl(digest);
+    return {
+      size: link.size,
+      redirect,
+      open: (range) => this.deps.blobs.read(digest, range),
+    };
+  }
+
+  /** Unlinks the blob from the repository; bytes are reclaimed by garbage collection. */
+  async deleteBlob(repo: RepoName, digest: Digest): Promise<void> {
+    if (!(await this.deps.metadata.blobLinks.unlink(repo, digest))) {
+      throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    }
+  }
+
+  // ---- manifests --------------------------------------------------------------------------
+
+  async manifest(repo: RepoName, ref: Reference): Promise<ManifestRecord> {
+    const m =
+      ref.kind === 'tag'
+        ? await this.deps.metadata.tags.resolve(repo, ref.tag)
+        : await this.deps.metadata.manifests.get(repo, ref.digest);
+    if (!m) {
+      throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', {
+        name: repo,
+        reference: ref.kind === 'tag' ? ref.tag : ref.digest,
+      });
+    }
+    return m;
+  }
+
+  recordPull(repo: RepoName, digest: Digest): void {
+    this.deps.events.emit('manifest.pulled', { repo, digest });
+  }
+
+  /**
+   * Stores manifest bytes exactly as pushed. Every referenced blob and child manifest must
+   * already be in the repository; a `subject` may be missing (referrers may be pushed first).
+   */
+  async putManifest(
+    repo: RepoName,
+    ref: Reference,
+    bytes: Buffer,
+    contentType: string | undefined,
+    extraTags: readonly Tag[] = [],
+  ): Promise<PutManifestResult> {
+    const parsed = parseManifest(bytes, contentType);
+    const digest = digestOf(bytes, ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256');
+    if (ref.kind === 'digest' && ref.digest !== digest) {
+      throw new RegistryError('DIGEST_INVALID', 'manifest digest does not match its content', { expected: ref.digest, actual: digest });
+    }
+    const tags = [...new Set([...(ref.kind === 'tag' ? [ref.tag] : []), ...extraTags])];
+    const now = this.deps.clock();
+    const record: ManifestRecord = {
+      repo,
+      digest,
+      mediaType: parsed.mediaType,
+      size: bytes.length,
+      content: bytes,
+      artifactType: parsed.artifactType,
+      configMediaType: parsed.config?.mediaType ?? null,
+      configDigest: parsed.config?.digest ?? null,
+      subject: parsed.subject?.digest ?? null,
+      annotations: Object.keys(parsed.annotations).length > 0 ? parsed.annotations : null,
+      createdAt: now,
+    };
+    const children: ManifestChild[] = [
+      ...parsed.blobs.map((d) => ({ digest: d.digest, kind: 'blob' as const })),
+      ...parsed.manifests.map((d) => ({ digest: d.digest, kind: 'manifest' as const })),
+    ];
+
+    await this.deps.metadata.transaction(async (m) => {
+      const linked = await m.blobLinks.getMany(repo, parsed.blobs.map((d) => d.digest));
+      for (const d of parsed.blobs) {
+        const size = linked.get(d.digest);
+        if (size === undefined) {
+          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest references a blob unknown to the repository', { digest: d.digest });
+        }
+        if (size !== d.size) {
+          throw new RegistryError('MANIFEST_INVALID', 'descriptor size does not match the blob', { digest: d.digest, size: d.size, actual: size });
+        }
+      }
+      const present = await m.manifests.existing(repo, parsed.manifests.map((d) => d.digest));
+      for (const d of parsed.manifests) {
+        if (!present.has(d.digest)) {
+          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'index references a manifest unknown to the repository', { digest: d.digest });
+        }
+      }
+      await m.repositories.ensure(repo, ownerOf(repo), now);
+      await m.manifests.put(record, children);
+      for (const tag of tags) await m.tags.put(repo, tag, digest, now);
+    });
+    this.deps.events.emit('manifest.pushed', { repo, manifest: record, tags });
+    return { digest, subject: record.subject, tags };
+  }
+
+  /** By tag: removes only the tag. By digest: removes the manifest and every tag on it. */
+  async deleteManifest(repo: RepoName, ref: Reference): Promise<void> {
+    if (ref.kind === 'tag') {
+      const current = await this.deps.metadata.tags.resolve(repo, ref.tag);
+      if (!current || !(await this.deps.metadata.tags.delete(repo, ref.tag))) {
+        throw new RegistryError('MANIFEST_UNKNOWN', 'tag unknown to registry', { name: repo, reference: ref.tag });
+      }
+      this.deps.events.emit('tag.deleted', { repo, tag: ref.tag, digest: current.digest });
+      return;
+    }
+    const deleted = await this.deps.metadata.transaction((m) => m.manifests.delete(repo, ref.digest));
+    if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', { name: repo, reference: ref.digest });
+    this.deps.events.emit('manifest.deleted', { repo, digest: ref.digest });
+  }
+
+  // ---- tags, referrers, catalog --------------------------------------------------------------
+
+  async listTags(repo: RepoName, opts: { n?: number | undefined; last?: string | undefined }): Promise<Page<Tag>> {
+    if (!(await this.deps.metadata.repositories.exists(repo))) {
+      throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name: repo });
+    }
+    return paginate(opts, (limit) => this.deps.metadata.tags.list(repo, { last: opts.last, limit }));
+  }
+
+  async catalog(opts: { n?: number | undefined; last?: string | undefined }, visible?: (name: RepoName) => Promise<boolean>): Promise<Page<RepoName>> {
+    if (!visible) return paginate(opts, (limit) => this.deps.metadata.repositories.list({ last: opts.last, limit }));
+    // Filtering by access happens after the query, so keep fetching until the page is full.
+    const want = opts.n ?? DEFAULT_PAGE;
+    const out: RepoName[] = [];
+    let last = opts.last;
+    for (;;) {
+      const batch = await this.deps.metadata.repositories.list({ last, limit: 500 });
+      for (const name of batch) {
+        if (await visible(name)) out.push(name);
+        if (out.length > want) return { items: out.slice(0, want), next: out[want - 1] ?? null };
+      }
+      if (batch.length < 500) return { items: out, next: null };
+      last = batch[batch.length - 1];
+    }
+  }
+
+  /** The referrers image index for `subject` (empty when none; never an error for a missing subject). */
+  async referrers(repo: RepoName, subject: Digest, artifactType?: string): Promise<Buffer> {
+    const rows = await this.deps.metadata.manifests.referrers(repo, subject, artifactType);
+    const index = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciIndex,
+      manifests: rows.map((r) => ({
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: r.size,
+        ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+        ...(r.annotations ? { annotations: r.annotations } : {}),
+      })),
+    };
+    return Buffer.from(JSON.stringify(index));
+  }
+}
+
+// Without `n` clients expect the whole list (as Distribution does); beyond this a Link header pages.
+export const DEFAULT_PAGE = 100_000;
+export const MAX_PAGE = 100_000;
+
+/** Fetches one extra row to know whether another page exists without a second query. */
+async function paginate<T extends string>(
+  opts: { n?: number | undefined },
+  fetch: (limit: number) => Promise<T[]>,
+): Promise<Page<T>> {
+  const n = Math.min(opts.n ?? DEFAULT_PAGE, MAX_PAGE);
+  if (n === 0) return { items: [], next: null };
+  const rows = await fetch(n + 1);
+  if (rows.length <= n) return { items: rows, next: null };
+  const items = rows.slice(0, n);
+  return { items, next: items[items.length - 1] ?? null };
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { RegistryError } from '../errors.ts';
+import type { Metadata } from '../metadata/metadata.ts';
+import type { Digest } from '../oci/digest.ts';
+import { ownerOf, type RepoName } from '../oci/name.ts';
+import type { UploadStore } from '../storage/types.ts';
+
+export interface UploadDeps {
+  metadata: Metadata;
+  uploads: UploadStore;
+  clock: () => number;
+  log: Logger;
+  /** 0 = unlimited. */
+  maxBlobBytes: number;
+}
+
+export interface ChunkBody {
+  stream: AsyncIterable<Uint8Array>;
+  /** Declared Content-Length, when the client sent one. */
+  length: number | undefined;
+}
+
+/**
+ * Blob upload sessions (monolithic, chunked, single-POST, cross-repository mount). Session
+ * state lives in the upload store (bytes) and metadata (ownership, age), never only in memory,
+ * so a session survives a restart and continues on any replica.
+ */
+export class UploadService {
+  private readonly deps: UploadDeps;
+
+  constructor(deps: UploadDeps) {
+    this.deps = deps;
+  }
+
+  private get maxSize(): number | undefined {
+    return this.deps.maxBlobBytes > 0 ? this.deps.maxBlobBytes : undefined;
+  }
+
+  async start(repo: RepoName): Promise<string> {
+    const id = randomUUID();
+    await this.deps.uploads.create(id);
+    await this.deps.metadata.uploads.create(id, repo, this.deps.clock());
+    return id;
+  }
+
+  /**
+   * Links a blob already readable in `from` into `repo`. Returns false when it is not (the
+   * caller then starts a normal session); the caller checks that `from` may be read.
+   */
+  async mount(repo: RepoName, from: RepoName, digest: Digest): Promise<boolean> {
+    const link = await this.deps.metadata.blobLinks.get(from, digest);
+    if (!link) return false;
+    await this.link(repo, digest, link.size);
+    return true;
+  }
+
+  /** Current size of a session that belongs to `repo`. */
+  async status(repo: RepoName, id: string): Promise<number> {
+    await this.session(repo, id);
+    return this.deps.uploads.size(id);
+  }
+
+  /** Appends a chunk; `offset` (from Content-Range) must equal the current size when given. */
+  async append(repo: RepoName, id: string, offset: number | undefined, body: ChunkBody): Promise<number> {
+    await this.session(repo, id);
+    const at = offset ?? (await this.deps.uploads.size(id));
+    const size = await this.deps.uploads.append(id, at, body.stream, this.appendOptions(body));
+    await this.deps.metadata.uploads.touch(id, this.deps.clock());
+    return size;
+  }
+
+  /** Final PUT: optional last chunk, verify, make visible, link to the repository. */
+  async complete(repo: RepoName, id: string, digest: Digest, body: ChunkBody | null): Promise<void> {
+    await this.session(repo, id);
+    if (body) {
+      const at = await this.deps.uploads.size(id);
+      await this.deps.uploads.append(id, at, body.stream, this.appendOptions(body));
+    }
+    const { size } = await this.deps.uploads.commit(id, digest);
+    await this.link(repo, digest, size);
+    await this.deps.metadata.uploads.delete(id);
+  }
+
+  async cancel(repo: RepoName, id: string): Promise<void> {
+    await this.session(repo, id);
+    await this.deps.uploads.abort(id);
+    await this.deps.metadata.uploads.delete(id);
+  }
+
+  /** Removes sessions idle for longer than `maxAgeMs`. Returns how many were purged. */
+  async purgeStale(maxAgeMs: number): Promise<number> {
+    const ids = await this.deps.metadata.uploads.staleSince(this.deps.clock() - maxAgeMs, 1000);
+    for (const id of ids) {
+      await this.deps.uploads.abort(id);
+      await this.deps.metadata.uploads.delete(id);
+    }
+    if (ids.length > 0) this.deps.log.info({ count: ids.length }, 'purged stale uploads');
+    return ids.length;
+  }
+
+  private appendOptions(body: ChunkBody): { expectedLength?: number; maxSize?: number } {
+    const opts: { expectedLength?: number; maxSize?: number } = {};
+    if (body.length !== undefined) opts.expectedLength = body.length;
+    if (this.maxSize !== undefined) opts.maxSize = this.maxSize;
+    return opts;
+  }
+
+  private async link(repo: RepoName, digest: Digest, size: number): Promise<void> {
+    const now = this.deps.clock();
+    await this.deps.metadata.transaction(async (m) => {
+      await m.repositories.ensure(repo, ownerOf(repo), now);
+      await m.blobLinks.link(repo, digest, size, now);
+    });
+  }
+
+  private async session(repo: RepoName, id: string): Promise<void> {
+    const rec = await this.deps.metadata.uploads.get(id);
+    if (!rec || rec.repo !== repo) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id });
+  }
+}

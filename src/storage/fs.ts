@@ -1,0 +1,175 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { RegistryError } from '../errors.ts';
+import type { Digest } from '../oci/digest.ts';
+import { digestAlgorithm, isDigest } from '../oci/digest.ts';
+import { KeyedMutex } from '../lib/keyed-mutex.ts';
+import { consumeBody } from './body.ts';
+import { UploadHashes } from './hashing.ts';
+import { layout } from './layout.ts';
+import type { AppendOptions, BlobStat, BlobStore, ByteRange, UploadStore } from './types.ts';
+
+const UPLOAD_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT';
+}
+
+async function fsyncPath(path: string, dir = false): Promise<void> {
+  const fh = await open(path, dir ? 'r' : 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Filesystem blob and upload store. A session is a file under uploads/; commit hashes (or
+ * reuses the running hash), fsyncs, then renames into blobs/, so a blob is either complete and
+ * verified or absent.
+ */
+export class FsStore implements BlobStore, UploadStore {
+  readonly kind = 'fs';
+  private readonly locks = new KeyedMutex();
+  private readonly hashes = new UploadHashes();
+  private readonly root: string;
+  private readonly fsync: boolean;
+
+  constructor(root: string, opts: { fsync?: boolean } = {}) {
+    this.root = root;
+    this.fsync = opts.fsync ?? true;
+  }
+
+  private path(key: string): string {
+    return join(this.root, ...key.split('/'));
+  }
+
+  private uploadData(id: string): string {
+    if (!UPLOAD_ID.test(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload unknown', { uuid: id });
+    return this.path(`${layout.upload(id)}/data`);
+  }
+
+  async stat(digest: Digest): Promise<BlobStat | null> {
+    try {
+      const s = await stat(this.path(layout.blob(digest)));
+      return { size: s.size };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async read(digest: Digest, range?: ByteRange): Promise<Readable> {
+    const fh = await open(this.path(layout.blob(digest)), 'r').catch((err: unknown) => {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+      throw err;
+    });
+    return fh.createReadStream(range ? { start: range.start, end: range.end, highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20 });
+  }
+
+  async redirectUrl(): Promise<string | null> {
+    return null;
+  }
+
+  async delete(digest: Digest): Promise<boolean> {
+    try {
+      await rm(this.path(layout.blob(digest)));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async *walk(): AsyncIterable<Digest> {
+    const base = this.path(layout.blobsRoot);
+    for (const alg of await readdir(base).catch(() => [] as string[])) {
+      for (const prefix of await readdir(join(base, alg)).catch(() => [] as string[])) {
+        for (const hex of await readdir(join(base, alg, prefix)).catch(() => [] as string[])) {
+          const d = `${alg}:${hex}`;
+          if (isDigest(d)) yield d as Digest;
+        }
+      }
+    }
+  }
+
+  async create(id: string): Promise<void> {
+    const data = this.uploadData(id);
+    await mkdir(dirname(data), { recursive: true });
+    await (await open(data, 'w')).close();
+  }
+
+  async size(id: string): Promise<number> {
+    try {
+      return (await stat(this.uploadData(id))).size;
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload unknown', { uuid: id });
+      throw err;
+    }
+  }
+
+  async append(id: string, offset: number, body: AsyncIterable<Uint8Array>, opts: AppendOptions = {}): Promise<number> {
+    return this.locks.run(id, async () => {
+      const start = await this.size(id);
+      if (offset !== start) {
+        throw new RegistryError('RANGE_INVALID', 'chunk does not start at the end of the upload', { offset, size: start });
+      }
+      const path = this.uploadData(id);
+      const hash = this.hashes.tap(id, start);
+      const fh = await open(path, 'r+');
+      let position = start;
+      try {
+        await consumeBody(
+          body,
+          async (chunks, bytes) => {
+            if (hash) for (const c of chunks) hash.update(c);
+            await fh.writev(chunks, position);
+            position += bytes;
+          },
+          { expectedLength: opts.expectedLength, remaining: opts.maxSize === undefined ? undefined : opts.maxSize - start },
+        );
+      } catch (err) {
+        await fh.truncate(start).catch(() => undefined);
+        this.hashes.forget(id);
+        throw err;
+      } finally {
+        await fh.close();
+      }
+      this.hashes.advanced(id, position);
+      return position;
+    });
+  }
+
+  async commit(id: string, digest: Digest): Promise<BlobStat> {
+    return this.locks.run(id, async () => {
+      const data = this.uploadData(id);
+      const size = await this.size(id);
+      const actual =
+        this.hashes.finish(id, size, digestAlgorithm(digest)) ??
+        (await UploadHashes.rehash(createReadStream(data, { highWaterMark: 1 << 20 }), digest));
+      if (actual !== digest) {
+        throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', { expected: digest, actual });
+      }
+      const target = this.path(layout.blob(digest));
+      if (await this.stat(digest)) {
+        // Content-addressed: an identical blob is already visible, this copy is redundant.
+        await rm(dirname(data), { recursive: true, force: true });
+        return { size };
+      }
+      if (this.fsync) await fsyncPath(data);
+      await mkdir(dirname(target), { recursive: true });
+      await rename(data, target);
+      if (this.fsync) await fsyncPath(dirname(target), true);
+      await rm(dirname(data), { recursive: true, force: true });
+      return { size };
+    });
+  }
+
+  async abort(id: string): Promise<void> {
+    this.hashes.forget(id);
+    await rm(dirname(this.uploadData(id)), { recursive: true, force: true });
+  }
+}

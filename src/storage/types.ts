@@ -1,0 +1,57 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.ts';
+
+/** Inclusive byte range, already validated against the blob size by the caller. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface BlobStat {
+  size: number;
+}
+
+/**
+ * Committed blob bytes, content-addressed and repository-agnostic. Whether a repository may
+ * read a blob is metadata's business (blob links), never the store's.
+ */
+export interface BlobStore {
+  readonly kind: string;
+  stat(digest: Digest): Promise<BlobStat | null>;
+  /** Streams the blob (or a range of it). Throws BLOB_UNKNOWN when absent. */
+  read(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /** A URL the client may be redirected to instead of streaming through us, or null. */
+  redirectUrl(digest: Digest): Promise<string | null>;
+  /** Returns false when there was nothing to delete. */
+  delete(digest: Digest): Promise<boolean>;
+  /** Every committed digest, in no particular order (for garbage collection). */
+  walk(): AsyncIterable<Digest>;
+}
+
+export interface AppendOptions {
+  /** Bytes the client declared (Content-Length); a body that ends short fails with SIZE_INVALID. */
+  expectedLength?: number;
+  /** Hard cap on the session's total size. */
+  maxSize?: number;
+}
+
+/**
+ * Upload sessions: bytes appended in order, verified and moved into the BlobStore on commit.
+ * Appends that fail midway leave the session at its previous size, so the client may retry.
+ */
+export interface UploadStore {
+  create(id: string): Promise<void>;
+  /** Current committed-to-session size. Throws BLOB_UPLOAD_UNKNOWN. */
+  size(id: string): Promise<number>;
+  /**
+   * Appends a body at `offset`, which must equal the current size (RANGE_INVALID otherwise).
+   * Returns the new size.
+   */
+  append(id: string, offset: number, body: AsyncIterable<Uint8Array>, opts?: AppendOptions): Promise<number>;
+  /**
+   * Verifies the session's bytes against `digest` and makes them visible in the blob store.
+   * On a digest mismatch throws DIGEST_INVALID and leaves the session untouched.
+   */
+  commit(id: string, digest: Digest): Promise<BlobStat>;
+  abort(id: string): Promise<void>;
+}
