@@ -5,6 +5,7 @@ import { buildHttpApp } from './http/app.ts';
 import { EventBus } from './lib/events.ts';
 import { type Metadata, openSqlite } from './metadata/metadata.ts';
 import type { RegistryEvents } from './services/events.ts';
+import { type AccessServices, createAccessServices, ensureAdmin } from './services/access.ts';
 import { RegistryService } from './services/registry.ts';
 import { UploadService } from './services/uploads.ts';
 import { FsStore } from './storage/fs.ts';
@@ -19,6 +20,7 @@ export interface Wharf {
   events: EventBus<RegistryEvents>;
   registry: RegistryService;
   uploads: UploadService;
+  access: AccessServices;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -59,8 +61,14 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     log: logger,
     maxBlobBytes: config.limits.blobMaxBytes,
   });
+  const access = await createAccessServices(config, { metadata, clock, log: logger });
+  if (config.auth.enabled) await ensureAdmin(config, metadata, clock, logger);
   const app = await buildHttpApp({
     logger,
+    access,
+    baseUrl: config.server.baseUrl,
+    authEnabled: config.auth.enabled,
+    service: config.auth.service,
     registry,
     uploads,
     manifestMaxBytes: config.limits.manifestMaxBytes,
@@ -82,6 +90,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     events,
     registry,
     uploads,
+    access,
     async close() {
       clearInterval(purge);
       await app.close();

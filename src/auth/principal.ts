@@ -1,11 +1,28 @@
-/** Who is calling. Anonymous callers are a principal too, so policy code has one shape. */
-export interface Principal {
-  kind: 'anonymous' | 'user' | 'ci' | 'system';
-  /** Username for users, a descriptive subject for CI tokens, '' for anonymous. */
-  name: string;
+/** Who is calling, and what the credential they used limits them to. */
+export type RepoAction = 'pull' | 'push' | 'delete';
+
+export interface CiGrant {
+  owner: string;
+  /** null = every package of `owner`. */
+  repo: string | null;
+  role: 'read' | 'write';
 }
 
-export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', name: '' });
-export const SYSTEM: Principal = Object.freeze({ kind: 'system', name: 'system' });
+export interface Principal {
+  kind: 'anonymous' | 'user' | 'ci' | 'system';
+  /** Username for users, `ci:<issuer>#<subject>` for CI jobs, '' for anonymous. */
+  name: string;
+  admin: boolean;
+  /** Present when the credential was a personal access token. */
+  token?: {
+    id: string;
+    actions: ReadonlySet<RepoAction>;
+    owners: readonly string[] | null;
+    packages: readonly string[] | null;
+  };
+  /** What trusting owners/packages granted a CI job. */
+  ci?: readonly CiGrant[];
+}
 
-export type RepoAction = 'pull' | 'push' | 'delete';
+export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', name: '', admin: false });
+export const SYSTEM: Principal = Object.freeze({ kind: 'system', name: 'system', admin: true });

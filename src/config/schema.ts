@@ -50,6 +50,42 @@ export const configSchema = z.object({
       purgeIntervalSeconds: z.coerce.number().positive().default(600),
     })
     .prefault({}),
+  auth: z
+    .object({
+      /** Off only for throwaway local use: everyone may do everything. */
+      enabled: boolish.default(true),
+      /** Token `service`/audience; defaults to the request's host. */
+      service: z.string().optional(),
+      tokenTtlSeconds: z.coerce.number().int().positive().default(300),
+      ciTokenTtlSeconds: z.coerce.number().int().positive().default(900),
+      refreshTokenTtlDays: z.coerce.number().int().positive().default(90),
+      /** Visibility of new packages of owners that did not choose one. */
+      defaultVisibility: z.enum(['public', 'internal', 'private']).default('private'),
+      admin: z
+        .object({
+          username: z.string().default('admin'),
+          /** When unset on first start, a password is generated and printed once. */
+          password: z.string().optional(),
+          email: z.string().optional(),
+        })
+        .prefault({}),
+      loginRateLimit: z
+        .object({
+          windowSeconds: z.coerce.number().int().positive().default(900),
+          perAccount: z.coerce.number().int().positive().default(10),
+          perAddress: z.coerce.number().int().positive().default(100),
+        })
+        .prefault({}),
+      /** Seconds a verified password stays cached per replica (scrypt is deliberately slow). */
+      credentialCacheSeconds: z.coerce.number().int().min(0).default(60),
+      oidc: z
+        .object({
+          /** Allow http:// issuers (tests, air-gapped setups); https only otherwise. */
+          allowInsecureIssuers: boolish.default(false),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -3,16 +3,23 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino';
 import { RegistryError } from '../errors.ts';
 import type { RegistryService } from '../services/registry.ts';
+import type { AccessServices } from '../services/access.ts';
 import type { UploadService } from '../services/uploads.ts';
 import { type AccessGate, openGate } from './access.ts';
+import { AuthGate } from './auth-gate.ts';
 import { sendError } from './errors.ts';
+import { registerTokenRoutes } from './token.ts';
 import { registerV2 } from './v2/router.ts';
 
 export interface HttpDeps {
   logger: Logger;
   registry: RegistryService;
   uploads: UploadService;
-  gate?: AccessGate;
+  access: AccessServices;
+  /** false = no authentication at all (throwaway local use). */
+  authEnabled: boolean;
+  baseUrl: string | undefined;
+  service: string | undefined;
   manifestMaxBytes: number;
   trustProxy: boolean;
   /** Readiness of backing stores, for /readyz. */
@@ -62,11 +69,15 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
   });
 
+  const authGate = new AuthGate({ ...deps.access, baseUrl: deps.baseUrl, service: deps.service });
+  const gate: AccessGate = deps.authEnabled ? authGate : openGate;
+  await app.register(async (token) => registerTokenRoutes(token, { ...deps.access, gate: authGate }));
+
   await app.register(async (v2) => {
     registerV2(v2, {
       registry: deps.registry,
       uploads: deps.uploads,
-      gate: deps.gate ?? openGate,
+      gate,
       manifestMaxBytes: deps.manifestMaxBytes,
     });
   });

@@ -63,6 +63,8 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   if (status >= 500) request.log.error({ err }, 'request failed');
   else request.log.debug({ code: re.code, msg: re.message }, 'request rejected');
   if (err instanceof HttpHeadersError) reply.headers(err.headers);
+  const retryAfter = (re.detail as { retryAfterSeconds?: unknown } | null | undefined)?.retryAfterSeconds;
+  if (re.code === 'TOOMANYREQUESTS' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   if (re.code === 'RANGE_NOT_SATISFIABLE' && typeof re.detail === 'object' && re.detail && 'size' in re.detail) {
     reply.header('content-range', `bytes */${String((re.detail as { size: unknown }).size)}`);
   }

@@ -1,7 +1,8 @@
 import { Kysely } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type DialectKind, migrateToLatest } from './migrations.ts';
+import { type DialectKind, migrateToLatest } from './migrations/index.ts';
+import { AccountStore, AuditStore, LoginFailureStore, MembershipStore, PackageStore, SigningKeyStore, TokenStore, TrustStore } from './accounts.ts';
 import { BlobLinkStore, ManifestStore, RepositoryStore, TagStore, UploadSessionStore } from './registry.ts';
 import type { DB } from './schema.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
@@ -13,6 +14,14 @@ export class Metadata {
   readonly manifests: ManifestStore;
   readonly tags: TagStore;
   readonly uploads: UploadSessionStore;
+  readonly accounts: AccountStore;
+  readonly memberships: MembershipStore;
+  readonly packages: PackageStore;
+  readonly tokens: TokenStore;
+  readonly trusts: TrustStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly audit: AuditStore;
+  readonly loginFailures: LoginFailureStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -24,6 +33,14 @@ export class Metadata {
     this.manifests = new ManifestStore(db);
     this.tags = new TagStore(db);
     this.uploads = new UploadSessionStore(db);
+    this.accounts = new AccountStore(db);
+    this.memberships = new MembershipStore(db);
+    this.packages = new PackageStore(db);
+    this.tokens = new TokenStore(db);
+    this.trusts = new TrustStore(db);
+    this.signingKeys = new SigningKeyStore(db);
+    this.audit = new AuditStore(db);
+    this.loginFailures = new LoginFailureStore(db);
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

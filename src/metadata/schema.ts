@@ -1,7 +1,9 @@
+import type { AccountTables, PackageColumns } from './accounts-schema.ts';
+
 
 
 /** Timestamps are milliseconds since the epoch in every dialect. */
-export interface RepositoriesTable {
+export interface RepositoriesTable extends Partial<PackageColumns> {
   name: string;
   owner: string;
   created_at: number;
@@ -51,7 +53,7 @@ export interface UploadsTable {
 }
 
 
-export interface DB {
+export interface DB extends AccountTables {
   repositories: RepositoriesTable;
   repo_blobs: RepoBlobsTable;
   manifests: ManifestsTable;

@@ -1,25 +1,11 @@
-import { type Kysely, sql } from 'kysely';
-import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+import { type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+import type { ColumnTypes } from './types.ts';
 
-export type DialectKind = 'sqlite' | 'postgres';
-
-/** Column types that differ between dialects; everything else is portable SQL. */
-function types(dialect: DialectKind) {
+/** Repositories, blob links, manifests (bytes inline), references, tags, upload sessions. */
+export function registryCore(t: ColumnTypes): Migration {
   return {
-    bytes: dialect === 'postgres' ? sql`bytea` : sql`blob`,
-    int: sql`bigint`,
-  } as const;
-}
-
-/**
- * Migrations live in code (not files) so a single binary carries them; each is append-only.
- * They run on SQLite and PostgreSQL alike.
- */
-export function migrations(dialect: DialectKind): Record<string, Migration> {
-  const t = types(dialect);
-  return {
-    '0001_registry_core': {
-      async up(db: Kysely<unknown>) {
+    async up(db: Kysely<unknown>) {
         await db.schema
           .createTable('repositories')
           .addColumn('name', 'text', (c) => c.primaryKey())
@@ -85,23 +71,5 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
           .execute();
         await db.schema.createIndex('uploads_updated').on('uploads').column('updated_at').execute();
       },
-    },
   };
-}
-
-class InCodeProvider implements MigrationProvider {
-  private readonly all: Record<string, Migration>;
-  constructor(all: Record<string, Migration>) {
-    this.all = all;
-  }
-  async getMigrations(): Promise<Record<string, Migration>> {
-    return this.all;
-  }
-}
-
-export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectKind): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new InCodeProvider(migrations(dialect)) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

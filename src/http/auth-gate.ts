@@ -1,0 +1,142 @@
+import type { FastifyRequest } from 'fastify';
+import { ANONYMOUS, type Principal, type RepoAction } from '../auth/principal.ts';
+import { looksLikeSecret, PAT_PREFIX } from '../auth/secrets.ts';
+import { RegistryError } from '../errors.ts';
+import type { RepoName } from '../oci/name.ts';
+import type { AuthnService } from '../services/authn.ts';
+import type { AuthzService } from '../services/authz.ts';
+import type { RegistryTokenService } from '../services/registry-tokens.ts';
+import type { AccessGate, AccessRequest } from './access.ts';
+import { HttpHeadersError } from './errors.ts';
+
+export interface Identity {
+  principal: Principal;
+  /** How the caller authenticated; bearer tokens also carry their granted access. */
+  via: 'none' | 'basic' | 'bearer' | 'session';
+  access?: Map<string, Set<string>>;
+}
+
+export interface AuthGateDeps {
+  authn: AuthnService;
+  authz: AuthzService;
+  tokens: RegistryTokenService;
+  baseUrl: string | undefined;
+  service: string | undefined;
+  /** Session-cookie authentication for the web UI, when present. */
+  session?: (req: FastifyRequest) => Promise<Principal | null>;
+}
+
+export function clientAddress(req: FastifyRequest): string {
+  return req.ip;
+}
+
+export function publicBase(req: FastifyRequest, baseUrl: string | undefined): string {
+  return (baseUrl ?? `${req.protocol}://${req.host}`).replace(/\/$/, '');
+}
+
+/** Parses `Authorization: Basic …`; null when absent or not Basic. */
+export function basicCredentials(req: FastifyRequest): { username: string; password: string } | null {
+  const h = req.headers.authorization;
+  if (!h || !/^basic /i.test(h)) return null;
+  const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
+  const idx = decoded.indexOf(':');
+  if (idx < 0) throw new RegistryError('UNAUTHORIZED', 'malformed Basic credentials');
+  return { username: decoded.slice(0, idx), password: decoded.slice(idx + 1) };
+}
+
+/**
+ * The Docker token-auth gate for /v2 (and the other HTTP surfaces): identifies the caller from
+ * a registry bearer token, Basic credentials (password, PAT or CI identity token), a PAT as
+ * bearer, or the UI session; then checks the requested actions, answering 401 with a
+ * `WWW-Authenticate: Bearer realm=…,service=…,scope=…` challenge or 403.
+ */
+export class AuthGate implements AccessGate {
+  private readonly deps: AuthGateDeps;
+  private readonly identities = new WeakMap<FastifyRequest, Identity>();
+
+  constructor(deps: AuthGateDeps) {
+    this.deps = deps;
+  }
+
+  serviceFor(req: FastifyRequest): string {
+    return this.deps.service ?? req.host;
+  }
+
+  async identify(req: FastifyRequest): Promise<Identity> {
+    const known = this.identities.get(req);
+    if (known) return known;
+    const identity = await this.resolve(req);
+    this.identities.set(req, identity);
+    return identity;
+  }
+
+  private async resolve(req: FastifyRequest): Promise<Identity> {
+    const h = req.headers.authorization;
+    if (h && /^bearer /i.test(h)) {
+      const token = h.slice(7).trim();
+      if (looksLikeSecret(token, PAT_PREFIX)) return { principal: await this.deps.authn.pat(token), via: 'bearer' };
+      const grant = await this.deps.tokens.verify(token, this.serviceFor(req));
+      return { principal: grant.principal, via: 'bearer', access: grant.access };
+    }
+    const basic = basicCredentials(req);
+    if (basic) return { principal: await this.deps.authn.basic(basic.username, basic.password, clientAddress(req)), via: 'basic' };
+    const session = this.deps.session ? await this.deps.session(req) : null;
+    if (session) return { principal: session, via: 'session' };
+    return { principal: ANONYMOUS, via: 'none' };
+  }
+
+  challenge(req: FastifyRequest, scope: string | null, error?: 'insufficient_scope' | 'invalid_token'): Record<string, string> {
+    const parts = [`realm="${publicBase(req, this.deps.baseUrl)}/token"`, `service="${this.serviceFor(req)}"`];
+    if (scope) parts.push(`scope="${scope}"`);
+    if (error) parts.push(`error="${error}"`);
+    return { 'www-authenticate': `Bearer ${parts.join(',')}` };
+  }
+
+  async authorize(req: FastifyRequest, access: AccessRequest): Promise<Principal> {
+    const scope = access.type === 'repository' ? `repository:${access.name}:${access.actions.join(',')}` : access.type === 'registry' ? 'registry:catalog:*' : null;
+    let identity: Identity;
+    try {
+      identity = await this.identify(req);
+    } catch (err) {
+      if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') {
+        throw new HttpHeadersError('UNAUTHORIZED', err.message, this.challenge(req, scope, 'invalid_token'));
+      }
+      throw err;
+    }
+    const { principal } = identity;
+    if (access.type === 'base') {
+      if (principal.kind === 'anonymous' && identity.via === 'none') {
+        throw new HttpHeadersError('UNAUTHORIZED', 'authentication required', this.challenge(req, null));
+      }
+      return principal;
+    }
+    if (access.type === 'registry') {
+      if (identity.via === 'none' && principal.kind === 'anonymous' && req.url.startsWith('/v2/')) {
+        throw new HttpHeadersError('UNAUTHORIZED', 'authentication required', this.challenge(req, scope));
+      }
+      return principal;
+    }
+    const allowed = await this.deps.authz.actions(principal, access.name);
+    if (identity.access) {
+      const granted = identity.access.get(`repository:${access.name}`) ?? new Set<string>();
+      for (const a of [...allowed]) if (!granted.has(a)) allowed.delete(a);
+    }
+    const missing = access.actions.filter((a: RepoAction) => !allowed.has(a));
+    if (missing.length === 0) {
+      if (access.actions.includes('push')) await this.deps.authz.ensurePackage(principal, access.name);
+      return principal;
+    }
+    if (identity.via === 'none' || identity.via === 'bearer') {
+      const message = identity.via === 'none' ? 'authentication required' : 'insufficient scope';
+      throw new HttpHeadersError('UNAUTHORIZED', message, this.challenge(req, scope, identity.via === 'bearer' ? 'insufficient_scope' : undefined), {
+        repository: access.name,
+        actions: missing,
+      });
+    }
+    throw new RegistryError('DENIED', 'requested access to the resource is denied', { repository: access.name, actions: missing });
+  }
+
+  async canPull(principal: Principal, repo: RepoName): Promise<boolean> {
+    return this.deps.authz.canPull(principal, repo);
+  }
+}

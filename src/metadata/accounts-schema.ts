@@ -1,0 +1,111 @@
+/** Tables of the accounts-and-access aggregate (migration 0003). Booleans are 0/1 integers. */
+export interface AccountsTable {
+  name: string;
+  kind: 'user' | 'org';
+  email: string | null;
+  password_hash: string | null;
+  is_admin: number;
+  default_visibility: string;
+  disabled: number;
+  created_at: number;
+}
+
+export interface OrgMembersTable {
+  org: string;
+  username: string;
+  role: 'owner' | 'member';
+}
+
+export interface TeamsTable {
+  org: string;
+  name: string;
+  description: string;
+  created_at: number;
+}
+
+export interface TeamMembersTable {
+  org: string;
+  team: string;
+  username: string;
+  role: 'maintainer' | 'member';
+}
+
+export interface GrantsTable {
+  repo: string;
+  subject_kind: 'user' | 'team';
+  /** A username, or `org/team` for teams. */
+  subject: string;
+  role: 'read' | 'write' | 'admin';
+  created_at: number;
+}
+
+export interface TokensTable {
+  id: string;
+  kind: 'pat' | 'refresh';
+  username: string;
+  name: string;
+  hash: string;
+  hint: string;
+  scopes: string;
+  owners: string | null;
+  packages: string | null;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  created_at: number;
+}
+
+export interface CiTrustsTable {
+  id: string;
+  owner: string;
+  repo: string | null;
+  issuer: string;
+  audience: string;
+  conditions: string;
+  role: 'read' | 'write';
+  created_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  private_pem: string;
+  public_jwk: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string | null;
+  address: string | null;
+}
+
+export interface LoginFailuresTable {
+  key: string;
+  window_start: number;
+  count: number;
+}
+
+export interface AccountTables {
+  accounts: AccountsTable;
+  org_members: OrgMembersTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  grants: GrantsTable;
+  tokens: TokensTable;
+  ci_trusts: CiTrustsTable;
+  signing_keys: SigningKeysTable;
+  audit_log: AuditLogTable;
+  login_failures: LoginFailuresTable;
+}
+
+/** Columns migration 0003 adds to `repositories`. */
+export interface PackageColumns {
+  visibility: string;
+  source: string | null;
+  created_by: string | null;
+}

@@ -1,0 +1,38 @@
+import type { Kysely } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+import { registryCore } from './0001_registry_core.ts';
+import { accounts } from './0003_accounts.ts';
+import { columnTypes, type DialectKind } from './types.ts';
+
+export type { DialectKind } from './types.ts';
+
+/**
+ * Every migration, in order. Migrations live in code so the server carries them; each is
+ * append-only once released, and runs on SQLite and PostgreSQL alike. One file per migration,
+ * numbered; add new ones at the end.
+ */
+export function migrations(dialect: DialectKind): Record<string, Migration> {
+  const t = columnTypes(dialect);
+  return {
+    '0001_registry_core': registryCore(t),
+    '0003_accounts': accounts(t),
+  };
+}
+
+class InCodeProvider implements MigrationProvider {
+  private readonly all: Record<string, Migration>;
+  constructor(all: Record<string, Migration>) {
+    this.all = all;
+  }
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return this.all;
+  }
+}
+
+export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectKind): Promise<string[]> {
+  // Features are developed in parallel, so numbers may land out of order; each is independent.
+  const migrator = new Migrator({ db, provider: new InCodeProvider(migrations(dialect)), allowUnorderedMigrations: true });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { KeyRing } from '../auth/keyring.ts';
+import { checkTimes, decodeJwt, type JwtClaims, signJwt } from '../auth/jwt.ts';
+import { ANONYMOUS, type CiGrant, type Principal, type RepoAction } from '../auth/principal.ts';
+import { isRepoAction, type Scope } from '../auth/scope.ts';
+import { hashSecret, looksLikeSecret, newSecret, REFRESH_PREFIX, secretHint } from '../auth/secrets.ts';
+import { RegistryError } from '../errors.ts';
+import type { Metadata } from '../metadata/metadata.ts';
+import { isRepoName, type RepoName } from '../oci/name.ts';
+import type { AuthnService } from './authn.ts';
+import type { AuthzService } from './authz.ts';
+
+export interface RegistryTokenDeps {
+  metadata: Metadata;
+  keys: KeyRing;
+  authn: AuthnService;
+  authz: AuthzService;
+  clock: () => number;
+  ttlSeconds: number;
+  ciTtlSeconds: number;
+  refreshTtlDays: number;
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresIn: number;
+  issuedAt: string;
+  access: Scope[];
+}
+
+/** What a verified registry token lets its bearer do, besides who they are. */
+export interface TokenGrant {
+  principal: Principal;
+  access: Map<string, Set<string>>;
+}
+
+interface Claims extends JwtClaims {
+  sub: string;
+  aud: string;
+  access: Scope[];
+  kind: Principal['kind'];
+  pat?: { id: string; actions: RepoAction[]; owners: string[] | null; packages: string[] | null };
+  ci?: CiGrant[];
+}
+
+/**
+ * Docker registry tokens: short-lived ES256 JWTs whose `access` claim is the intersection of
+ * what was asked for and what the caller may do. Refresh tokens (`offline_token`) are opaque
+ * secrets stored hashed, revocable like personal access tokens.
+ */
+export class RegistryTokenService {
+  private readonly deps: RegistryTokenDeps;
+  private readonly verifiedCache = new Map<string, Claims>();
+
+  constructor(deps: RegistryTokenDeps) {
+    this.deps = deps;
+  }
+
+  async issue(principal: Principal, requested: readonly Scope[], service: string): Promise<IssuedToken> {
+    const access: Scope[] = [];
+    for (const scope of requested) {
+      if (scope.type === 'repository' && isRepoName(scope.name)) {
+        const allowed = await this.deps.authz.actions(principal, scope.name as RepoName);
+        const wanted = scope.actions.flatMap((a) => (a === '*' ? ['pull', 'push', 'delete'] : [a]));
+        access.push({ type: 'repository', name: scope.name, actions: [...new Set(wanted.filter((a) => isRepoAction(a) && allowed.has(a)))] });
+      } else if (scope.type === 'registry' && scope.name === 'catalog') {
+        // The catalog is filtered per caller, so everyone may ask for it.
+        access.push({ type: 'registry', name: 'catalog', actions: ['*'] });
+      }
+    }
+    const nowMs = this.deps.clock();
+    const now = Math.floor(nowMs / 1000);
+    const ttl = principal.kind === 'ci' ? this.deps.ciTtlSeconds : this.deps.ttlSeconds;
+    const claims: Claims = {
+      iss: 'wharf',
+      sub: principal.name,
+      aud: service,
+      iat: now,
+      nbf: now - 5,
+      exp: now + ttl,
+      jti: randomUUID(),
+      access,
+      kind: principal.kind,
+    };
+    if (principal.token) {
+      claims.pat = { id: principal.token.id, actions: [...principal.token.actions], owners: principal.token.owners ? [...principal.token.owners] : null, packages: principal.token.packages ? [...principal.token.packages] : null };
+    }
+    if (principal.ci) claims.ci = [...principal.ci];
+    const { kid, key } = this.deps.keys.signing();
+    return { token: signJwt(claims, key, kid), expiresIn: ttl, issuedAt: new Date(nowMs).toISOString(), access };
+  }
+
+  /** Verifies a bearer token; throws UNAUTHORIZED when it is invalid, expired or revoked. */
+  async verify(token: string, service: string): Promise<TokenGrant> {
+    const claims = await this.verifiedClaims(token);
+    if (claims.aud !== service) throw new RegistryError('UNAUTHORIZED', 'token was issued for another service');
+    const principal = await this.principalOf(claims);
+    const access = new Map<string, Set<string>>();
+    for (const a of claims.access) access.set(`${a.type}:${a.name}`, new Set(a.actions));
+    return { principal, access };
+  }
+
+  private async verifiedClaims(token: string): Promise<Claims> {
+    const now = Math.floor(this.deps.clock() / 1000);
+    let claims = this.verifiedCache.get(token);
+    if (!claims) {
+      const jwt = decodeJwt(token);
+      if (!jwt || !(await this.deps.keys.verify(jwt))) throw new RegistryError('UNAUTHORIZED', 'invalid token');
+      claims = jwt.claims as Claims;
+      if (!Array.isArray(claims.access) || typeof claims.sub !== 'string') throw new RegistryError('UNAUTHORIZED', 'invalid token');
+      if (this.verifiedCache.size > 10_000) this.verifiedCache.clear();
+      this.verifiedCache.set(token, claims);
+    }
+    const timeError = checkTimes(claims, now, 0);
+    if (timeError) {
+      this.verifiedCache.delete(token);
+      throw new RegistryError('UNAUTHORIZED', timeError);
+    }
+    return claims;
+  }
+
+  private async principalOf(claims: Claims): Promise<Principal> {
+    if (claims.kind === 'anonymous') return ANONYMOUS;
+    if (claims.kind === 'ci') return { kind: 'ci', name: claims.sub, admin: false, ci: claims.ci ?? [] };
+    const user = await this.deps.authn.user(claims.sub);
+    if (!user) throw new RegistryError('UNAUTHORIZED', 'account no longer active');
+    if (!claims.pat) return user;
+    if (!(await this.deps.authn.stillValid(claims.pat.id))) throw new RegistryError('UNAUTHORIZED', 'token has been revoked');
+    return {
+      ...user,
+      admin: false,
+      token: { id: claims.pat.id, actions: new Set(claims.pat.actions), owners: claims.pat.owners, packages: claims.pat.packages },
+    };
+  }
+
+  async issueRefresh(principal: Principal, clientId: string): Promise<string> {
+    if (principal.kind !== 'user') throw new RegistryError('UNSUPPORTED', 'refresh tokens are for users');
+    const secret = newSecret(REFRESH_PREFIX);
+    const now = this.deps.clock();
+    await this.deps.metadata.tokens.create({
+      id: randomUUID(),
+      kind: 'refresh',
+      username: principal.name,
+      name: clientId || 'registry client',
+      hash: hashSecret(secret),
+      hint: secretHint(secret),
+      scopes: principal.token ? [...principal.token.actions].map((a) => `${a}`) : ['*'],
+      owners: principal.token?.owners ? [...principal.token.owners] : null,
+      packages: principal.token?.packages ? [...principal.token.packages] : null,
+      expiresAt: now + this.deps.refreshTtlDays * 86_400_000,
+      createdAt: now,
+    });
+    return secret;
+  }
+
+  async redeemRefresh(secret: string): Promise<Principal> {
+    const t = looksLikeSecret(secret, REFRESH_PREFIX) ? await this.deps.metadata.tokens.byHash(hashSecret(secret)) : null;
+    const now = this.deps.clock();
+    if (!t || t.kind !== 'refresh' || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) {
+      throw new RegistryError('UNAUTHORIZED', 'invalid or expired refresh token');
+    }
+    const user = await this.deps.authn.user(t.username);
+    if (!user) throw new RegistryError('UNAUTHORIZED', 'account no longer active');
+    if (t.scopes.includes('*')) return user;
+    return { ...user, admin: false, token: { id: t.id, actions: new Set(t.scopes.filter(isRepoAction)), owners: t.owners, packages: t.packages } };
+  }
+}
