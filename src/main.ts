@@ -6,9 +6,12 @@ import { EventBus } from './lib/events.ts';
 import { type Metadata, openSqlite } from './metadata/metadata.ts';
 import type { RegistryEvents } from './services/events.ts';
 import { type AccessServices, createAccessServices, ensureAdmin } from './services/access.ts';
+import { PackageService } from './services/packages.ts';
 import { RegistryService } from './services/registry.ts';
 import { UploadService } from './services/uploads.ts';
 import { FsStore } from './storage/fs.ts';
+import { S3Store } from './storage/s3.ts';
+import { openPostgres } from './metadata/postgres.ts';
 import { MemoryStore } from './storage/memory.ts';
 import type { BlobStore, UploadStore } from './storage/types.ts';
 
@@ -36,12 +39,27 @@ export function createLogger(config: Config): Logger {
   });
 }
 
-function openStores(config: Config): BlobStore & UploadStore {
+async function openStores(config: Config): Promise<BlobStore & UploadStore & { close?(): void }> {
   if (config.storage.driver === 'memory') return new MemoryStore();
+  if (config.storage.driver === 's3') {
+    const s3 = config.storage.s3;
+    return S3Store.open({ ...s3, region: s3.region ?? 'us-east-1' });
+  }
   return new FsStore(config.storage.fs.root ?? `${config.dataDir}/storage`, { fsync: config.storage.fs.fsync });
 }
 
-function openMetadata(config: Config): Metadata {
+/** The configured metadata database (not yet migrated). */
+export async function openMetadata(config: Config, logger?: Logger): Promise<Metadata> {
+  if (config.database.driver === 'postgres') {
+    const pg = config.database.postgres;
+    if (!pg.url) throw new Error('database.postgres.url is required');
+    return openPostgres({
+      url: pg.url,
+      poolSize: pg.poolSize,
+      schema: pg.schema,
+      onIdleError: (err) => logger?.warn({ err }, 'postgres idle connection error'),
+    });
+  }
   return openSqlite(config.database.sqlite.path ?? `${config.dataDir}/wharf.db`);
 }
 
@@ -49,9 +67,15 @@ function openMetadata(config: Config): Metadata {
 export async function createWharf(config: Config, opts: { logger?: Logger; clock?: () => number } = {}): Promise<Wharf> {
   const logger = opts.logger ?? createLogger(config);
   const clock = opts.clock ?? Date.now;
-  const metadata = openMetadata(config);
-  await metadata.migrate();
-  const store = openStores(config);
+  const metadata = await openMetadata(config, logger);
+  let store: Awaited<ReturnType<typeof openStores>>;
+  try {
+    await metadata.migrate();
+    store = await openStores(config);
+  } catch (err) {
+    await metadata.close();
+    throw err;
+  }
   const events = new EventBus<RegistryEvents>(logger);
   const registry = new RegistryService({ metadata, blobs: store, events, clock });
   const uploads = new UploadService({
@@ -63,9 +87,11 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
   });
   const access = await createAccessServices(config, { metadata, clock, log: logger });
   if (config.auth.enabled) await ensureAdmin(config, metadata, clock, logger);
+  const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events });
   const app = await buildHttpApp({
     logger,
     access,
+    packages,
     baseUrl: config.server.baseUrl,
     authEnabled: config.auth.enabled,
     service: config.auth.service,
@@ -96,6 +122,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
       await app.close();
       await events.settled();
       await metadata.close();
+      store.close?.();
     },
   };
 }

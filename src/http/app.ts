@@ -4,10 +4,14 @@ import type { Logger } from 'pino';
 import { RegistryError } from '../errors.ts';
 import type { RegistryService } from '../services/registry.ts';
 import type { AccessServices } from '../services/access.ts';
+import type { PackageService } from '../services/packages.ts';
 import type { UploadService } from '../services/uploads.ts';
 import { type AccessGate, openGate } from './access.ts';
 import { AuthGate } from './auth-gate.ts';
 import { sendError } from './errors.ts';
+import { registerAccountRoutes } from './api/accounts.ts';
+import { registerPackageRoutes } from './api/packages.ts';
+import { registerTokenApiRoutes } from './api/tokens.ts';
 import { registerTokenRoutes } from './token.ts';
 import { registerV2 } from './v2/router.ts';
 
@@ -16,6 +20,7 @@ export interface HttpDeps {
   registry: RegistryService;
   uploads: UploadService;
   access: AccessServices;
+  packages: PackageService;
   /** false = no authentication at all (throwaway local use). */
   authEnabled: boolean;
   baseUrl: string | undefined;
@@ -72,6 +77,15 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const authGate = new AuthGate({ ...deps.access, baseUrl: deps.baseUrl, service: deps.service });
   const gate: AccessGate = deps.authEnabled ? authGate : openGate;
   await app.register(async (token) => registerTokenRoutes(token, { ...deps.access, gate: authGate }));
+  await app.register(async (api) => {
+    registerAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts });
+    registerTokenApiRoutes(api, {
+      gate: authGate,
+      tokens: deps.access.personalTokens,
+      registryHost: (req) => (deps.baseUrl ? new URL(deps.baseUrl).host : req.host),
+    });
+    registerPackageRoutes(api, { gate: authGate, packages: deps.packages });
+  });
 
   await app.register(async (v2) => {
     registerV2(v2, {

@@ -4,8 +4,10 @@ import { type Fetch, OidcVerifier } from '../auth/oidc.ts';
 import { generatePassword, hashPassword } from '../auth/passwords.ts';
 import type { Config } from '../config/schema.ts';
 import type { Metadata } from '../metadata/metadata.ts';
+import { AccountService } from './accounts.ts';
 import { AuthnService } from './authn.ts';
 import { AuthzService } from './authz.ts';
+import { PersonalTokenService } from './personal-tokens.ts';
 import { RegistryTokenService } from './registry-tokens.ts';
 
 export interface AccessServices {
@@ -13,6 +15,8 @@ export interface AccessServices {
   authn: AuthnService;
   authz: AuthzService;
   tokens: RegistryTokenService;
+  accounts: AccountService;
+  personalTokens: PersonalTokenService;
 }
 
 /** Builds the authentication and authorization services from config (called by main.ts). */
@@ -44,7 +48,9 @@ export async function createAccessServices(
     ciTtlSeconds: config.auth.ciTokenTtlSeconds,
     refreshTtlDays: config.auth.refreshTokenTtlDays,
   });
-  return { keys, authn, authz, tokens };
+  const accounts = new AccountService({ metadata, clock });
+  const personalTokens = new PersonalTokenService({ metadata, clock, authz });
+  return { keys, authn, authz, tokens, accounts, personalTokens };
 }
 
 /**

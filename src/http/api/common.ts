@@ -1,0 +1,53 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Principal } from '../../auth/principal.ts';
+import { RegistryError } from '../../errors.ts';
+import { parseRepoName, type RepoName } from '../../oci/name.ts';
+import type { AuthGate } from '../auth-gate.ts';
+import { HttpHeadersError } from '../errors.ts';
+
+/** Who calls the JSON API: bearer PAT or registry token, Basic credentials, or the UI session. */
+export async function principalOf(gate: AuthGate, req: FastifyRequest): Promise<Principal> {
+  try {
+    return (await gate.identify(req)).principal;
+  } catch (err) {
+    if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') {
+      throw new HttpHeadersError('UNAUTHORIZED', err.message, { 'www-authenticate': 'Bearer realm="wharf"' });
+    }
+    throw err;
+  }
+}
+
+export async function signedIn(gate: AuthGate, req: FastifyRequest): Promise<Principal> {
+  const p = await principalOf(gate, req);
+  if (p.kind === 'anonymous') throw new HttpHeadersError('UNAUTHORIZED', 'sign in required', { 'www-authenticate': 'Bearer realm="wharf"' });
+  return p;
+}
+
+/** Validates a JSON body with zod; failures are 400 with the issues as detail. */
+export function body<T extends z.ZodType>(schema: T, req: FastifyRequest): z.infer<T> {
+  const r = schema.safeParse(req.body ?? {});
+  if (!r.success) throw new RegistryError('BAD_REQUEST', 'invalid request body', { issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+  return r.data;
+}
+
+export function param(req: FastifyRequest, key: string): string {
+  const v = (req.params as Record<string, unknown>)[key];
+  if (typeof v !== 'string' || v === '') throw new RegistryError('BAD_REQUEST', `missing ${key}`);
+  return v;
+}
+
+/** `/packages/:owner/:package` where `:package` is the URL-encoded rest of the path. */
+export function packageName(req: FastifyRequest): RepoName {
+  const name = `${param(req, 'owner')}/${param(req, 'package')}`;
+  try {
+    return parseRepoName(name);
+  } catch {
+    throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
+  }
+}
+
+export function query(req: FastifyRequest, key: string): string | undefined {
+  const v = (req.query as Record<string, unknown>)[key];
+  return typeof v === 'string' ? v : undefined;
+}

@@ -1,0 +1,221 @@
+import type { Principal } from '../auth/principal.ts';
+import { hashPassword } from '../auth/passwords.ts';
+import { RegistryError } from '../errors.ts';
+import type { Account } from '../metadata/accounts.ts';
+import type { Metadata } from '../metadata/metadata.ts';
+
+export interface AccountDeps {
+  metadata: Metadata;
+  clock: () => number;
+}
+
+// Owner names are the first segment of repository paths, so they follow the OCI component
+// grammar, and must not shadow the server's own top-level routes.
+const OWNER_NAME = /^[a-z0-9](?:[a-z0-9]|[._-](?=[a-z0-9])){0,38}$/;
+const RESERVED = new Set(['v2', 'api', 'token', 'charts', 'healthz', 'readyz', 'metrics', 'login', 'logout', 'settings', 'assets', 'static', 'admin', 'orgs', 'users', 'new', 'system', 'anonymous', 'well-known']);
+const TEAM_NAME = /^[a-z0-9](?:[a-z0-9]|[._-](?=[a-z0-9])){0,38}$/;
+const MIN_PASSWORD = 8;
+
+export function validateOwnerName(name: string): void {
+  if (!OWNER_NAME.test(name) || RESERVED.has(name)) {
+    throw new RegistryError('BAD_REQUEST', 'names are 1-39 lowercase letters, digits and single . _ - separators, and not reserved', { name });
+  }
+}
+
+function validatePassword(password: string): void {
+  if (password.length < MIN_PASSWORD) throw new RegistryError('BAD_REQUEST', `passwords need at least ${MIN_PASSWORD} characters`);
+}
+
+function denied(message = 'not allowed'): RegistryError {
+  return new RegistryError('DENIED', message);
+}
+
+export interface UserView {
+  username: string;
+  email: string | null;
+  admin: boolean;
+  disabled: boolean;
+  createdAt: string;
+}
+
+export function userView(a: Account): UserView {
+  return { username: a.name, email: a.email, admin: a.isAdmin, disabled: a.disabled, createdAt: new Date(a.createdAt).toISOString() };
+}
+
+/** Users, organizations, teams and memberships, with the rules of who may change what. */
+export class AccountService {
+  private readonly deps: AccountDeps;
+
+  constructor(deps: AccountDeps) {
+    this.deps = deps;
+  }
+
+  private async audit(actor: Principal, action: string, target: string, detail?: Record<string, unknown>, address?: string | null): Promise<void> {
+    await this.deps.metadata.audit.append({ at: this.deps.clock(), actor: actor.name || 'anonymous', action, target, detail: detail ?? null, address: address ?? null });
+  }
+
+  private requireUser(actor: Principal): void {
+    if (actor.kind !== 'user' && actor.kind !== 'system') throw new RegistryError('UNAUTHORIZED', 'sign in required');
+    // Account management with a personal access token would let a leaked token mint others.
+    if (actor.token) throw denied('personal access tokens cannot manage accounts');
+  }
+
+  private requireAdmin(actor: Principal): void {
+    this.requireUser(actor);
+    if (!actor.admin) throw denied('site administrators only');
+  }
+
+  async createUser(actor: Principal, u: { username: string; password: string; email?: string | null; admin?: boolean }): Promise<UserView> {
+    this.requireAdmin(actor);
+    validateOwnerName(u.username);
+    validatePassword(u.password);
+    if (await this.deps.metadata.accounts.get(u.username)) throw new RegistryError('CONFLICT', 'name is already taken', { name: u.username });
+    await this.deps.metadata.accounts.create({ name: u.username, kind: 'user', email: u.email ?? null, passwordHash: await hashPassword(u.password), isAdmin: u.admin ?? false, now: this.deps.clock() });
+    await this.audit(actor, 'user.create', u.username, { admin: u.admin ?? false });
+    return this.user(u.username);
+  }
+
+  async user(username: string): Promise<UserView> {
+    const a = await this.deps.metadata.accounts.get(username);
+    if (!a || a.kind !== 'user') throw new RegistryError('NOT_FOUND', 'no such user', { username });
+    return userView(a);
+  }
+
+  async listUsers(actor: Principal): Promise<UserView[]> {
+    this.requireAdmin(actor);
+    return (await this.deps.metadata.accounts.list('user')).map(userView);
+  }
+
+  /** Own password (any signed-in user) or anyone's (admins). Refresh tokens are revoked. */
+  async setPassword(actor: Principal, username: string, password: string): Promise<void> {
+    this.requireUser(actor);
+    if (actor.name !== username && !actor.admin) throw denied();
+    validatePassword(password);
+    await this.user(username);
+    await this.deps.metadata.accounts.setPassword(username, await hashPassword(password));
+    await this.deps.metadata.tokens.revokeAllFor(username, 'refresh', this.deps.clock());
+    await this.audit(actor, 'user.password', username);
+  }
+
+  async updateUser(actor: Principal, username: string, fields: { admin?: boolean; disabled?: boolean; email?: string | null }): Promise<UserView> {
+    this.requireAdmin(actor);
+    await this.user(username);
+    await this.deps.metadata.accounts.update(username, fields);
+    await this.audit(actor, 'user.update', username, fields);
+    return this.user(username);
+  }
+
+  async createOrg(actor: Principal, name: string): Promise<void> {
+    this.requireUser(actor);
+    validateOwnerName(name);
+    if (await this.deps.metadata.accounts.get(name)) throw new RegistryError('CONFLICT', 'name is already taken', { name });
+    await this.deps.metadata.transaction(async (m) => {
+      await m.accounts.create({ name, kind: 'org', now: this.deps.clock() });
+      if (actor.kind === 'user') await m.memberships.setOrgMember(name, actor.name, 'owner');
+    });
+    await this.audit(actor, 'org.create', name);
+  }
+
+  private async org(name: string): Promise<Account> {
+    const a = await this.deps.metadata.accounts.get(name);
+    if (!a || a.kind !== 'org') throw new RegistryError('NOT_FOUND', 'no such organization', { org: name });
+    return a;
+  }
+
+  private async requireOrgOwner(actor: Principal, org: string): Promise<void> {
+    this.requireUser(actor);
+    await this.org(org);
+    if (actor.admin) return;
+    if ((await this.deps.metadata.memberships.orgRole(org, actor.name)) !== 'owner') throw denied('organization owners only');
+  }
+
+  async orgView(actor: Principal, org: string) {
+    const account = await this.org(org);
+    const members = await this.deps.metadata.memberships.orgMembers(org);
+    const isMember = actor.admin || members.some((m) => m.username === actor.name);
+    const teams = await this.deps.metadata.memberships.teams(org);
+    return {
+      name: org,
+      defaultVisibility: account.defaultVisibility,
+      createdAt: new Date(account.createdAt).toISOString(),
+      // Membership is visible to members only.
+      members: isMember ? members : [],
+      teams: isMember
+        ? await Promise.all(teams.map(async (t) => ({ ...t, createdAt: new Date(t.createdAt).toISOString(), members: await this.deps.metadata.memberships.teamMembers(org, t.name) })))
+        : [],
+      viewerRole: actor.admin ? 'owner' : (members.find((m) => m.username === actor.name)?.role ?? null),
+    };
+  }
+
+  async orgsOf(actor: Principal) {
+    this.requireUser(actor);
+    return this.deps.metadata.memberships.orgsOf(actor.name);
+  }
+
+  async setOrgMember(actor: Principal, org: string, username: string, role: 'owner' | 'member'): Promise<void> {
+    await this.requireOrgOwner(actor, org);
+    await this.user(username);
+    await this.deps.metadata.memberships.setOrgMember(org, username, role);
+    await this.audit(actor, 'org.member.set', org, { username, role });
+  }
+
+  async removeOrgMember(actor: Principal, org: string, username: string): Promise<void> {
+    await this.requireOrgOwner(actor, org);
+    const owners = (await this.deps.metadata.memberships.orgMembers(org)).filter((m) => m.role === 'owner');
+    if (owners.length === 1 && owners[0]?.username === username) throw new RegistryError('CONFLICT', 'an organization keeps at least one owner');
+    if (!(await this.deps.metadata.memberships.removeOrgMember(org, username))) throw new RegistryError('NOT_FOUND', 'not a member', { username });
+    await this.audit(actor, 'org.member.remove', org, { username });
+  }
+
+  async setDefaultVisibility(actor: Principal, owner: string, visibility: 'public' | 'internal' | 'private'): Promise<void> {
+    const account = await this.deps.metadata.accounts.get(owner);
+    if (!account) throw new RegistryError('NOT_FOUND', 'no such owner', { owner });
+    if (account.kind === 'org') await this.requireOrgOwner(actor, owner);
+    else if (actor.name !== owner && !actor.admin) throw denied();
+    await this.deps.metadata.accounts.update(owner, { defaultVisibility: visibility });
+    await this.audit(actor, 'owner.default_visibility', owner, { visibility });
+  }
+
+  async createTeam(actor: Principal, org: string, name: string, description = ''): Promise<void> {
+    await this.requireOrgOwner(actor, org);
+    if (!TEAM_NAME.test(name)) throw new RegistryError('BAD_REQUEST', 'invalid team name', { name });
+    if (await this.deps.metadata.memberships.teamExists(org, name)) throw new RegistryError('CONFLICT', 'team already exists', { team: name });
+    await this.deps.metadata.memberships.createTeam(org, name, description, this.deps.clock());
+    await this.audit(actor, 'team.create', `${org}/${name}`);
+  }
+
+  async deleteTeam(actor: Principal, org: string, name: string): Promise<void> {
+    await this.requireOrgOwner(actor, org);
+    if (!(await this.deps.metadata.memberships.deleteTeam(org, name))) throw new RegistryError('NOT_FOUND', 'no such team', { team: name });
+    await this.audit(actor, 'team.delete', `${org}/${name}`);
+  }
+
+  /** Org owners manage every team; team maintainers manage their team's members. */
+  private async requireTeamManager(actor: Principal, org: string, team: string): Promise<void> {
+    this.requireUser(actor);
+    if (!(await this.deps.metadata.memberships.teamExists(org, team))) throw new RegistryError('NOT_FOUND', 'no such team', { team });
+    if (actor.admin || (await this.deps.metadata.memberships.orgRole(org, actor.name)) === 'owner') return;
+    const members = await this.deps.metadata.memberships.teamMembers(org, team);
+    if (!members.some((m) => m.username === actor.name && m.role === 'maintainer')) throw denied('team maintainers and organization owners only');
+  }
+
+  async setTeamMember(actor: Principal, org: string, team: string, username: string, role: 'maintainer' | 'member'): Promise<void> {
+    await this.requireTeamManager(actor, org, team);
+    await this.user(username);
+    // Teams hold organization members only; adding someone to a team adds them to the org.
+    if (!(await this.deps.metadata.memberships.orgRole(org, username))) await this.deps.metadata.memberships.setOrgMember(org, username, 'member');
+    await this.deps.metadata.memberships.setTeamMember(org, team, username, role);
+    await this.audit(actor, 'team.member.set', `${org}/${team}`, { username, role });
+  }
+
+  async removeTeamMember(actor: Principal, org: string, team: string, username: string): Promise<void> {
+    await this.requireTeamManager(actor, org, team);
+    if (!(await this.deps.metadata.memberships.removeTeamMember(org, team, username))) throw new RegistryError('NOT_FOUND', 'not a team member', { username });
+    await this.audit(actor, 'team.member.remove', `${org}/${team}`, { username });
+  }
+
+  async auditLog(actor: Principal, opts: { limit: number; before?: number | undefined; actor?: string | undefined; target?: string | undefined }) {
+    this.requireAdmin(actor);
+    return this.deps.metadata.audit.list(opts);
+  }
+}

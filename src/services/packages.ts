@@ -1,0 +1,223 @@
+import type { Principal } from '../auth/principal.ts';
+import { RegistryError } from '../errors.ts';
+import type { CiTrust, PackageRecord, PackageRole, Visibility } from '../metadata/accounts.ts';
+import type { Metadata } from '../metadata/metadata.ts';
+import type { Digest } from '../oci/digest.ts';
+import { MediaType } from '../oci/mediatypes.ts';
+import { ownerOf, type RepoName } from '../oci/name.ts';
+import type { BlobStore } from '../storage/types.ts';
+import type { AuthzService } from './authz.ts';
+import type { RegistryEventBus } from './events.ts';
+import type { RegistryService } from './registry.ts';
+
+export interface PackageDeps {
+  metadata: Metadata;
+  clock: () => number;
+  authz: AuthzService;
+  registry: RegistryService;
+  blobs: BlobStore;
+  events: RegistryEventBus;
+}
+
+export interface PackageSettingsView {
+  name: string;
+  owner: string;
+  visibility: Visibility;
+  source: string | null;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  viewerRole: PackageRole | null;
+}
+
+const SOURCE_ANNOTATION = 'org.opencontainers.image.source';
+const VISIBILITIES: readonly Visibility[] = ['public', 'internal', 'private'];
+const ROLES: readonly PackageRole[] = ['read', 'write', 'admin'];
+
+function view(p: PackageRecord, viewerRole: PackageRole | null): PackageSettingsView {
+  return {
+    name: p.name,
+    owner: p.owner,
+    visibility: p.visibility,
+    source: p.source,
+    createdBy: p.createdBy,
+    createdAt: new Date(p.createdAt).toISOString(),
+    updatedAt: new Date(p.updatedAt).toISOString(),
+    viewerRole,
+  };
+}
+
+/**
+ * Package settings: visibility, grants to users and teams, trusted CI issuers, deletion of
+ * versions and packages. Callers who cannot read a package get NOT_FOUND, so private package
+ * names never leak; readers who are not admins get DENIED.
+ */
+export class PackageService {
+  private readonly deps: PackageDeps;
+
+  constructor(deps: PackageDeps) {
+    this.deps = deps;
+    deps.events.on('manifest.pushed', ({ repo, manifest }) => this.recordSource(repo, manifest.annotations, manifest.configDigest, manifest.configMediaType));
+  }
+
+  private async audit(actor: Principal, action: string, target: string, detail?: Record<string, unknown>): Promise<void> {
+    await this.deps.metadata.audit.append({ at: this.deps.clock(), actor: actor.name || 'anonymous', action, target, detail: detail ?? null, address: null });
+  }
+
+  /** The package and the caller's role, or NOT_FOUND when it is absent or unreadable. */
+  async readable(actor: Principal, name: RepoName): Promise<{ pkg: PackageRecord; role: PackageRole | null }> {
+    const pkg = await this.deps.metadata.packages.get(name);
+    if (!pkg || !(await this.deps.authz.canPull(actor, name))) throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
+    return { pkg, role: await this.deps.authz.role(actor, name) };
+  }
+
+  /** Settings need the admin role, and a token used for them must carry delete:packages. */
+  private async administrable(actor: Principal, name: RepoName): Promise<PackageRecord> {
+    const { pkg, role } = await this.readable(actor, name);
+    if (role !== 'admin' || !(await this.deps.authz.actions(actor, name)).has('delete')) {
+      throw new RegistryError('DENIED', 'package admins only', { package: name });
+    }
+    return pkg;
+  }
+
+  async settings(actor: Principal, name: RepoName): Promise<PackageSettingsView> {
+    const { pkg, role } = await this.readable(actor, name);
+    return view(pkg, role);
+  }
+
+  async listForOwner(actor: Principal, owner: string): Promise<PackageSettingsView[]> {
+    const out: PackageSettingsView[] = [];
+    for (const p of await this.deps.metadata.packages.listByOwner(owner)) {
+      if (await this.deps.authz.canPull(actor, p.name as RepoName)) out.push(view(p, await this.deps.authz.role(actor, p.name as RepoName)));
+    }
+    return out;
+  }
+
+  async setVisibility(actor: Principal, name: RepoName, visibility: string): Promise<PackageSettingsView> {
+    if (!(VISIBILITIES as readonly string[]).includes(visibility)) throw new RegistryError('BAD_REQUEST', 'visibility must be public, internal or private');
+    await this.administrable(actor, name);
+    await this.deps.metadata.packages.setVisibility(name, visibility as Visibility);
+    await this.audit(actor, 'package.visibility', name, { visibility });
+    return this.settings(actor, name);
+  }
+
+  async grants(actor: Principal, name: RepoName) {
+    await this.administrable(actor, name);
+    return this.deps.metadata.packages.grants(name);
+  }
+
+  async putGrant(actor: Principal, name: RepoName, g: { subjectKind: string; subject: string; role: string }): Promise<void> {
+    await this.administrable(actor, name);
+    if (!(ROLES as readonly string[]).includes(g.role)) throw new RegistryError('BAD_REQUEST', 'role must be read, write or admin');
+    if (g.subjectKind === 'user') {
+      const a = await this.deps.metadata.accounts.get(g.subject);
+      if (!a || a.kind !== 'user') throw new RegistryError('BAD_REQUEST', 'no such user', { user: g.subject });
+    } else if (g.subjectKind === 'team') {
+      const [org, team] = g.subject.split('/');
+      // Teams are organization-scoped: only the package owner's teams can be granted.
+      if (!org || !team || org !== ownerOf(name) || !(await this.deps.metadata.memberships.teamExists(org, team))) {
+        throw new RegistryError('BAD_REQUEST', "no such team in the package's organization", { team: g.subject });
+      }
+    } else {
+      throw new RegistryError('BAD_REQUEST', 'subjectKind must be user or team');
+    }
+    await this.deps.metadata.packages.putGrant(name, { subjectKind: g.subjectKind, subject: g.subject, role: g.role as PackageRole, now: this.deps.clock() });
+    await this.audit(actor, 'package.grant', name, { subjectKind: g.subjectKind, subject: g.subject, role: g.role });
+  }
+
+  async removeGrant(actor: Principal, name: RepoName, subjectKind: string, subject: string): Promise<void> {
+    await this.administrable(actor, name);
+    if (subjectKind !== 'user' && subjectKind !== 'team') throw new RegistryError('BAD_REQUEST', 'subjectKind must be user or team');
+    if (!(await this.deps.metadata.packages.removeGrant(name, subjectKind, subject))) throw new RegistryError('NOT_FOUND', 'no such grant');
+    await this.audit(actor, 'package.revoke', name, { subjectKind, subject });
+  }
+
+  async trusts(actor: Principal, name: RepoName): Promise<CiTrust[]> {
+    await this.administrable(actor, name);
+    return this.deps.metadata.trusts.list(ownerOf(name), name);
+  }
+
+  /** Trusts a CI issuer for one package, or (name = null) for every package of `owner`. */
+  async addTrust(
+    actor: Principal,
+    target: { owner: string; name: RepoName | null },
+    t: { issuer: string; audience: string; conditions: Record<string, string>; role: string },
+  ): Promise<CiTrust> {
+    if (target.name) await this.administrable(actor, target.name);
+    else await this.requireOwnerAdmin(actor, target.owner);
+    if (!/^https?:\/\/[^\s]+$/.test(t.issuer)) throw new RegistryError('BAD_REQUEST', 'issuer must be an http(s) URL');
+    if (!t.audience) throw new RegistryError('BAD_REQUEST', 'audience is required');
+    if (t.role !== 'read' && t.role !== 'write') throw new RegistryError('BAD_REQUEST', 'role must be read or write');
+    if (Object.keys(t.conditions).length === 0) throw new RegistryError('BAD_REQUEST', 'at least one claim condition is required (e.g. repository)');
+    const trust = await this.deps.metadata.trusts.create({
+      owner: target.owner,
+      repo: target.name,
+      issuer: t.issuer.replace(/\/$/, ''),
+      audience: t.audience,
+      conditions: t.conditions,
+      role: t.role,
+      createdAt: this.deps.clock(),
+    });
+    await this.audit(actor, 'trust.create', target.name ?? target.owner, { id: trust.id, issuer: trust.issuer, conditions: trust.conditions, role: trust.role });
+    return trust;
+  }
+
+  async ownerTrusts(actor: Principal, owner: string): Promise<CiTrust[]> {
+    await this.requireOwnerAdmin(actor, owner);
+    return (await this.deps.metadata.trusts.list(owner)).filter((t) => t.repo === null);
+  }
+
+  async removeTrust(actor: Principal, id: string): Promise<void> {
+    const all = await this.deps.metadata.trusts.delete(id);
+    if (!all) throw new RegistryError('NOT_FOUND', 'no such trust');
+    try {
+      if (all.repo) await this.administrable(actor, all.repo as RepoName);
+      else await this.requireOwnerAdmin(actor, all.owner);
+    } catch (err) {
+      await this.deps.metadata.trusts.create(all);
+      throw err;
+    }
+    await this.audit(actor, 'trust.delete', all.repo ?? all.owner, { id });
+  }
+
+  private async requireOwnerAdmin(actor: Principal, owner: string): Promise<void> {
+    if (actor.kind !== 'user' || actor.token) throw new RegistryError('DENIED', 'owner administrators only');
+    if (actor.admin || actor.name === owner) return;
+    if ((await this.deps.metadata.memberships.orgRole(owner, actor.name)) !== 'owner') throw new RegistryError('DENIED', 'owner administrators only');
+  }
+
+  async deletePackage(actor: Principal, name: RepoName): Promise<void> {
+    await this.administrable(actor, name);
+    await this.deps.metadata.transaction((m) => m.packages.delete(name));
+    await this.audit(actor, 'package.delete', name);
+  }
+
+  async deleteVersion(actor: Principal, name: RepoName, digest: Digest): Promise<void> {
+    await this.administrable(actor, name);
+    await this.deps.registry.deleteManifest(name, { kind: 'digest', digest });
+    await this.audit(actor, 'package.version.delete', name, { digest });
+  }
+
+  /**
+   * Links a package to its source repository from `org.opencontainers.image.source`, found on
+   * the manifest (indexes, artifacts, Helm charts) or as an image config label.
+   */
+  private async recordSource(repo: RepoName, annotations: Record<string, string> | null, configDigest: Digest | null, configMediaType: string | null): Promise<void> {
+    let source = annotations?.[SOURCE_ANNOTATION];
+    if (!source && configDigest && (configMediaType === MediaType.OciConfig || configMediaType === MediaType.DockerConfig)) {
+      const stat = await this.deps.blobs.stat(configDigest);
+      if (stat && stat.size <= 1024 * 1024) {
+        const chunks: Buffer[] = [];
+        for await (const c of await this.deps.blobs.read(configDigest)) chunks.push(c as Buffer);
+        try {
+          const cfg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { config?: { Labels?: Record<string, unknown> } };
+          const label = cfg.config?.Labels?.[SOURCE_ANNOTATION];
+          if (typeof label === 'string') source = label;
+        } catch {
+          // A config that is not JSON simply has no labels.
+        }
+      }
+    }
+    if (source && /^https?:\/\//.test(source)) await this.deps.metadata.packages.setSource(repo, source.replace(/\.git$/, ''));
+  }
+}

@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.ts';
+import { createWharf, type Wharf } from '../../src/main.ts';
+
+type Overrides = Parameters<typeof loadConfig>[0] extends infer O ? (O extends { overrides?: infer T } ? T : never) : never;
+
+export interface TestApp extends Wharf {
+  dataDir: string;
+}
+
+/**
+ * A whole Wharf in-process for `app.inject` tests. Defaults: memory blob store, an in-memory
+ * SQLite database and authentication off; pass `{ storage: { driver: 'fs' } }` for the
+ * filesystem, `{ auth: { enabled: 'true', admin: { password: 'admin-password' } } }` for access control.
+ */
+export async function buildTestApp(overrides: Overrides = {}, opts: { clock?: () => number } = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wharf-app-'));
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir,
+      storage: { driver: 'memory' },
+      database: { sqlite: { path: ':memory:' } },
+      log: { level: 'silent' },
+      // Protocol tests run without authentication; access tests pass `auth: { enabled: 'true' }`.
+      auth: { enabled: 'false', admin: { password: 'admin-password' } },
+      ...overrides,
+    },
+  });
+  const wharf = await createWharf(config, { logger: pino({ level: process.env['WHARF_TEST_LOG'] ?? 'silent' }), ...opts });
+  return {
+    ...wharf,
+    dataDir,
+    async close() {
+      await wharf.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
