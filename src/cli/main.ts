@@ -2,10 +2,10 @@
  * The `wharf` command: serve | migrate | config check. Exit codes: 0 ok, 1 failure, 2 usage.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { ConfigError, loadConfig, redactConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { createLogger, createWharf } from '../main.ts';
-import { openSqlite } from '../metadata/metadata.ts';
+import { createLogger, createWharf, openMetadata } from '../main.ts';
+import { ACCOUNT_USAGE, accountsCli } from './accounts.ts';
 
 const USAGE = `usage: wharf <command> [--config FILE]
 
@@ -13,6 +13,8 @@ commands:
   serve          start the registry (default: http://0.0.0.0:5000, data in ./data)
   migrate        apply database migrations and exit
   config check   validate the configuration and print it (secrets redacted)
+
+${ACCOUNT_USAGE}
 
 Configuration: YAML file (--config or WHARF_CONFIG) overlaid by WHARF_* environment variables,
 e.g. WHARF_SERVER__PORT=5001 WHARF_DATA_DIR=/var/lib/wharf.`;
@@ -50,7 +52,9 @@ async function serve(config: Config): Promise<void> {
 }
 
 async function migrate(config: Config): Promise<void> {
-  const metadata = openSqlite(config.database.sqlite.path ?? `${config.dataDir}/wharf.db`);
+  // SQLite or PostgreSQL; on PostgreSQL the migrator holds an advisory lock, so running this
+  // while replicas start is safe.
+  const metadata = await openMetadata(config);
   try {
     const applied = await metadata.migrate();
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
@@ -59,7 +63,20 @@ async function migrate(config: Config): Promise<void> {
   }
 }
 
+const ACCOUNT_GROUPS = new Set(['user', 'org', 'team', 'token', 'keys']);
+
 export async function main(argv: string[]): Promise<number> {
+  if (ACCOUNT_GROUPS.has(argv[0] ?? '')) {
+    try {
+      return await accountsCli(argv, (file) => loadConfig({ file }));
+    } catch (err) {
+      if (err instanceof ConfigError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+        console.error(err.message);
+        return 2;
+      }
+      throw err;
+    }
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
@@ -90,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case 'config':
       if (sub !== 'check') break;
-      console.log(JSON.stringify(config, null, 2));
+      console.log(JSON.stringify(redactConfig(config), null, 2));
       console.error('configuration is valid');
       return 0;
   }
