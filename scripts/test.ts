@@ -16,7 +16,7 @@ if (process.env['WHARF_SKIP_TYPECHECK'] !== '1') {
   const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
   if (tsc.status !== 0) {
     console.log('typecheck failed');
-    console.log('0 passed, 1 failed');
+    console.log('0 passed, 1 failed, 0 skipped');
     process.exit(1);
   }
 }
@@ -37,7 +37,7 @@ const run = spawnSync(
   ],
   { stdio: 'inherit' },
 );
-let summary = '0 passed, 1 failed';
+let summary = '0 passed, 1 failed, 0 skipped';
 try {
   summary = readFileSync(summaryFile, 'utf8').trim() || summary;
 } catch {
