@@ -19,7 +19,8 @@ const TABLE: Record<ErrorCode, { status: number; wire: string }> = {
   TOOMANYREQUESTS: { status: 429, wire: 'TOOMANYREQUESTS' },
   RANGE_INVALID: { status: 416, wire: 'BLOB_UPLOAD_INVALID' },
   RANGE_NOT_SATISFIABLE: { status: 416, wire: 'BLOB_UNKNOWN' },
-  PAGINATION_NUMBER_INVALID: { status: 400, wire: 'PAGINATION_NUMBER_INVALID' },
+  // Not in the OCI spec's code list; UNSUPPORTED is its code for "an invalid set of parameters".
+  PAGINATION_NUMBER_INVALID: { status: 400, wire: 'UNSUPPORTED' },
   TAG_INVALID: { status: 400, wire: 'MANIFEST_INVALID' },
   MANIFEST_TOO_LARGE: { status: 413, wire: 'MANIFEST_INVALID' },
   ROUTE_UNKNOWN: { status: 404, wire: 'UNSUPPORTED' },
@@ -71,4 +72,19 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   const body = { errors: [{ code: wire, message: re.message, detail: status >= 500 ? null : (re.detail ?? null) }] };
   reply.code(status).header('content-type', 'application/json; charset=utf-8');
   return request.method === 'HEAD' ? reply.header('content-length', '0').send() : reply.send(JSON.stringify(body));
+}
+
+/**
+ * For Fastify's `frameworkErrors` server option: errors raised before routing (a malformed
+ * percent-escape in the URL) otherwise bypass the error handler and hooks, answering in
+ * Fastify's own format without the API version header.
+ */
+export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('docker-distribution-api-version', 'registry/2.0');
+  const onV2 = request.url === '/v2' || request.url.startsWith('/v2/');
+  const re =
+    err.code === 'FST_ERR_BAD_URL'
+      ? new RegistryError(onV2 ? 'NAME_INVALID' : 'BAD_REQUEST', 'malformed URL', { url: request.url })
+      : err;
+  sendError(re, request, reply);
 }

@@ -24,6 +24,17 @@ export interface ManifestChild {
 
 type ManifestRow = DB['manifests'];
 
+// A manifest may reference thousands of descriptors; SQLite binds at most 32766 parameters per
+// statement and PostgreSQL 65535, so lists are split well below both.
+const IN_BATCH = 1000;
+const INSERT_BATCH = 500;
+
+function batches<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 function toRecord(row: ManifestRow): ManifestRecord {
   return {
     repo: row.repo as RepoName,
@@ -96,14 +107,15 @@ export class BlobLinkStore {
   /** The subset of `digests` linked to `repo`, with sizes. */
   async getMany(repo: RepoName, digests: readonly Digest[]): Promise<Map<Digest, number>> {
     const out = new Map<Digest, number>();
-    if (digests.length === 0) return out;
-    const rows = await this.db
-      .selectFrom('repo_blobs')
-      .select(['digest', 'size'])
-      .where('repo', '=', repo)
-      .where('digest', 'in', [...new Set(digests)])
-      .execute();
-    for (const r of rows) out.set(r.digest as Digest, Number(r.size));
+    for (const batch of batches([...new Set(digests)], IN_BATCH)) {
+      const rows = await this.db
+        .selectFrom('repo_blobs')
+        .select(['digest', 'size'])
+        .where('repo', '=', repo)
+        .where('digest', 'in', batch)
+        .execute();
+      for (const r of rows) out.set(r.digest as Digest, Number(r.size));
+    }
     return out;
   }
 
@@ -130,14 +142,12 @@ export class ManifestStore {
   }
 
   async existing(repo: RepoName, digests: readonly Digest[]): Promise<Set<Digest>> {
-    if (digests.length === 0) return new Set();
-    const rows = await this.db
-      .selectFrom('manifests')
-      .select('digest')
-      .where('repo', '=', repo)
-      .where('digest', 'in', [...new Set(digests)])
-      .execute();
-    return new Set(rows.map((r) => r.digest as Digest));
+    const out = new Set<Digest>();
+    for (const batch of batches([...new Set(digests)], IN_BATCH)) {
+      const rows = await this.db.selectFrom('manifests').select('digest').where('repo', '=', repo).where('digest', 'in', batch).execute();
+      for (const r of rows) out.add(r.digest as Digest);
+    }
+    return out;
   }
 
   /** Inserts the manifest and its references; a re-push of identical bytes is a no-op. */
@@ -159,10 +169,12 @@ export class ManifestStore {
       })
       .onConflict((oc) => oc.columns(['repo', 'digest']).doNothing())
       .execute();
-    if (children.length > 0) {
+    // One row per child digest (a manifest may list the same blob many times).
+    const unique = [...new Map(children.map((c) => [c.digest, c])).values()];
+    for (const batch of batches(unique, INSERT_BATCH)) {
       await this.db
         .insertInto('manifest_refs')
-        .values(children.map((c) => ({ repo: m.repo, digest: m.digest, child: c.digest, kind: c.kind })))
+        .values(batch.map((c) => ({ repo: m.repo, digest: m.digest, child: c.digest, kind: c.kind })))
         .onConflict((oc) => oc.columns(['repo', 'digest', 'child']).doNothing())
         .execute();
     }

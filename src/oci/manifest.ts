@@ -41,6 +41,8 @@ const NON_DISTRIBUTABLE = new Set([
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 ]);
 
+const SCHEMA1_TYPES: ReadonlySet<string> = new Set([MediaType.DockerSchema1, MediaType.DockerSchema1Signed]);
+
 function invalid(message: string, detail?: unknown): RegistryError {
   return new RegistryError('MANIFEST_INVALID', message, detail);
 }
@@ -101,8 +103,14 @@ function parseDescriptorList(v: unknown, where: string): Descriptor[] {
 
 /** Decides the manifest's media type from its own `mediaType` field, the Content-Type, or its shape. */
 function resolveMediaType(json: Record<string, unknown>, contentType: string | undefined): string {
-  const declared = typeof json['mediaType'] === 'string' ? json['mediaType'] : undefined;
+  const raw = json['mediaType'];
+  if (raw !== undefined && typeof raw !== 'string') throw invalid('manifest mediaType must be a string');
+  const declared = raw;
   const header = contentType?.split(';')[0]?.trim().toLowerCase() || undefined;
+  // Schema1 is recognised (to be refused as UNSUPPORTED) by any of its markers, not guessed at.
+  if (declared !== undefined && SCHEMA1_TYPES.has(declared)) return declared;
+  if (header !== undefined && SCHEMA1_TYPES.has(header)) return header;
+  if (json['schemaVersion'] === 1) return MediaType.DockerSchema1;
   const headerIsManifest = header !== undefined && (IMAGE_MANIFEST_TYPES.has(header) || INDEX_TYPES.has(header));
   if (declared !== undefined) {
     if (headerIsManifest && header !== declared) {
@@ -127,7 +135,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   }
   if (!isObject(json)) throw invalid('manifest must be a JSON object');
   const mediaType = resolveMediaType(json, contentType);
-  if (mediaType === MediaType.DockerSchema1 || mediaType === MediaType.DockerSchema1Signed) {
+  if (SCHEMA1_TYPES.has(mediaType)) {
     throw new RegistryError('UNSUPPORTED', 'Docker schema1 manifests are not supported', { mediaType });
   }
   if (json['schemaVersion'] !== 2) throw invalid('schemaVersion must be 2');

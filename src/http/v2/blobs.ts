@@ -35,10 +35,14 @@ export function blobRoutes(deps: V2Deps) {
       req.log = req.log.child({ digest });
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull'] });
       const blob = await deps.registry.blob(name, digest);
-      reply.header('docker-content-digest', digest).header('accept-ranges', 'bytes').header('etag', `"${digest}"`);
-      if (blob.redirect && req.method === 'GET') return reply.redirect(blob.redirect, 307);
+      if (blob.redirect && req.method === 'GET') {
+        return reply.header('docker-content-digest', digest).redirect(blob.redirect, 307);
+      }
       const rangeHeader = req.headers.range;
       const range = rangeHeader ? parseRange(rangeHeader, blob.size) : undefined;
+      // Open before writing success headers, so a store miss answers a clean BLOB_UNKNOWN.
+      const stream = req.method === 'HEAD' ? null : await blob.open(range);
+      reply.header('docker-content-digest', digest).header('accept-ranges', 'bytes').header('etag', `"${digest}"`);
       reply.header('content-type', 'application/octet-stream');
       if (range) {
         reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${blob.size}`);
@@ -46,8 +50,7 @@ export function blobRoutes(deps: V2Deps) {
       } else {
         reply.code(200).header('content-length', String(blob.size));
       }
-      if (req.method === 'HEAD') return reply.send();
-      return reply.send(await blob.open(range));
+      return stream ? reply.send(stream) : reply.send();
     },
 
     async delete(req: FastifyRequest, reply: FastifyReply, name: RepoName, ref: string) {

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { RegistryError } from '../../src/errors.ts';
+import { digestOf } from '../../src/oci/digest.ts';
+import { FsStore } from '../../src/storage/fs.ts';
+import { MemoryStore } from '../../src/storage/memory.ts';
+import { blobStoreContract, chunks, failing } from './blobstore.contract.ts';
+
+blobStoreContract('memory', async () => ({ store: new MemoryStore(), cleanup: async () => undefined }));
+
+blobStoreContract('fs', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'wharf-fs-contract-'));
+  return {
+    store: new FsStore(root),
+    reopen: async () => new FsStore(root),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+});
+
+/** What only the filesystem driver can promise: where bytes are while in flight. */
+describe('FsStore specifics', () => {
+  async function withRoot(fn: (root: string, store: FsStore) => Promise<void>): Promise<void> {
+    const root = await mkdtemp(join(tmpdir(), 'wharf-fs-'));
+    try {
+      await fn(root, new FsStore(root));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }
+
+  const list = async (dir: string) => readdir(dir).catch(() => [] as string[]);
+
+  test('session bytes stay under uploads/ until a verified commit moves them to blobs/', async () => {
+    await withRoot(async (root, store) => {
+      const id = randomUUID();
+      await store.create(id);
+      await store.append(id, 0, chunks('payload'));
+      assert.deepEqual(await list(join(root, 'uploads')), [id]);
+      assert.deepEqual(await list(join(root, 'blobs')), []);
+      await assert.rejects(store.commit(id, digestOf(Buffer.from('other'))));
+      assert.deepEqual(await list(join(root, 'blobs')), [], 'a failed commit makes nothing visible');
+      const digest = digestOf(Buffer.from('payload'));
+      await store.commit(id, digest);
+      assert.deepEqual(await list(join(root, 'uploads')), [], 'the session directory is removed');
+      const hex = digest.slice('sha256:'.length);
+      assert.deepEqual(await list(join(root, 'blobs', 'sha256', hex.slice(0, 2))), [hex]);
+    });
+  });
+
+  test('a rolled-back append leaves the session file at its previous length', async () => {
+    await withRoot(async (root, store) => {
+      const id = randomUUID();
+      await store.create(id);
+      await store.append(id, 0, chunks('keep'));
+      await assert.rejects(store.append(id, 4, failing('x'.repeat(2 << 20))));
+      const { size } = await import('node:fs/promises').then((fs) => fs.stat(join(root, 'uploads', id, 'data')));
+      assert.equal(size, 4);
+    });
+  });
+
+  test('upload ids that could escape the uploads directory are unknown', async () => {
+    await withRoot(async (_root, store) => {
+      for (const id of ['../blobs', 'a/b', '', '.', '..', 'x'.repeat(200)]) {
+        await assert.rejects(store.size(id), (err: unknown) => err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN', id);
+        await assert.rejects(store.create(id), (err: unknown) => err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN', id);
+      }
+    });
+  });
+
+  test('without fsync the store behaves the same', async () => {
+    await withRoot(async (root) => {
+      const store = new FsStore(root, { fsync: false });
+      const id = randomUUID();
+      await store.create(id);
+      await store.append(id, 0, chunks('fast'));
+      await store.commit(id, digestOf(Buffer.from('fast')));
+      assert.deepEqual(await store.stat(digestOf(Buffer.from('fast'))), { size: 4 });
+    });
+  });
+});
