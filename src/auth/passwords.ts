@@ -31,7 +31,13 @@ export async function verifyPassword(password: string, encoded: string): Promise
   if (![n, r, p].every((x) => Number.isSafeInteger(x) && x > 0)) return false;
   const salt = Buffer.from(parts[4] ?? '', 'base64url');
   const expected = Buffer.from(parts[5] ?? '', 'base64url');
-  const actual = await derive(password, salt, n, r, p);
+  let actual: Buffer;
+  try {
+    actual = await derive(password, salt, n, r, p);
+  } catch {
+    // Parameters scrypt refuses (N not a power of two, over the memory cap) mean a corrupt hash.
+    return false;
+  }
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 

@@ -44,7 +44,9 @@ async function respond(
     expires_in: issued.expiresIn,
     issued_at: issued.issuedAt,
   };
-  if (refresh.wanted && principal.kind === 'user') body['refresh_token'] = await deps.tokens.issueRefresh(principal, refresh.clientId);
+  // Only password logins get refresh tokens: one minted from a PAT would outlive the PAT's
+  // revocation, and clients without one simply keep the PAT they logged in with.
+  if (refresh.wanted && principal.kind === 'user' && !principal.token) body['refresh_token'] = await deps.tokens.issueRefresh(principal, refresh.clientId);
   return reply.code(200).header('cache-control', 'no-store').send(body);
 }
 
@@ -56,7 +58,11 @@ async function principalOrAnonymous(deps: TokenRouteDeps, scopes: Scope[], authe
   try {
     return await authenticate();
   } catch (err) {
-    if (err instanceof RegistryError && err.code === 'UNAUTHORIZED' && scopes.length > 0) {
+    // A rate-limited account pulling public content also gets the anonymous token: stale
+    // credentials must not lock a client out of public pulls, and answering "anonymous" tells a
+    // guesser nothing about the password.
+    const recoverable = err instanceof RegistryError && (err.code === 'UNAUTHORIZED' || err.code === 'TOOMANYREQUESTS');
+    if (recoverable && scopes.length > 0) {
       const anon = await deps.tokens.issue(ANONYMOUS, scopes, '');
       if (anon.access.some((a) => a.type === 'repository' && a.actions.length > 0)) return ANONYMOUS;
     }
@@ -67,16 +73,34 @@ async function principalOrAnonymous(deps: TokenRouteDeps, scopes: Scope[], authe
   }
 }
 
+/** Basic credentials of a token request; a malformed header is a 401 with a challenge. */
+function basicOrChallenge(req: FastifyRequest): { username: string; password: string } | null {
+  try {
+    return basicCredentials(req);
+  } catch (err) {
+    if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') {
+      throw new HttpHeadersError('UNAUTHORIZED', err.message, { 'www-authenticate': 'Basic realm="wharf"' });
+    }
+    throw err;
+  }
+}
+
 export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    // Repeated fields (several `scope`s) are kept as arrays.
+    const form: Record<string, string | string[]> = {};
+    for (const [k, v] of new URLSearchParams(body as string)) {
+      const prev = form[k];
+      form[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    done(null, form);
   });
 
   app.get('/token', async (req: FastifyRequest, reply) => {
     const q = req.query as Record<string, unknown>;
     const scopes = parseScopes(all(q['scope']));
     const service = one(q['service']) ?? deps.gate.serviceFor(req);
-    const basic = basicCredentials(req);
+    const basic = basicOrChallenge(req);
     const principal = basic
       ? await principalOrAnonymous(deps, scopes, () => deps.authn.basic(basic.username, basic.password, clientAddress(req)))
       : ANONYMOUS;
@@ -101,7 +125,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps):
     } else if (grant === 'urn:ietf:params:oauth:grant-type:token-exchange') {
       principal = await principalOrAnonymous(deps, [], () => deps.authn.ci(one(form['subject_token']) ?? ''));
     } else {
-      throw new RegistryError('UNSUPPORTED', 'unsupported grant_type', { grant_type: grant ?? null });
+      throw new RegistryError('BAD_REQUEST', 'unsupported grant_type (password, refresh_token or token-exchange)', { grant_type: grant ?? null });
     }
     return respond(deps, reply, principal, scopes, service, { wanted: wantsRefresh, clientId });
   });

@@ -415,6 +415,11 @@ export class TrustStore {
     return (await q.execute()).map(toTrust);
   }
 
+  async get(id: string): Promise<CiTrust | null> {
+    const r = await this.db.selectFrom('ci_trusts').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toTrust(r) : null;
+  }
+
   async delete(id: string): Promise<CiTrust | null> {
     const r = await this.db.selectFrom('ci_trusts').selectAll().where('id', '=', id).executeTakeFirst();
     if (!r) return null;

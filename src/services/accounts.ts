@@ -155,19 +155,26 @@ export class AccountService {
   async setOrgMember(actor: Principal, org: string, username: string, role: 'owner' | 'member'): Promise<void> {
     await this.requireOrgOwner(actor, org);
     await this.user(username);
+    if (role === 'member') await this.keepAnOwner(org, username);
     await this.deps.metadata.memberships.setOrgMember(org, username, role);
     await this.audit(actor, 'org.member.set', org, { username, role });
   }
 
   async removeOrgMember(actor: Principal, org: string, username: string): Promise<void> {
     await this.requireOrgOwner(actor, org);
-    const owners = (await this.deps.metadata.memberships.orgMembers(org)).filter((m) => m.role === 'owner');
-    if (owners.length === 1 && owners[0]?.username === username) throw new RegistryError('CONFLICT', 'an organization keeps at least one owner');
+    await this.keepAnOwner(org, username);
     if (!(await this.deps.metadata.memberships.removeOrgMember(org, username))) throw new RegistryError('NOT_FOUND', 'not a member', { username });
     await this.audit(actor, 'org.member.remove', org, { username });
   }
 
+  /** Refuses to remove or demote the last owner of `org`. */
+  private async keepAnOwner(org: string, username: string): Promise<void> {
+    const owners = (await this.deps.metadata.memberships.orgMembers(org)).filter((m) => m.role === 'owner');
+    if (owners.length === 1 && owners[0]?.username === username) throw new RegistryError('CONFLICT', 'an organization keeps at least one owner');
+  }
+
   async setDefaultVisibility(actor: Principal, owner: string, visibility: 'public' | 'internal' | 'private'): Promise<void> {
+    this.requireUser(actor);
     const account = await this.deps.metadata.accounts.get(owner);
     if (!account) throw new RegistryError('NOT_FOUND', 'no such owner', { owner });
     if (account.kind === 'org') await this.requireOrgOwner(actor, owner);
@@ -190,6 +197,10 @@ export class AccountService {
     await this.audit(actor, 'team.delete', `${org}/${name}`);
   }
 
+  private async isOrgOwner(actor: Principal, org: string): Promise<boolean> {
+    return actor.admin || (await this.deps.metadata.memberships.orgRole(org, actor.name)) === 'owner';
+  }
+
   /** Org owners manage every team; team maintainers manage their team's members. */
   private async requireTeamManager(actor: Principal, org: string, team: string): Promise<void> {
     this.requireUser(actor);
@@ -202,8 +213,12 @@ export class AccountService {
   async setTeamMember(actor: Principal, org: string, team: string, username: string, role: 'maintainer' | 'member'): Promise<void> {
     await this.requireTeamManager(actor, org, team);
     await this.user(username);
-    // Teams hold organization members only; adding someone to a team adds them to the org.
-    if (!(await this.deps.metadata.memberships.orgRole(org, username))) await this.deps.metadata.memberships.setOrgMember(org, username, 'member');
+    // Teams hold organization members only. Org owners may add anyone (who then joins the org);
+    // team maintainers only existing members, or they could grow the org behind its owners' backs.
+    if (!(await this.deps.metadata.memberships.orgRole(org, username))) {
+      if (!(await this.isOrgOwner(actor, org))) throw denied('only organization owners can add people who are not yet members');
+      await this.deps.metadata.memberships.setOrgMember(org, username, 'member');
+    }
     await this.deps.metadata.memberships.setTeamMember(org, team, username, role);
     await this.audit(actor, 'team.member.set', `${org}/${team}`, { username, role });
   }

@@ -40,7 +40,9 @@ export class AuthnService {
 
   async basic(username: string, secret: string, address: string | null): Promise<Principal> {
     if (looksLikeSecret(secret, PAT_PREFIX)) return this.pat(secret, username);
-    if (looksLikeJwt(secret)) return this.ci(secret);
+    // Only a JWT that names an issuer is a CI identity token: a password such as
+    // "correct.horse.battery" has the same dotted shape and must stay a password.
+    if (looksLikeJwt(secret) && OidcVerifier.issuerOf(secret) !== null) return this.ci(secret);
     return this.password(username, secret, address);
   }
 

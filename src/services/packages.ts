@@ -168,16 +168,13 @@ export class PackageService {
   }
 
   async removeTrust(actor: Principal, id: string): Promise<void> {
-    const all = await this.deps.metadata.trusts.delete(id);
-    if (!all) throw new RegistryError('NOT_FOUND', 'no such trust');
-    try {
-      if (all.repo) await this.administrable(actor, all.repo as RepoName);
-      else await this.requireOwnerAdmin(actor, all.owner);
-    } catch (err) {
-      await this.deps.metadata.trusts.create(all);
-      throw err;
-    }
-    await this.audit(actor, 'trust.delete', all.repo ?? all.owner, { id });
+    const trust = await this.deps.metadata.trusts.get(id);
+    if (!trust) throw new RegistryError('NOT_FOUND', 'no such trust');
+    // Check first: deleting and re-creating on refusal would change the trust's id.
+    if (trust.repo) await this.administrable(actor, trust.repo as RepoName);
+    else await this.requireOwnerAdmin(actor, trust.owner);
+    await this.deps.metadata.trusts.delete(id);
+    await this.audit(actor, 'trust.delete', trust.repo ?? trust.owner, { id });
   }
 
   private async requireOwnerAdmin(actor: Principal, owner: string): Promise<void> {

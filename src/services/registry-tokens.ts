@@ -134,7 +134,8 @@ export class RegistryTokenService {
   }
 
   async issueRefresh(principal: Principal, clientId: string): Promise<string> {
-    if (principal.kind !== 'user') throw new RegistryError('UNSUPPORTED', 'refresh tokens are for users');
+    // Password logins only: a refresh token minted from a PAT would outlive the PAT's revocation.
+    if (principal.kind !== 'user' || principal.token) throw new RegistryError('BAD_REQUEST', 'refresh tokens are issued for password logins only');
     const secret = newSecret(REFRESH_PREFIX);
     const now = this.deps.clock();
     await this.deps.metadata.tokens.create({
@@ -144,9 +145,9 @@ export class RegistryTokenService {
       name: clientId || 'registry client',
       hash: hashSecret(secret),
       hint: secretHint(secret),
-      scopes: principal.token ? [...principal.token.actions].map((a) => `${a}`) : ['*'],
-      owners: principal.token?.owners ? [...principal.token.owners] : null,
-      packages: principal.token?.packages ? [...principal.token.packages] : null,
+      scopes: ['*'],
+      owners: null,
+      packages: null,
       expiresAt: now + this.deps.refreshTtlDays * 86_400_000,
       createdAt: now,
     });

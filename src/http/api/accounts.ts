@@ -43,8 +43,10 @@ export function registerAccountRoutes(app: FastifyInstance, deps: AccountRouteDe
   });
 
   app.get('/api/v1/users/:username', async (req) => {
-    await signedIn(gate, req);
-    return accounts.user(param(req, 'username'));
+    const p = await signedIn(gate, req);
+    const user = await accounts.user(param(req, 'username'));
+    // Email addresses are private to their owner and site admins.
+    return p.admin || p.name === user.username ? user : { ...user, email: null };
   });
 
   app.patch('/api/v1/users/:username', async (req) => {

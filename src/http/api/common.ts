@@ -9,7 +9,11 @@ import { HttpHeadersError } from '../errors.ts';
 /** Who calls the JSON API: bearer PAT or registry token, Basic credentials, or the UI session. */
 export async function principalOf(gate: AuthGate, req: FastifyRequest): Promise<Principal> {
   try {
-    return (await gate.identify(req)).principal;
+    const identity = await gate.identify(req);
+    // A registry token is a short-lived grant for named repositories, handed to registry clients;
+    // accepting it here would turn a pull token into the full account (settings, new PATs).
+    if (identity.access !== undefined) throw new RegistryError('UNAUTHORIZED', 'registry tokens are only valid on /v2; use a personal access token');
+    return identity.principal;
   } catch (err) {
     if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') {
       throw new HttpHeadersError('UNAUTHORIZED', err.message, { 'www-authenticate': 'Bearer realm="wharf"' });
