@@ -13,8 +13,11 @@ const patterns = args.length > 0 ? args : ['src/**/*.test.ts', 'test/**/*.test.t
 const node = process.execPath;
 
 if (process.env['WHARF_SKIP_TYPECHECK'] !== '1') {
-  const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { stdio: 'inherit' });
-  if (tsc.status !== 0) {
+  // The server and the UI have separate tsconfigs; both must typecheck.
+  const failed = ['tsconfig.json', 'ui/tsconfig.json'].some(
+    (project) => spawnSync('npx', ['tsc', '-p', project, '--noEmit'], { stdio: 'inherit' }).status !== 0,
+  );
+  if (failed) {
     console.log('typecheck failed');
     console.log('0 passed, 1 failed, 0 skipped');
     process.exit(1);

@@ -7,6 +7,10 @@ import { type Metadata, openSqlite } from './metadata/metadata.ts';
 import type { RegistryEvents } from './services/events.ts';
 import { type AccessServices, createAccessServices, ensureAdmin } from './services/access.ts';
 import { PackageService } from './services/packages.ts';
+import { PackageViewService } from './services/package-views.ts';
+import { SessionService } from './services/sessions.ts';
+import { ChartService } from './services/charts.ts';
+import { join } from 'node:path';
 import { RegistryService } from './services/registry.ts';
 import { UploadService } from './services/uploads.ts';
 import { FsStore } from './storage/fs.ts';
@@ -24,6 +28,7 @@ export interface Wharf {
   registry: RegistryService;
   uploads: UploadService;
   access: AccessServices;
+  charts: ChartService;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -88,7 +93,22 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
   const access = await createAccessServices(config, { metadata, clock, log: logger });
   if (config.auth.enabled) await ensureAdmin(config, metadata, clock, logger);
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events });
+  const charts = new ChartService({
+    metadata,
+    registry,
+    uploads,
+    events,
+    clock,
+    log: logger,
+    allowOverwrite: config.charts.allowOverwrite,
+    indexCacheDir: config.charts.indexCache ? join(config.dataDir, 'cache', 'charts') : null,
+  });
+  charts.listen();
+  const sessions = new SessionService({ metadata, authn: access.authn, clock });
+  const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock });
   const app = await buildHttpApp({
+    ui: { sessions, views, dir: join(import.meta.dirname, '..', 'ui', 'dist') },
+    charts: { service: charts, maxUploadBytes: config.charts.maxUploadBytes },
     logger,
     access,
     packages,
@@ -117,6 +137,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     registry,
     uploads,
     access,
+    charts,
     async close() {
       clearInterval(purge);
       await app.close();

@@ -67,5 +67,45 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
   if (config.database.sqlite.path !== ':memory:') {
     config.database.sqlite.path = resolve(config.database.sqlite.path ?? join(dataDir, 'wharf.db'));
   }
+  backendEnvFallbacks(config, env);
   return config;
+}
+
+/** The standard AWS_* variables and DATABASE_URL fill what the configuration leaves unset. */
+function backendEnvFallbacks(config: Config, env: NodeJS.ProcessEnv): void {
+  const s3 = config.storage.s3;
+  s3.region ??= env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || 'us-east-1';
+  const endpoint = env['AWS_ENDPOINT_URL_S3'] || env['AWS_ENDPOINT_URL'];
+  if (s3.endpoint === undefined && endpoint) s3.endpoint = endpoint;
+  if (s3.accessKeyId === undefined && s3.secretAccessKey === undefined && env['AWS_ACCESS_KEY_ID'] && env['AWS_SECRET_ACCESS_KEY']) {
+    s3.accessKeyId = env['AWS_ACCESS_KEY_ID'];
+    s3.secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
+    if (env['AWS_SESSION_TOKEN']) s3.sessionToken = env['AWS_SESSION_TOKEN'];
+  }
+  if (config.storage.driver === 's3' && !s3.bucket) throw new ConfigError('invalid configuration: storage.s3.bucket is required with storage.driver s3');
+  const pg = config.database.postgres;
+  if (pg.url === undefined && env['DATABASE_URL']) pg.url = env['DATABASE_URL'];
+  if (config.database.driver === 'postgres' && !pg.url) {
+    throw new ConfigError('invalid configuration: database.postgres.url (or DATABASE_URL) is required with database.driver postgres');
+  }
+}
+
+/** A copy fit to print (`wharf config check`): credentials replaced, URLs keep host and user only. */
+export function redactConfig(config: Config): Config {
+  const out = structuredClone(config);
+  if (out.auth.admin.password !== undefined) out.auth.admin.password = '[redacted]';
+  const s3 = out.storage.s3;
+  if (s3.secretAccessKey !== undefined) s3.secretAccessKey = '[redacted]';
+  if (s3.sessionToken !== undefined) s3.sessionToken = '[redacted]';
+  const pg = out.database.postgres;
+  if (pg.url !== undefined) {
+    try {
+      const u = new URL(pg.url);
+      if (u.password) u.password = 'redacted';
+      pg.url = u.toString();
+    } catch {
+      pg.url = '[redacted]';
+    }
+  }
+  return out;
 }

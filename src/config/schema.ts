@@ -21,7 +21,7 @@ export const configSchema = z.object({
     .prefault({}),
   storage: z
     .object({
-      driver: z.enum(['fs', 'memory']).default('fs'),
+      driver: z.enum(['fs', 'memory', 's3']).default('fs'),
       fs: z
         .object({
           root: z.string().optional(),
@@ -29,12 +29,49 @@ export const configSchema = z.object({
           fsync: boolish.default(true),
         })
         .prefault({}),
+      /** S3-compatible object storage; unset fields fall back to the standard AWS_* env vars. */
+      s3: z
+        .object({
+          bucket: z.string().default(''),
+          region: z.string().optional(),
+          /** Custom endpoint (Ceph RGW, MinIO, …); empty = AWS. */
+          endpoint: z.string().url().optional(),
+          forcePathStyle: boolish.default(false),
+          accessKeyId: z.string().optional(),
+          secretAccessKey: z.string().optional(),
+          sessionToken: z.string().optional(),
+          /** Key prefix inside the bucket. */
+          prefix: z.string().default(''),
+          /** Redirect blob GETs to presigned URLs (clients must reach the endpoint). */
+          redirect: boolish.default(false),
+          redirectTtlSeconds: z.coerce.number().int().positive().max(7 * 24 * 3600).default(900),
+          /** Multipart part size; S3 requires at least 5 MiB for all parts but the last. */
+          partSizeBytes: z.coerce
+            .number()
+            .int()
+            .min(5 * 1024 * 1024)
+            .max(5 * 1024 * 1024 * 1024)
+            .default(8 * 1024 * 1024),
+          createBucket: boolish.default(false),
+          /** How to send If-Match on overwrites; 'auto' probes the server once at start-up. */
+          conditionalWrites: z.enum(['auto', 'quoted', 'bare', 'none']).default('auto'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   database: z
     .object({
-      driver: z.enum(['sqlite']).default('sqlite'),
+      driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
       sqlite: z.object({ path: z.string().optional() }).prefault({}),
+      postgres: z
+        .object({
+          /** postgres://user:password@host:port/db; falls back to DATABASE_URL. */
+          url: z.string().optional(),
+          poolSize: z.coerce.number().int().positive().default(10),
+          /** Schema for Wharf's tables (created if missing); empty = the server's search_path. */
+          schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
+        })
+        .prefault({}),
     })
     .prefault({}),
   limits: z
@@ -89,6 +126,16 @@ export const configSchema = z.object({
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  charts: z
+    .object({
+      /** ChartMuseum-style uploads may replace an existing version (otherwise 409). */
+      allowOverwrite: boolish.default(false),
+      /** Largest chart .tgz (plus .prov) accepted by the upload API. */
+      maxUploadBytes: z.coerce.number().int().positive().default(20 * 1024 * 1024),
+      /** Keep each owner's rendered index.yaml on local disk per generation (validated against the database on every request). */
+      indexCache: boolish.default(true),
     })
     .prefault({}),
 });

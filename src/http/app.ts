@@ -6,9 +6,19 @@ import type { RegistryService } from '../services/registry.ts';
 import type { AccessServices } from '../services/access.ts';
 import type { PackageService } from '../services/packages.ts';
 import type { UploadService } from '../services/uploads.ts';
+import type { ChartService } from '../services/charts.ts';
+import type { PackageViewService } from '../services/package-views.ts';
+import type { SessionService } from '../services/sessions.ts';
+import { registerOpenApi } from './api/openapi.ts';
+import { registerPackageViewRoutes } from './api/package-views.ts';
+import { registerSessionRoutes, sessionAuthenticator } from './api/session.ts';
+import { registerStaticUi } from './static.ts';
+import { ANONYMOUS } from '../auth/principal.ts';
+import { registerCharts } from './charts/index.ts';
+import { principalOf } from './api/common.ts';
 import { type AccessGate, openGate } from './access.ts';
 import { AuthGate } from './auth-gate.ts';
-import { sendError } from './errors.ts';
+import { frameworkErrorHandler, sendError } from './errors.ts';
 import { registerAccountRoutes } from './api/accounts.ts';
 import { registerPackageRoutes } from './api/packages.ts';
 import { registerTokenApiRoutes } from './api/tokens.ts';
@@ -29,6 +39,10 @@ export interface HttpDeps {
   trustProxy: boolean;
   /** Readiness of backing stores, for /readyz. */
   ready: () => Promise<void>;
+  /** Helm chart surfaces (classic repository, ChartMuseum API, /api/v1 charts). */
+  charts?: { service: ChartService; maxUploadBytes: number };
+  /** Web UI: sign-in sessions, package pages, and the built single-page app (served from `dir` when set). */
+  ui?: { sessions: SessionService; views: PackageViewService; dir: string | null };
 }
 
 /** The Fastify app as a value (no listen), so tests can `inject` and two registries can coexist. */
@@ -40,6 +54,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     trustProxy: deps.trustProxy,
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
     forceCloseConnections: 'idle',
     // Uploads can be slow; the stream itself bounds memory, not a timeout.
     requestTimeout: 0,
@@ -74,7 +89,12 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
   });
 
-  const authGate = new AuthGate({ ...deps.access, baseUrl: deps.baseUrl, service: deps.service });
+  const authGate = new AuthGate({
+    ...deps.access,
+    baseUrl: deps.baseUrl,
+    service: deps.service,
+    ...(deps.ui ? { session: sessionAuthenticator(deps.ui.sessions) } : {}),
+  });
   const gate: AccessGate = deps.authEnabled ? authGate : openGate;
   await app.register(async (token) => registerTokenRoutes(token, { ...deps.access, gate: authGate }));
   await app.register(async (api) => {
@@ -85,7 +105,22 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       registryHost: (req) => (deps.baseUrl ? new URL(deps.baseUrl).host : req.host),
     });
     registerPackageRoutes(api, { gate: authGate, packages: deps.packages });
+    if (deps.ui) {
+      registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
+      registerPackageViewRoutes(api, { gate: authGate, views: deps.ui.views, baseUrl: deps.baseUrl });
+    }
+    registerOpenApi(api);
   });
+
+  if (deps.charts) {
+    await registerCharts(app, {
+      charts: deps.charts.service,
+      gate,
+      principal: (req) => (deps.authEnabled ? principalOf(authGate, req) : Promise.resolve(ANONYMOUS)),
+      baseUrl: deps.baseUrl,
+      maxUploadBytes: deps.charts.maxUploadBytes,
+    });
+  }
 
   await app.register(async (v2) => {
     registerV2(v2, {
@@ -95,5 +130,10 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       manifestMaxBytes: deps.manifestMaxBytes,
     });
   });
+  // Last: the UI's wildcard must not shadow any API route.
+  if (deps.ui?.dir) {
+    const dir = deps.ui.dir;
+    await app.register(async (ui) => registerStaticUi(ui, { dir }));
+  }
   return app;
 }

@@ -4,6 +4,10 @@ import { dirname } from 'node:path';
 import { type DialectKind, migrateToLatest } from './migrations/index.ts';
 import { AccountStore, AuditStore, LoginFailureStore, MembershipStore, PackageStore, SigningKeyStore, TokenStore, TrustStore } from './accounts.ts';
 import { BlobLinkStore, ManifestStore, RepositoryStore, TagStore, UploadSessionStore } from './registry.ts';
+import { ChartStore } from './charts.ts';
+import { DownloadStore } from './downloads.ts';
+import { PackageViewStore } from './package-views.ts';
+import { SessionStore } from './sessions.ts';
 import type { DB } from './schema.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 
@@ -22,6 +26,10 @@ export class Metadata {
   readonly signingKeys: SigningKeyStore;
   readonly audit: AuditStore;
   readonly loginFailures: LoginFailureStore;
+  readonly charts: ChartStore;
+  readonly sessions: SessionStore;
+  readonly downloads: DownloadStore;
+  readonly packageViews: PackageViewStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -41,6 +49,10 @@ export class Metadata {
     this.signingKeys = new SigningKeyStore(db);
     this.audit = new AuditStore(db);
     this.loginFailures = new LoginFailureStore(db);
+    this.charts = new ChartStore(db);
+    this.sessions = new SessionStore(db);
+    this.downloads = new DownloadStore(db);
+    this.packageViews = new PackageViewStore(db);
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { createWharf, type Wharf } from '../../src/main.ts';
+import { scaleProfile } from '../scale/backends.ts';
 
 type Overrides = Parameters<typeof loadConfig>[0] extends infer O ? (O extends { overrides?: infer T } ? T : never) : never;
 
@@ -18,6 +19,8 @@ export interface TestApp extends Wharf {
  */
 export async function buildTestApp(overrides: Overrides = {}, opts: { clock?: () => number } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-app-'));
+  // WHARF_TEST_PROFILE=scale: S3 + PostgreSQL from the env instead of memory + SQLite.
+  const profile = await scaleProfile();
   const config = loadConfig({
     env: {},
     overrides: {
@@ -27,6 +30,7 @@ export async function buildTestApp(overrides: Overrides = {}, opts: { clock?: ()
       log: { level: 'silent' },
       // Protocol tests run without authentication; access tests pass `auth: { enabled: 'true' }`.
       auth: { enabled: 'false', admin: { password: 'admin-password' } },
+      ...profile?.overrides,
       ...overrides,
     },
   });
@@ -36,6 +40,7 @@ export async function buildTestApp(overrides: Overrides = {}, opts: { clock?: ()
     dataDir,
     async close() {
       await wharf.close();
+      await profile?.cleanup();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,9 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import { registryCore } from './0001_registry_core.ts';
+import { charts } from './0002_charts.ts';
 import { accounts } from './0003_accounts.ts';
+import { sessionsDownloads } from './0005_sessions_downloads.ts';
 import { columnTypes, type DialectKind } from './types.ts';
 
 export type { DialectKind } from './types.ts';
@@ -15,7 +17,9 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
   const t = columnTypes(dialect);
   return {
     '0001_registry_core': registryCore(t),
+    '0002_charts': charts(t),
     '0003_accounts': accounts(t),
+    '0005_sessions_downloads': sessionsDownloads(t),
   };
 }
 
@@ -30,8 +34,16 @@ class InCodeProvider implements MigrationProvider {
 }
 
 export async function migrateToLatest(db: Kysely<unknown>, dialect: DialectKind): Promise<string[]> {
+  // On PostgreSQL, pin Kysely's bookkeeping tables to the schema we migrate: unpinned, it takes a
+  // kysely_migration table in ANY schema of the database (another app's, another Wharf's) as ours.
+  const schema = dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
   // Features are developed in parallel, so numbers may land out of order; each is independent.
-  const migrator = new Migrator({ db, provider: new InCodeProvider(migrations(dialect)), allowUnorderedMigrations: true });
+  const migrator = new Migrator({
+    db,
+    provider: new InCodeProvider(migrations(dialect)),
+    allowUnorderedMigrations: true,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

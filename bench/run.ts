@@ -1,0 +1,203 @@
+/**
+ * Wharf vs CNCF Distribution, side by side on loopback: `npm run bench` (a few minutes) or
+ * `BENCH_QUICK=1 npm run bench` (seconds). Not a test: it asserts nothing and exits 0 unless
+ * the harness itself breaks. Settings: bench/config.ts; method: docs/benchmarks.md.
+ */
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig, type TargetName } from './config.ts';
+import { HttpClient } from './http.ts';
+import { measureLimits, type Limits } from './limits.ts';
+import { chooseLoadGen } from './loadgen.ts';
+import { summarizeProfile } from './profile-summary.ts';
+import { currentLoad, toJson, toMarkdown, type RunInfo } from './report.ts';
+import { Results } from './results.ts';
+import { startDistribution, startWharf, type Server } from './servers.ts';
+import {
+  blobWorkload,
+  manifestGetWorkload,
+  manifestPutWorkload,
+  prepareBlobFile,
+  recordMemory,
+  smallPushWorkload,
+  tagListWorkload,
+  type Context,
+} from './workloads.ts';
+
+const cfg = loadConfig();
+const startedAt = new Date();
+const t0Wall = Date.now();
+const t0 = performance.now();
+const log = (msg: string) => {
+  const s = ((performance.now() - t0) / 1000).toFixed(1).padStart(6);
+  process.stderr.write(`[${s}s] ${msg}\n`);
+};
+
+const servers: Server[] = [];
+let scratch: string | null = null;
+let cleaning: Promise<void> | null = null;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await Promise.all(
+      servers.map(async (s) => {
+        const t = performance.now();
+        await s.stop().catch((err: unknown) => log(`stopping ${s.label} failed: ${String(err)}`));
+        log(`${s.label} stopped and its data removed in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      }),
+    );
+    if (scratch !== null) await rm(scratch, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping servers and removing temp dirs`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+const watchdog = setTimeout(() => {
+  log(`run exceeded BENCH_MAX_SECONDS=${cfg.maxSeconds}; aborting`);
+  void cleanup().then(() => process.exit(1));
+}, (cfg.maxSeconds + cfg.waitIdleSeconds) * 1000);
+watchdog.unref();
+
+async function main(): Promise<void> {
+  const results = new Results();
+  if (cfg.waitIdleSeconds > 0) {
+    const until = Date.now() + cfg.waitIdleSeconds * 1000;
+    while (currentLoad() >= cfg.idleLoad && Date.now() < until) {
+      log(`waiting for the machine to go idle: 1-min load average ${currentLoad().toFixed(2)} (BENCH_WAIT_IDLE)`);
+      await sleep(Math.min(30_000, Math.max(until - Date.now(), 0)));
+    }
+  }
+  const loadAtStart = currentLoad();
+  if (loadAtStart > 0.7) log(`warning: 1-min load average is ${loadAtStart.toFixed(2)}; other work on this machine will skew the figures`);
+  scratch = await mkdtemp(join(cfg.tmpRoot, 'wharf-bench-'));
+  const loadgen = chooseLoadGen(cfg.loadgen);
+  log(`settings: blob ${cfg.blobMiB} MiB, ${cfg.manifestPuts} manifest PUTs, ${cfg.tags} tags, ${cfg.concurrency} conns × ${cfg.durationSeconds} s, loadgen ${loadgen}${cfg.quick ? ' (quick)' : ''}`);
+
+  // 1. The machine's limits, before any server runs.
+  let limits: Limits | null = null;
+  if (cfg.only.has('limits')) {
+    log('machine limits');
+    limits = await measureLimits(cfg, scratch, (m) => log(`  ${m}`));
+  }
+
+  // 2. Blob data, generated and hashed once: two distinct windows per run (monolithic, chunked).
+  const blob = cfg.only.has('blob') ? await prepareBlobFile(cfg, scratch, 2 * cfg.blobRuns) : null;
+  if (blob) log(`blob file ready: ${cfg.blobMiB} MiB, ${blob.variants.length} variants`);
+
+  // 3. Both servers, each on its own port and data dir.
+  const starters: Record<TargetName, () => Promise<Server>> = { wharf: () => startWharf(cfg), distribution: () => startDistribution(cfg) };
+  for (const name of cfg.targets) {
+    try {
+      const s = await starters[name]();
+      servers.push(s);
+      log(`${s.label} ${s.version} ready at ${s.baseUrl} (pid ${s.pid})`);
+    } catch (err) {
+      log(`could not start ${name}: ${(err as Error).message}`);
+    }
+  }
+  if (servers.length === 0) throw new Error('no server started');
+
+  const clients = new Map<TargetName, HttpClient>(servers.map((s) => [s.name, new HttpClient(s.baseUrl, 64)]));
+  const ctx: Context = { cfg, results, servers, clients, scratch, loadgen, log, round: 0 };
+  recordMemory(ctx, 'idle');
+  const memoryTrace: RunInfo['memoryTrace'] = [];
+  const trace = (phase: string) => {
+    const rssMiB: Partial<Record<TargetName, number>> = {};
+    for (const s of servers) {
+      const m = s.memory();
+      if (m !== null) rssMiB[s.name] = m.rssKiB / 1024;
+    }
+    memoryTrace.push({ phase, rssMiB });
+  };
+  trace('start');
+
+  if (blob) {
+    log('blob push/pull');
+    await blobWorkload(ctx, blob);
+    trace('blob push/pull');
+    await rm(blob.path, { force: true });
+  }
+  if (cfg.only.has('manifest-put')) {
+    log('manifest PUT');
+    await manifestPutWorkload(ctx);
+    trace('manifest PUT');
+  }
+  if (cfg.only.has('manifest-get')) {
+    log('manifest GET/HEAD');
+    await manifestGetWorkload(ctx);
+    trace('manifest GET/HEAD');
+  }
+  if (cfg.only.has('tags')) {
+    log('tag list');
+    await tagListWorkload(ctx);
+    trace('tag list');
+  }
+  if (cfg.only.has('small-pushes')) {
+    log('concurrent small pushes');
+    await smallPushWorkload(ctx, String(startedAt.getTime()));
+    trace('small pushes');
+  }
+  recordMemory(ctx, 'end');
+  for (const c of clients.values()) c.close();
+
+  // Servers that died during the run show up here rather than as silent gaps.
+  for (const s of servers) {
+    if (s.memory() === null) log(`${s.label} is no longer running; last output:\n${await s.logTail()}`);
+  }
+  await cleanup();
+
+  const run = {
+    startedAt: startedAt.toISOString(),
+    seconds: (performance.now() - t0) / 1000,
+    load: { start: loadAtStart, end: currentLoad() },
+    cfg,
+    servers: servers.map((s) => ({ name: s.name, label: s.label, version: s.version })),
+    loadgen,
+    limits,
+    results,
+    memoryTrace,
+  };
+  const md = toMarkdown(run);
+  await mkdir(cfg.outDir, { recursive: true });
+  await writeFile(join(cfg.outDir, 'results.md'), md);
+  await writeFile(join(cfg.outDir, 'results.json'), `${JSON.stringify(toJson(run), null, 2)}\n`);
+  process.stdout.write(`\n${md}\n`);
+  log(`wrote ${join(cfg.outDir, 'results.md')} and results.json`);
+  if (cfg.cpuProfile) await reportProfile(t0Wall);
+}
+
+/** The Wharf CPU profile written by this run (newest in <outDir>/profiles), summarized. */
+async function reportProfile(since: number): Promise<void> {
+  const dir = join(cfg.outDir, 'profiles');
+  const files = await readdir(dir).catch(() => [] as string[]);
+  let newest: { path: string; mtime: number } | null = null;
+  for (const f of files.filter((x) => x.endsWith('.cpuprofile'))) {
+    const p = join(dir, f);
+    const m = (await stat(p)).mtimeMs;
+    if (m >= since && (newest === null || m > newest.mtime)) newest = { path: p, mtime: m };
+  }
+  if (newest === null) {
+    log('no CPU profile was written (did Wharf exit cleanly on SIGTERM?)');
+    return;
+  }
+  const summary = await summarizeProfile(newest.path);
+  await writeFile(join(cfg.outDir, 'profile.md'), `${summary}\n`);
+  process.stdout.write(`\n${summary}\n`);
+  log(`wrote ${join(cfg.outDir, 'profile.md')}`);
+}
+
+try {
+  await main();
+} catch (err) {
+  log(`benchmark failed: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+  clearTimeout(watchdog);
+}

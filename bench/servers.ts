@@ -1,0 +1,261 @@
+/**
+ * Starts Wharf and CNCF Distribution as child processes on 127.0.0.1, each with a fresh data
+ * directory, waits until they answer, reads their memory from /proc, and stops them (SIGTERM,
+ * then SIGKILL) and removes their directories.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BenchConfig, TargetName } from './config.ts';
+
+export interface Memory {
+  /** Resident set size now, KiB. */
+  rssKiB: number;
+  /** Peak resident set size, KiB. */
+  hwmKiB: number;
+}
+
+export interface Server {
+  name: TargetName;
+  label: string;
+  version: string;
+  baseUrl: string;
+  pid: number;
+  dataDir: string;
+  memory(): Memory | null;
+  stop(): Promise<void>;
+  /** The last lines of the server's output, for error messages. */
+  logTail(): Promise<string>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export function readMemory(pid: number): Memory | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (key: string) => {
+      const m = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
+      return m?.[1] === undefined ? 0 : Number(m[1]);
+    };
+    return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+function getStatus(url: string): Promise<number> {
+  return new Promise((resolveStatus) => {
+    const req = http.get(url, { agent: false, timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolveStatus(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolveStatus(0));
+  });
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+async function waitReady(child: ChildProcess, url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exited(child)) throw new Error(`exited before it was ready (code ${child.exitCode}, signal ${child.signalCode})`);
+    if ((await getStatus(url)) === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`not ready after ${timeoutMs} ms (${url})`);
+}
+
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (exited(child)) return;
+  const done = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  child.kill('SIGTERM');
+  const timer = sleep(graceMs).then(() => 'timeout' as const);
+  if ((await Promise.race([done.then(() => 'exited' as const), timer])) === 'timeout' && !exited(child)) {
+    child.kill('SIGKILL');
+    await Promise.race([done, sleep(5000)]);
+  }
+}
+
+interface Spawned {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  readyUrl: string;
+  cwd: string;
+}
+
+async function launch(
+  name: TargetName,
+  label: string,
+  version: string,
+  dataDir: string,
+  baseUrl: string,
+  spec: Spawned,
+  graceMs: number,
+): Promise<Server> {
+  const logPath = join(dataDir, '..', `${name}.log`);
+  const logFd = openSync(logPath, 'w');
+  const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const logTail = async () => {
+    const text = await readFile(logPath, 'utf8').catch(() => '');
+    return text.split('\n').slice(-30).join('\n');
+  };
+  const cleanup = async () => {
+    await stopChild(child, graceMs);
+    await rm(join(dataDir, '..'), { recursive: true, force: true });
+  };
+  try {
+    await waitReady(child, spec.readyUrl, 60_000);
+  } catch (err) {
+    const tail = await logTail();
+    await cleanup();
+    throw new Error(`${label}: ${(err as Error).message}\n${tail}`);
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${label}: no pid`);
+  return {
+    name,
+    label,
+    version,
+    baseUrl,
+    pid,
+    dataDir,
+    memory: () => readMemory(pid),
+    stop: cleanup,
+    logTail,
+  };
+}
+
+function nodeBinary(root: string): string {
+  const local = join(root, 'node_modules', '.bin', 'node');
+  return existsSync(local) ? local : process.execPath;
+}
+
+export async function startWharf(cfg: BenchConfig): Promise<Server> {
+  const tmp = await mkdtemp(join(cfg.tmpRoot, 'wharf-bench-wharf-'));
+  const dataDir = join(tmp, 'data');
+  await mkdir(dataDir);
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const node = nodeBinary(cfg.root);
+  const args = ['--disable-warning=ExperimentalWarning'];
+  if (cfg.cpuProfile) {
+    const dir = join(cfg.outDir, 'profiles');
+    await mkdir(dir, { recursive: true });
+    args.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+  }
+  args.push(join(cfg.root, 'src', 'cli', 'main.ts'), 'serve');
+  const pkg = JSON.parse(await readFile(join(cfg.root, 'package.json'), 'utf8')) as { version?: unknown };
+  const version = `${typeof pkg.version === 'string' ? pkg.version : '?'} (${(await runText(node, ['--version'])).trim()})`;
+  return launch(
+    'wharf',
+    'Wharf',
+    version,
+    dataDir,
+    baseUrl,
+    {
+      command: node,
+      args,
+      cwd: tmp,
+      env: {
+        ...process.env,
+        WHARF_SERVER__PORT: String(port),
+        WHARF_SERVER__HOST: '127.0.0.1',
+        WHARF_DATA_DIR: dataDir,
+        WHARF_LOG__LEVEL: 'warn',
+        // Distribution runs without auth too: both answer anonymous requests.
+        WHARF_AUTH__ENABLED: 'false',
+      },
+      readyUrl: `${baseUrl}/healthz`,
+    },
+    // The profile is written on a clean exit only, so give it time to flush.
+    cfg.cpuProfile ? 30_000 : 10_000,
+  );
+}
+
+export async function startDistribution(cfg: BenchConfig): Promise<Server> {
+  if (!existsSync(cfg.distributionBin)) throw new Error(`CNCF Distribution not found at ${cfg.distributionBin} (apt-get install docker-registry)`);
+  const tmp = await mkdtemp(join(cfg.tmpRoot, 'wharf-bench-distribution-'));
+  const dataDir = join(tmp, 'data');
+  await mkdir(dataDir);
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  // Debian's shipped configuration minus auth, with the access log off (Wharf logs no
+  // requests at warn either) and deletes on.
+  const configPath = join(tmp, 'config.yml');
+  await writeFile(
+    configPath,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  cache:',
+      '    blobdescriptor: inmemory',
+      '  filesystem:',
+      `    rootdirectory: ${dataDir}`,
+      '  delete:',
+      '    enabled: true',
+      '  maintenance:',
+      '    uploadpurging:',
+      '      enabled: false',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const version = (await runText(cfg.distributionBin, ['--version'])).trim().split('\n')[0] ?? '?';
+  return launch(
+    'distribution',
+    'Distribution',
+    version,
+    dataDir,
+    baseUrl,
+    {
+      command: cfg.distributionBin,
+      args: ['serve', configPath],
+      cwd: tmp,
+      env: { ...process.env },
+      readyUrl: `${baseUrl}/v2/`,
+    },
+    10_000,
+  );
+}
+
+function runText(command: string, args: string[]): Promise<string> {
+  return new Promise((resolveText) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolveText(out);
+    });
+    child.on('error', () => {
+      clearTimeout(timer);
+      resolveText('?');
+    });
+  });
+}

@@ -1,0 +1,341 @@
+/**
+ * The workloads. Each runs the same requests against every server, alternating which server
+ * goes first from one workload to the next, and records its figures in `Results`.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type BenchConfig, MiB, type LoadGen, type TargetName } from './config.ts';
+import { HttpClient, pool } from './http.ts';
+import { runLoad } from './loadgen.ts';
+import {
+  MANIFEST_ACCEPT,
+  countTags,
+  imageManifest,
+  listTags,
+  pullBlob,
+  pushFileChunked,
+  pushFileMonolithic,
+  pushImageBlobs,
+  putManifest,
+  smallImage,
+  type FileBlob,
+} from './registry-client.ts';
+import { Results, median, type MetricDef } from './results.ts';
+import type { Server } from './servers.ts';
+
+export interface Context {
+  cfg: BenchConfig;
+  results: Results;
+  servers: Server[];
+  clients: Map<TargetName, HttpClient>;
+  scratch: string;
+  loadgen: LoadGen;
+  log: (msg: string) => void;
+  /** Flips per workload so neither server always goes first. */
+  round: number;
+}
+
+function ordered(ctx: Context): Server[] {
+  ctx.round++;
+  return ctx.round % 2 === 1 ? [...ctx.servers] : [...ctx.servers].reverse();
+}
+
+function clientOf(ctx: Context, server: Server): HttpClient {
+  const c = ctx.clients.get(server.name);
+  if (!c) throw new Error(`no client for ${server.name}`);
+  return c;
+}
+
+function message(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'error';
+}
+
+/** Runs `fn` for `server`; a failure is recorded against `defs` for that server only. */
+async function guarded(ctx: Context, server: Server, defs: MetricDef[], fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    ctx.log(`  ${server.label}: FAILED ${message(err)}`);
+    ctx.results.fail(defs, server.name, message(err));
+  }
+}
+
+/** Flushes dirty pages so one transfer's writeback does not slow down the next one. */
+function settle(): void {
+  spawnSync('sync', { stdio: 'ignore', timeout: 120_000 });
+}
+
+const fmt = (n: number, d = 0) => n.toFixed(d);
+
+// ---------------------------------------------------------------------------------------------
+// Blobs
+
+export interface BlobFile {
+  path: string;
+  size: number;
+  /** Distinct blobs as windows of one file, so every push stores new content. */
+  variants: FileBlob[];
+}
+
+/**
+ * One random file of `blobMiB` MiB plus 4 KiB per extra variant; variant k is the window at
+ * offset k*4 KiB. Written once, hashed once per variant, then streamed from disk by every push.
+ */
+export async function prepareBlobFile(cfg: BenchConfig, dir: string, variants: number): Promise<BlobFile> {
+  const size = cfg.blobMiB * MiB;
+  const step = 4096;
+  const total = size + step * (variants - 1);
+  const path = join(dir, 'blob.bin');
+  const hashes = Array.from({ length: variants }, () => createHash('sha256'));
+  const fh = await open(path, 'w');
+  try {
+    const buf = Buffer.allocUnsafe(MiB);
+    for (let off = 0; off < total; off += MiB) {
+      const n = Math.min(MiB, total - off);
+      const chunk = buf.subarray(0, n);
+      randomFillSync(chunk);
+      await fh.write(chunk, 0, n, off);
+      // Feed each variant the part of this chunk that falls inside its window.
+      for (let k = 0; k < variants; k++) {
+        const ws = k * step;
+        const from = Math.max(off, ws);
+        const to = Math.min(off + n, ws + size);
+        if (from < to) hashes[k]?.update(chunk.subarray(from - off, to - off));
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  return {
+    path,
+    size,
+    variants: hashes.map((h, k) => ({ path, offset: k * step, size, digest: `sha256:${h.digest('hex')}` })),
+  };
+}
+
+export async function blobWorkload(ctx: Context, blob: BlobFile): Promise<void> {
+  const { cfg } = ctx;
+  const label = `${cfg.blobMiB} MiB`;
+  const mono: MetricDef = { id: 'blob.push.mono', label: `Blob push ${label}, monolithic (POST + PUT)`, unit: 'MiB/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 1, text: '≥ 1× Dist, ≥ 70 % of limit' }, limit: 'push' };
+  const chunked: MetricDef = { id: 'blob.push.chunked', label: `Blob push ${label}, chunked (${cfg.chunkMiB} MiB PATCH)`, unit: 'MiB/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 1, text: '≥ 1× Dist, ≥ 70 % of limit' }, limit: 'push' };
+  const pull: MetricDef = { id: 'blob.pull', label: `Blob pull ${label} (GET, discard)`, unit: 'MiB/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 1, text: '≥ 1× Dist, ≥ 70 % of limit' }, limit: 'pull' };
+  const repo = 'bench/blobs';
+  const best = new Map<string, number>();
+  const note = (def: MetricDef, server: Server, rate: number) => {
+    const key = `${def.id}/${server.name}`;
+    best.set(key, Math.max(best.get(key) ?? 0, rate));
+    ctx.results.set(def, server.name, best.get(key) ?? rate, cfg.blobRuns > 1 ? `best of ${cfg.blobRuns}` : undefined);
+  };
+  const pushed = new Set<TargetName>();
+
+  for (let run = 0; run < cfg.blobRuns; run++) {
+    const monoBlob = blob.variants[2 * run];
+    const chunkBlob = blob.variants[2 * run + 1];
+    if (!monoBlob || !chunkBlob) throw new Error('not enough blob variants');
+    for (const server of ordered(ctx)) {
+      await guarded(ctx, server, [mono], async () => {
+        settle();
+        const t0 = performance.now();
+        await pushFileMonolithic(clientOf(ctx, server), repo, monoBlob);
+        const rate = cfg.blobMiB / ((performance.now() - t0) / 1000);
+        note(mono, server, rate);
+        if (run === 0) pushed.add(server.name);
+        ctx.log(`  ${server.label}: monolithic push ${fmt(rate)} MiB/s`);
+      });
+    }
+    for (const server of ordered(ctx)) {
+      await guarded(ctx, server, [chunked], async () => {
+        settle();
+        const t0 = performance.now();
+        const chunks = await pushFileChunked(clientOf(ctx, server), repo, chunkBlob, cfg.chunkMiB * MiB);
+        const rate = cfg.blobMiB / ((performance.now() - t0) / 1000);
+        note(chunked, server, rate);
+        ctx.log(`  ${server.label}: chunked push (${chunks} PATCH) ${fmt(rate)} MiB/s`);
+      });
+    }
+  }
+  const first = blob.variants[0];
+  if (!first) return;
+  for (let run = 0; run < cfg.blobRuns; run++) {
+    for (const server of ordered(ctx)) {
+      if (!pushed.has(server.name)) {
+        ctx.results.fail([pull], server.name, 'no blob to pull (push failed)');
+        continue;
+      }
+      await guarded(ctx, server, [pull], async () => {
+        settle();
+        const t0 = performance.now();
+        const bytes = await pullBlob(clientOf(ctx, server), repo, first.digest);
+        if (bytes !== first.size) throw new Error(`pulled ${bytes} bytes, expected ${first.size}`);
+        const rate = cfg.blobMiB / ((performance.now() - t0) / 1000);
+        note(pull, server, rate);
+        ctx.log(`  ${server.label}: pull ${fmt(rate)} MiB/s`);
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manifests
+
+export async function manifestPutWorkload(ctx: Context): Promise<void> {
+  const { cfg } = ctx;
+  const def: MetricDef = { id: 'manifest.put', label: `Manifest PUT, ${cfg.manifestPuts} distinct tags (${cfg.putConcurrency} in flight)`, unit: 'req/s', better: 'higher', decimals: 0 };
+  const image = smallImage('bench-manifest-put');
+  const bodies = Array.from({ length: cfg.manifestPuts }, (_, i) => imageManifest(image, { 'bench.index': String(i) }));
+  for (const server of ordered(ctx)) {
+    await guarded(ctx, server, [def], async () => {
+      const client = clientOf(ctx, server);
+      const repo = 'bench/manifests';
+      await pushImageBlobs(client, repo, image);
+      const t0 = performance.now();
+      await pool(bodies.length, cfg.putConcurrency, (i) => putManifest(client, repo, `t-${i}`, bodies[i] ?? ''));
+      const rps = bodies.length / ((performance.now() - t0) / 1000);
+      ctx.results.set(def, server.name, rps);
+      ctx.log(`  ${server.label}: ${fmt(rps)} manifest PUT/s`);
+    });
+  }
+}
+
+export async function manifestGetWorkload(ctx: Context): Promise<void> {
+  const { cfg } = ctx;
+  const c = cfg.concurrency;
+  // wrk's response parser waits for a body after a HEAD response that carries Content-Length,
+  // so HEAD always uses the Node load generator; GET uses wrk when it is installed.
+  const toolFor = (method: 'GET' | 'HEAD'): LoadGen => (method === 'HEAD' ? 'node' : ctx.loadgen);
+  const defs = (method: 'GET' | 'HEAD') => ({
+    rps: { id: `manifest.${method.toLowerCase()}`, label: `Manifest ${method} by tag, ${c} connections, ${cfg.durationSeconds} s (${toolFor(method)})`, unit: 'req/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 2, text: '≥ 2× Dist' } } satisfies MetricDef,
+    p50: { id: `manifest.${method.toLowerCase()}.p50`, label: `Manifest ${method} latency p50`, unit: 'ms', better: 'lower', decimals: 2 } satisfies MetricDef,
+    p99: { id: `manifest.${method.toLowerCase()}.p99`, label: `Manifest ${method} latency p99`, unit: 'ms', better: 'lower', decimals: 2 } satisfies MetricDef,
+  });
+  const image = smallImage('bench-manifest-get');
+  const repo = 'bench/get';
+  for (const method of ['GET', 'HEAD'] as const) {
+    const d = defs(method);
+    for (const server of ordered(ctx)) {
+      await guarded(ctx, server, [d.rps, d.p50, d.p99], async () => {
+        const client = clientOf(ctx, server);
+        if (method === 'GET') {
+          await pushImageBlobs(client, repo, image);
+          await putManifest(client, repo, 'latest', imageManifest(image));
+        }
+        const r = await runLoad(
+          toolFor(method),
+          { url: `${server.baseUrl}/v2/${repo}/manifests/latest`, method, headers: { accept: MANIFEST_ACCEPT }, connections: c, durationSeconds: cfg.durationSeconds },
+          ctx.scratch,
+        );
+        if (r.requests === 0) throw new Error(`no request completed (${r.errors} errors)`);
+        const bad = r.errors + r.non2xx;
+        const note = bad > 0 ? `${bad} of ${r.requests} failed` : undefined;
+        ctx.results.set(d.rps, server.name, r.rps, note);
+        ctx.results.set(d.p50, server.name, r.p50Ms);
+        ctx.results.set(d.p99, server.name, r.p99Ms);
+        ctx.log(`  ${server.label}: ${method} ${fmt(r.rps)} req/s, p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms${note ? ` (${note})` : ''}`);
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tag listing
+
+export async function tagListWorkload(ctx: Context): Promise<void> {
+  const { cfg } = ctx;
+  const setup: MetricDef = { id: 'tags.put', label: `Tag PUT, ${cfg.tags} tags → one manifest (setup, ${cfg.putConcurrency} in flight)`, unit: 'req/s', better: 'higher', decimals: 0 };
+  const full: MetricDef = { id: 'tags.full', label: `Tag list of ${cfg.tags} tags, one request (median of ${cfg.listRuns})`, unit: 'ms', better: 'lower', decimals: 1, target: { op: '<=', ratio: 0.2, text: '≥ 5× faster (≤ 0.2)' } };
+  const paged: MetricDef = { id: 'tags.paged', label: `Tag list of ${cfg.tags} tags, n=${cfg.pageSize} following Link (median of ${cfg.listRuns})`, unit: 'ms', better: 'lower', decimals: 1, target: { op: '<=', ratio: 0.2, text: '≥ 5× faster (≤ 0.2)' } };
+  const image = smallImage('bench-tags');
+  const body = imageManifest(image);
+  const repo = 'bench/tags';
+  const width = String(cfg.tags).length;
+  for (const server of ordered(ctx)) {
+    await guarded(ctx, server, [setup, full, paged], async () => {
+      const client = clientOf(ctx, server);
+      await pushImageBlobs(client, repo, image);
+      const t0 = performance.now();
+      await pool(cfg.tags, cfg.putConcurrency, (i) => putManifest(client, repo, `v${String(i).padStart(width, '0')}`, body));
+      const rps = cfg.tags / ((performance.now() - t0) / 1000);
+      ctx.results.set(setup, server.name, rps);
+      ctx.log(`  ${server.label}: ${cfg.tags} tags pushed at ${fmt(rps)} PUT/s`);
+      for (const [def, n] of [[full, undefined], [paged, cfg.pageSize]] as const) {
+        const times: number[] = [];
+        let pages: Buffer[] = [];
+        await listTags(client, repo, n); // warm-up
+        for (let i = 0; i < cfg.listRuns; i++) {
+          const t = performance.now();
+          pages = await listTags(client, repo, n);
+          times.push(performance.now() - t);
+        }
+        const seen = { pages: pages.length, tags: countTags(pages) };
+        const ms = median(times);
+        const parts = [`${seen.pages} page${seen.pages === 1 ? '' : 's'}`];
+        if (seen.tags !== cfg.tags) parts.push(`${seen.tags} tags seen`);
+        ctx.results.set(def, server.name, ms, parts.join(', '));
+        ctx.log(`  ${server.label}: ${def.id} ${fmt(ms, 1)} ms (${parts.join(', ')})`);
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrent small pushes
+
+export async function smallPushWorkload(ctx: Context, runId: string): Promise<void> {
+  const { cfg } = ctx;
+  const def: MetricDef = { id: 'small.pushes', label: `${cfg.smallPushes} concurrent small pushes (2 blobs + manifest each, median of ${cfg.smallPushRounds})`, unit: 'ms', better: 'lower', decimals: 0 };
+  const times = new Map<TargetName, number[]>();
+  for (let round = 0; round < cfg.smallPushRounds; round++) {
+    const images = Array.from({ length: cfg.smallPushes }, (_, i) => smallImage(`bench-small-${runId}-${round}-${i}`));
+    for (const server of ordered(ctx)) {
+      await guarded(ctx, server, [def], async () => {
+        // Its own connection pool: 50 pushes really open 50 connections, like 50 clients.
+        const client = new HttpClient(server.baseUrl, cfg.smallPushes + 4);
+        try {
+          const t0 = performance.now();
+          await Promise.all(
+            images.map(async (image, i) => {
+              const repo = `bench/small-${round}-${i}`;
+              await pushImageBlobs(client, repo, image);
+              await putManifest(client, repo, 'v1', imageManifest(image));
+            }),
+          );
+          const ms = performance.now() - t0;
+          const list = times.get(server.name) ?? [];
+          list.push(ms);
+          times.set(server.name, list);
+          ctx.results.set(def, server.name, median(list));
+          ctx.log(`  ${server.label}: round ${round + 1}: ${fmt(ms)} ms`);
+        } finally {
+          client.close();
+        }
+      });
+      await sleep(200);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+export const RSS_IDLE: MetricDef = { id: 'rss.idle', label: 'Server RSS after start (VmRSS)', unit: 'MiB', better: 'lower', decimals: 0 };
+export const RSS_END: MetricDef = { id: 'rss.end', label: 'Server RSS after the workloads (VmRSS)', unit: 'MiB', better: 'lower', decimals: 0 };
+export const RSS_PEAK: MetricDef = { id: 'rss.peak', label: 'Server peak RSS over the run (VmHWM)', unit: 'MiB', better: 'lower', decimals: 0, target: { op: '<=', ratio: 2, text: '≤ 2× Dist' } };
+
+export function recordMemory(ctx: Context, phase: 'idle' | 'end'): void {
+  for (const server of ctx.servers) {
+    const m = server.memory();
+    if (m === null) {
+      ctx.results.fail(phase === 'idle' ? [RSS_IDLE] : [RSS_END, RSS_PEAK], server.name, 'process gone');
+      continue;
+    }
+    if (phase === 'idle') {
+      ctx.results.set(RSS_IDLE, server.name, m.rssKiB / 1024);
+    } else {
+      ctx.results.set(RSS_END, server.name, m.rssKiB / 1024);
+      ctx.results.set(RSS_PEAK, server.name, m.hwmKiB / 1024);
+    }
+  }
+}

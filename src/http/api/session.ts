@@ -1,0 +1,129 @@
+/**
+ * /api/v1/session — the web UI's sign-in. A session is an HttpOnly, SameSite=Lax cookie (Secure
+ * over https); state-changing calls made with it must carry the session's CSRF token in the
+ * `X-Wharf-CSRF` header (callers using Bearer or Basic credentials are not affected).
+ *   GET    /api/v1/session   who is signed in (always 200) and the CSRF token
+ *   POST   /api/v1/session   {username, password} → sets the cookie
+ *   DELETE /api/v1/session   signs out, clears the cookie
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Principal } from '../../auth/principal.ts';
+import { RegistryError } from '../../errors.ts';
+import type { AccountService } from '../../services/accounts.ts';
+import { SessionService } from '../../services/sessions.ts';
+import { clientAddress } from '../auth-gate.ts';
+import { HttpHeadersError } from '../errors.ts';
+import { body } from './common.ts';
+
+export const SESSION_COOKIE = 'wharf_session';
+export const CSRF_HEADER = 'x-wharf-csrf';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface SessionRouteDeps {
+  sessions: SessionService;
+  accounts: AccountService;
+  baseUrl: string | undefined;
+}
+
+/** The value of one cookie of the request, or undefined. */
+export function readCookie(req: FastifyRequest, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      const raw = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(raw);
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+function secure(req: FastifyRequest, baseUrl: string | undefined): boolean {
+  return baseUrl ? baseUrl.startsWith('https:') : req.protocol === 'https';
+}
+
+function setCookie(reply: FastifyReply, req: FastifyRequest, baseUrl: string | undefined, value: string, maxAgeSeconds: number): void {
+  const attrs = [`${SESSION_COOKIE}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAgeSeconds}`];
+  if (secure(req, baseUrl)) attrs.push('Secure');
+  reply.header('set-cookie', attrs.join('; '));
+}
+
+/**
+ * The AuthGate's session hook: the signed-in user of the cookie, or null. A state-changing
+ * request authenticated only by the cookie must present the CSRF token, or it is refused (403)
+ * — a cross-site form or fetch can send the cookie but cannot read the token.
+ */
+export function sessionAuthenticator(sessions: SessionService): (req: FastifyRequest) => Promise<Principal | null> {
+  return async (req) => {
+    const secret = readCookie(req, SESSION_COOKIE);
+    if (!secret) return null;
+    const s = await sessions.resolve(secret);
+    if (!s) return null;
+    if (!SAFE_METHODS.has(req.method)) {
+      const presented = req.headers[CSRF_HEADER];
+      if (!SessionService.csrfMatches(typeof presented === 'string' ? presented : undefined, s.csrf)) {
+        throw new RegistryError('DENIED', `missing or invalid CSRF token: send the session's token in the X-Wharf-CSRF header`);
+      }
+    }
+    return s.principal;
+  };
+}
+
+export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): void {
+  const { sessions, accounts } = deps;
+
+  const userView = async (p: Principal) => {
+    const u = await accounts.user(p.name);
+    return { ...u, orgs: await accounts.orgsOf(p) };
+  };
+
+  app.get('/api/v1/session', async (req, reply) => {
+    reply.header('cache-control', 'no-store');
+    const secret = readCookie(req, SESSION_COOKIE);
+    const s = secret ? await sessions.resolve(secret) : null;
+    if (!s) return { signedIn: false, user: null, csrfToken: null };
+    return { signedIn: true, user: await userView(s.principal), csrfToken: s.csrf, expiresAt: new Date(s.expiresAt).toISOString() };
+  });
+
+  app.post('/api/v1/session', async (req, reply) => {
+    const b = body(z.object({ username: z.string().min(1).max(255), password: z.string().min(1).max(1024) }), req);
+    let opened;
+    try {
+      opened = await sessions.signIn(b.username, b.password, clientAddress(req));
+    } catch (err) {
+      if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') {
+        throw new HttpHeadersError('UNAUTHORIZED', err.message, { 'www-authenticate': 'Bearer realm="wharf"' });
+      }
+      throw err;
+    }
+    setCookie(reply, req, deps.baseUrl, opened.secret, opened.maxAgeSeconds);
+    reply.header('cache-control', 'no-store');
+    return reply.code(201).send({
+      signedIn: true,
+      user: await userView(opened.principal),
+      csrfToken: opened.csrf,
+      expiresAt: new Date(opened.expiresAt).toISOString(),
+    });
+  });
+
+  app.delete('/api/v1/session', async (req, reply) => {
+    const secret = readCookie(req, SESSION_COOKIE);
+    const s = secret ? await sessions.resolve(secret) : null;
+    if (secret && s) {
+      const presented = req.headers[CSRF_HEADER];
+      if (!SessionService.csrfMatches(typeof presented === 'string' ? presented : undefined, s.csrf)) {
+        throw new RegistryError('DENIED', 'missing or invalid CSRF token: send the session token in the X-Wharf-CSRF header');
+      }
+      await sessions.signOut(secret);
+    }
+    setCookie(reply, req, deps.baseUrl, '', 0);
+    return reply.code(204).send();
+  });
+}

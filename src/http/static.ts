@@ -1,0 +1,88 @@
+/**
+ * The web UI: static files of the built single-page app (ui/dist) and, for any other GET that
+ * is not an API path, its index.html so client-side routes (`/acme/web`) load on refresh.
+ * Registered last, as a wildcard: every API route matches before it.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../errors.ts';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+};
+
+/** Paths that belong to the registry and APIs: an unknown one is a JSON 404, never the app. */
+const RESERVED = /^\/(?:api|v1|v2|charts|token|\.well-known|healthz|readyz)(?:\/|$)/;
+
+// Scripts only from our origin; README images may come from anywhere over https.
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: https:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+function securityHeaders(reply: FastifyReply): void {
+  reply.header('content-security-policy', CSP);
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'same-origin');
+  reply.header('x-frame-options', 'DENY');
+}
+
+const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Wharf</title>
+<p>The web UI has not been built. Run <code>npm run build:ui</code> and restart Wharf.</p>
+<p>The registry API (<code>/v2/</code>) and the JSON API (<code>/api/v1/</code>) work without it.</p>`;
+
+export function registerStaticUi(app: FastifyInstance, opts: { dir: string }): void {
+  const root = normalize(opts.dir);
+
+  const serve = async (req: FastifyRequest, reply: FastifyReply) => {
+    let path: string;
+    try {
+      path = decodeURIComponent(req.url.split('?')[0] ?? '/');
+    } catch {
+      throw new RegistryError('BAD_REQUEST', 'malformed URL', { url: req.url });
+    }
+    if (RESERVED.test(path)) throw new RegistryError('ROUTE_UNKNOWN', 'not found', { path: req.url });
+    const file = normalize(join(root, path));
+    if (file.startsWith(root + sep) && extname(file) !== '') {
+      const st = await stat(file).catch(() => null);
+      if (st?.isFile()) {
+        reply.header('content-type', TYPES[extname(file)] ?? 'application/octet-stream');
+        reply.header('content-length', String(st.size));
+        // Vite puts a content hash in every asset name under /assets: cache them for good.
+        reply.header('cache-control', path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+        reply.header('x-content-type-options', 'nosniff');
+        if (req.method === 'HEAD') return reply.code(200).send();
+        return reply.code(200).send(createReadStream(file));
+      }
+      // A missing asset is a real 404, not the app (a stale tab asking for an old bundle).
+      if (path.startsWith('/assets/')) throw new RegistryError('NOT_FOUND', 'not found', { path: req.url });
+    }
+    const index = await readFile(join(root, 'index.html'), 'utf8').catch(() => null);
+    securityHeaders(reply);
+    reply.header('cache-control', 'no-cache');
+    reply.header('content-type', 'text/html; charset=utf-8');
+    if (index === null) return reply.code(503).send(NOT_BUILT);
+    return reply.code(200).send(index);
+  };
+
+  app.route({ method: ['GET', 'HEAD'], url: '/*', handler: serve });
+}

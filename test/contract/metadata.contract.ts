@@ -1,0 +1,361 @@
+/**
+ * The one contract every metadata dialect must pass (SQLite, PostgreSQL): every method of the
+ * registry stores in src/metadata/registry.ts, through the `Metadata` bundle, on a migrated,
+ * empty database. A dialect proves itself by calling `metadataContract(name, factory)` from its
+ * own test file; the factory returns a fresh database per call and a cleanup.
+ *
+ * Orders are compared with byte-wise expectations computed here (Buffer.compare), never with
+ * what one dialect happens to return, so SQLite and PostgreSQL must agree with each other.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { ManifestRecord } from '../../src/metadata/registry.ts';
+import type { Metadata } from '../../src/metadata/metadata.ts';
+import { type Digest, digestOf } from '../../src/oci/digest.ts';
+import { parseRepoName, parseTag, type RepoName, type Tag } from '../../src/oci/name.ts';
+
+export interface MetadataHandle {
+  metadata: Metadata;
+  cleanup: () => Promise<void>;
+}
+
+export type MetadataFactory = () => Promise<MetadataHandle>;
+
+const repo = (s: string): RepoName => parseRepoName(s);
+const tag = (s: string): Tag => parseTag(s);
+const dg = (s: string): Digest => digestOf(Buffer.from(s));
+const byteOrder = (xs: readonly string[]): string[] => [...xs].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+/** Every byte value, a NUL in the middle, and high bytes: manifests are stored byte-exact. */
+function awkwardBytes(n = 4096): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + 7) & 0xff;
+  return b;
+}
+
+function manifest(r: RepoName, content: Buffer, over: Partial<ManifestRecord> = {}): ManifestRecord {
+  return {
+    repo: r,
+    digest: digestOf(content),
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    size: content.length,
+    content,
+    artifactType: null,
+    configMediaType: 'application/vnd.oci.image.config.v1+json',
+    configDigest: dg('config'),
+    subject: null,
+    annotations: null,
+    createdAt: 1_700_000_000_000,
+    ...over,
+  };
+}
+
+export function metadataContract(name: string, factory: MetadataFactory): void {
+  describe(`metadata contract: ${name}`, () => {
+    const handles: MetadataHandle[] = [];
+    async function fresh(): Promise<Metadata> {
+      const h = await factory();
+      handles.push(h);
+      return h.metadata;
+    }
+    after(async () => {
+      for (const h of handles) await h.cleanup();
+    });
+
+    test('migrations are recorded: a second run applies nothing', async () => {
+      const m = await fresh();
+      assert.deepEqual(await m.migrate(), []);
+      await m.ping();
+    });
+
+    describe('repositories', () => {
+      test('ensure creates once and is idempotent; exists', async () => {
+        const m = await fresh();
+        assert.equal(await m.repositories.exists(repo('acme/web')), false);
+        await m.repositories.ensure(repo('acme/web'), 'acme', 1000);
+        await m.repositories.ensure(repo('acme/web'), 'acme', 2000);
+        assert.equal(await m.repositories.exists(repo('acme/web')), true);
+        assert.equal(await m.repositories.exists(repo('acme/we')), false, 'no prefix matching');
+        assert.deepEqual(await m.repositories.list({ limit: 10 }), ['acme/web']);
+      });
+
+      test('list is byte-ordered and paginates after `last`', async () => {
+        const m = await fresh();
+        const names = ['b/x', 'a/z', 'a/a-b', 'a/a.b', 'a/a_b', 'a/ab', 'a/a0', 'a/a/b', 'c/1', 'a/aa'];
+        for (const n of names) await m.repositories.ensure(repo(n), n.split('/')[0] ?? '', 1);
+        const expected = byteOrder(names);
+        assert.deepEqual(await m.repositories.list({ limit: 100 }), expected);
+        const pages: string[] = [];
+        let last: string | undefined;
+        for (;;) {
+          const page = await m.repositories.list({ limit: 3, last });
+          assert.ok(page.length <= 3);
+          pages.push(...page);
+          if (page.length < 3) break;
+          last = page[page.length - 1];
+        }
+        assert.deepEqual(pages, expected);
+        assert.deepEqual(await m.repositories.list({ limit: 2, last: 'a/a0' }), expected.slice(expected.indexOf('a/a0') + 1, expected.indexOf('a/a0') + 3));
+        assert.deepEqual(await m.repositories.list({ limit: 5, last: 'zzz' }), []);
+        assert.deepEqual(await m.repositories.list({ limit: 5, last: 'a/a1' }), expected.filter((n) => Buffer.compare(Buffer.from(n), Buffer.from('a/a1')) > 0).slice(0, 5), 'last need not exist');
+      });
+    });
+
+    describe('blob links', () => {
+      test('link, get, getMany, unlink; sizes beyond 32 bits are exact numbers', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const big = 5 * 1024 ** 3 + 17; // > 2^32, < 2^53
+        await m.blobLinks.link(r, dg('a'), 10, 1);
+        await m.blobLinks.link(r, dg('b'), big, 1);
+        await m.blobLinks.link(r, dg('a'), 999, 2); // relinking keeps the first link
+        await m.blobLinks.link(repo('other/repo'), dg('c'), 3, 1);
+        assert.deepEqual(await m.blobLinks.get(r, dg('a')), { size: 10 });
+        const b = await m.blobLinks.get(r, dg('b'));
+        assert.equal(typeof b?.size, 'number');
+        assert.equal(b?.size, big);
+        assert.equal(await m.blobLinks.get(r, dg('c')), null, 'linked to another repository only');
+        const many = await m.blobLinks.getMany(r, [dg('a'), dg('b'), dg('c'), dg('a')]);
+        assert.deepEqual(
+          [...many.entries()].sort(),
+          [
+            [dg('a'), 10],
+            [dg('b'), big],
+          ].sort(),
+        );
+        assert.equal((await m.blobLinks.getMany(r, [])).size, 0);
+        assert.equal(await m.blobLinks.unlink(r, dg('a')), true);
+        assert.equal(await m.blobLinks.unlink(r, dg('a')), false);
+        assert.equal(await m.blobLinks.get(r, dg('a')), null);
+        assert.deepEqual(await m.blobLinks.get(repo('other/repo'), dg('c')), { size: 3 });
+      });
+    });
+
+    describe('manifests', () => {
+      test('put and get round-trip every field, bytes exactly', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const content = awkwardBytes();
+        const rec = manifest(r, content, {
+          artifactType: 'application/vnd.example+type',
+          subject: dg('subject'),
+          annotations: { 'org.opencontainers.image.created': '2024-01-01T00:00:00Z', 'ünïcødé': '✓' },
+          createdAt: 1_723_456_789_012,
+          size: content.length,
+        });
+        await m.manifests.put(rec, [{ digest: dg('layer'), kind: 'blob' }]);
+        const got = await m.manifests.get(r, rec.digest);
+        assert.ok(got);
+        assert.ok(Buffer.isBuffer(got.content), 'content comes back as a Buffer');
+        assert.ok(got.content.equals(content), 'bytes round-trip exactly');
+        assert.deepEqual({ ...got, content: null }, { ...rec, content: null });
+        assert.equal(typeof got.createdAt, 'number');
+        assert.equal(await m.manifests.get(repo('acme/other'), rec.digest), null, 'per repository');
+      });
+
+      test('a nullable-everything manifest round-trips nulls', async () => {
+        const m = await fresh();
+        const rec = manifest(repo('acme/web'), Buffer.from('{}'), { configMediaType: null, configDigest: null });
+        await m.manifests.put(rec, []);
+        const got = await m.manifests.get(rec.repo, rec.digest);
+        assert.deepEqual(got && { ...got, content: got.content.toString() }, { ...rec, content: '{}' });
+      });
+
+      test('re-putting identical bytes is a no-op; existing() reports the subset present', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const rec = manifest(r, Buffer.from('{"a":1}'));
+        await m.manifests.put(rec, [{ digest: dg('l1'), kind: 'blob' }]);
+        await m.manifests.put({ ...rec, createdAt: rec.createdAt + 5 }, [
+          { digest: dg('l1'), kind: 'blob' },
+          { digest: dg('l2'), kind: 'blob' },
+        ]);
+        assert.equal((await m.manifests.get(r, rec.digest))?.createdAt, rec.createdAt, 'the first put wins');
+        const present = await m.manifests.existing(r, [rec.digest, dg('nope'), rec.digest]);
+        assert.deepEqual([...present], [rec.digest]);
+        assert.equal((await m.manifests.existing(r, [])).size, 0);
+      });
+
+      test('delete removes the manifest, its references and the tags pointing at it', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const a = manifest(r, Buffer.from('{"a":1}'));
+        const b = manifest(r, Buffer.from('{"b":1}'));
+        await m.manifests.put(a, [{ digest: dg('l1'), kind: 'blob' }]);
+        await m.manifests.put(b, []);
+        await m.tags.put(r, tag('v1'), a.digest, 1);
+        await m.tags.put(r, tag('latest'), a.digest, 1);
+        await m.tags.put(r, tag('keep'), b.digest, 1);
+        assert.equal(await m.manifests.delete(r, a.digest), true);
+        assert.equal(await m.manifests.delete(r, a.digest), false);
+        assert.equal(await m.manifests.get(r, a.digest), null);
+        assert.deepEqual(await m.tags.list(r, { limit: 10 }), ['keep']);
+        assert.equal(await m.tags.resolve(r, tag('v1')), null);
+        // The references went with it: putting it again with no children leaves none behind.
+        const refs = await m.db.selectFrom('manifest_refs').select('child').where('repo', '=', r).where('digest', '=', a.digest).execute();
+        assert.deepEqual(refs, []);
+      });
+
+      test('referrers: by subject, oldest first then by digest, filtered by artifactType', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const subject = dg('the image');
+        const sig1 = manifest(r, Buffer.from('sig1'), { subject, artifactType: 'application/sig', createdAt: 300 });
+        const sbom = manifest(r, Buffer.from('sbom'), { subject, artifactType: 'application/sbom', createdAt: 100 });
+        const sigA = manifest(r, Buffer.from('sigA'), { subject, artifactType: 'application/sig', createdAt: 200 });
+        const sigB = manifest(r, Buffer.from('sigB'), { subject, artifactType: 'application/sig', createdAt: 200 });
+        const unrelated = manifest(r, Buffer.from('other'), { subject: dg('another image'), artifactType: 'application/sig', createdAt: 50 });
+        const elsewhere = manifest(repo('acme/other'), Buffer.from('sig1'), { subject, artifactType: 'application/sig', createdAt: 1 });
+        for (const x of [sig1, sbom, sigA, sigB, unrelated, elsewhere]) await m.manifests.put(x, []);
+        const same200 = byteOrder([sigA.digest, sigB.digest]);
+        assert.deepEqual(
+          (await m.manifests.referrers(r, subject)).map((x) => x.digest),
+          [sbom.digest, ...same200, sig1.digest],
+        );
+        assert.deepEqual(
+          (await m.manifests.referrers(r, subject, 'application/sig')).map((x) => x.digest),
+          [...same200, sig1.digest],
+        );
+        assert.deepEqual(await m.manifests.referrers(r, subject, 'application/none'), []);
+        const [first] = await m.manifests.referrers(r, subject);
+        assert.ok(first?.content.equals(Buffer.from('sbom')), 'full records with content');
+      });
+    });
+
+    describe('tags', () => {
+      test('put, resolve in one query, move, delete, forDigest', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const a = manifest(r, Buffer.from('{"v":1}'));
+        const b = manifest(r, Buffer.from('{"v":2}'));
+        await m.manifests.put(a, []);
+        await m.manifests.put(b, []);
+        await m.tags.put(r, tag('latest'), a.digest, 1);
+        await m.tags.put(r, tag('v1'), a.digest, 1);
+        assert.equal((await m.tags.resolve(r, tag('latest')))?.digest, a.digest);
+        assert.ok((await m.tags.resolve(r, tag('latest')))?.content.equals(a.content));
+        await m.tags.put(r, tag('latest'), b.digest, 2);
+        assert.equal((await m.tags.resolve(r, tag('latest')))?.digest, b.digest, 'a tag moves');
+        assert.deepEqual(await m.tags.forDigest(r, a.digest), ['v1']);
+        assert.deepEqual(await m.tags.forDigest(r, b.digest), ['latest']);
+        assert.equal(await m.tags.resolve(r, tag('nope')), null);
+        assert.equal(await m.tags.resolve(repo('acme/other'), tag('latest')), null);
+        assert.equal(await m.tags.delete(r, tag('latest')), true);
+        assert.equal(await m.tags.delete(r, tag('latest')), false);
+        assert.equal(await m.tags.resolve(r, tag('latest')), null);
+        assert.ok(await m.manifests.get(r, b.digest), 'deleting a tag keeps the manifest');
+      });
+
+      test('list is byte-ordered (same on every dialect) and paginates after `last`', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const x = manifest(r, Buffer.from('{}'));
+        await m.manifests.put(x, []);
+        // Byte order differs from any natural-language collation: case, '-', '.', '_' and digits.
+        const names = ['latest', 'Latest', 'LATEST', 'v1.0', 'v1-0', 'v1_0', 'v10', 'v1', 'V2', '_x', '1.0.0', '1.0.0-rc.1', '1.0.0_build.1', 'a', 'B', 'b'];
+        for (const n of names) await m.tags.put(r, tag(n), x.digest, 1);
+        await m.tags.put(repo('acme/other'), tag('zz-other'), x.digest, 1);
+        const expected = byteOrder(names);
+        assert.deepEqual(await m.tags.list(r, { limit: 100 }), expected);
+        const seen: string[] = [];
+        let last: string | undefined;
+        for (let guard = 0; guard < 20; guard++) {
+          const page = await m.tags.list(r, { limit: 4, last });
+          seen.push(...page);
+          if (page.length < 4) break;
+          last = page[page.length - 1];
+        }
+        assert.deepEqual(seen, expected, 'pages concatenate to the full list');
+        assert.deepEqual(await m.tags.list(r, { limit: 3, last: 'Latest' }), expected.slice(expected.indexOf('Latest') + 1, expected.indexOf('Latest') + 4));
+        assert.deepEqual(await m.tags.forDigest(r, x.digest), expected, 'forDigest is byte-ordered too');
+      });
+    });
+
+    describe('upload sessions', () => {
+      test('create, get, touch, staleSince, delete', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        await m.uploads.create('u1', r, 1000);
+        await m.uploads.create('u2', r, 2000);
+        await m.uploads.create('u3', repo('acme/other'), 3000);
+        assert.deepEqual(await m.uploads.get('u1'), { id: 'u1', repo: r, createdAt: 1000, updatedAt: 1000 });
+        await m.uploads.touch('u1', 5000);
+        assert.deepEqual(await m.uploads.get('u1'), { id: 'u1', repo: r, createdAt: 1000, updatedAt: 5000 });
+        assert.deepEqual((await m.uploads.staleSince(3500, 10)).sort(), ['u2', 'u3']);
+        assert.equal((await m.uploads.staleSince(3500, 1)).length, 1, 'limit applies');
+        assert.deepEqual(await m.uploads.staleSince(1000, 10), [], 'strictly before');
+        await m.uploads.delete('u2');
+        await m.uploads.delete('u2');
+        assert.equal(await m.uploads.get('u2'), null);
+        await assert.rejects(m.uploads.create('u1', r, 1), 'ids are unique');
+      });
+    });
+
+    describe('transactions and concurrency', () => {
+      test('a failed transaction rolls back every write in it', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const rec = manifest(r, Buffer.from('{"tx":1}'));
+        await assert.rejects(
+          m.transaction(async (t) => {
+            await t.repositories.ensure(r, 'acme', 1);
+            await t.manifests.put(rec, [{ digest: dg('l'), kind: 'blob' }]);
+            await t.tags.put(r, tag('v1'), rec.digest, 1);
+            await t.blobLinks.link(r, dg('l'), 1, 1);
+            assert.ok(await t.manifests.get(r, rec.digest), 'visible inside the transaction');
+            throw new Error('boom');
+          }),
+          /boom/,
+        );
+        assert.equal(await m.repositories.exists(r), false);
+        assert.equal(await m.manifests.get(r, rec.digest), null);
+        assert.equal(await m.tags.resolve(r, tag('v1')), null);
+        assert.equal(await m.blobLinks.get(r, dg('l')), null);
+        const v = await m.transaction(async (t) => {
+          await t.repositories.ensure(r, 'acme', 1);
+          return 42;
+        });
+        assert.equal(v, 42);
+        assert.equal(await m.repositories.exists(r), true, 'a successful transaction commits');
+      });
+
+      test('a violated unique constraint fails the transaction and keeps earlier state', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        await m.uploads.create('dup', r, 1);
+        await assert.rejects(
+          m.transaction(async (t) => {
+            await t.repositories.ensure(r, 'acme', 1);
+            await t.uploads.create('dup', r, 2);
+          }),
+        );
+        assert.equal(await m.repositories.exists(r), false);
+        assert.deepEqual(await m.uploads.get('dup'), { id: 'dup', repo: r, createdAt: 1, updatedAt: 1 });
+      });
+
+      test('concurrent idempotent writes (ON CONFLICT) never fail and never duplicate', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const rec = manifest(r, Buffer.from('{"race":1}'));
+        const children = [
+          { digest: dg('l1'), kind: 'blob' as const },
+          { digest: dg('l2'), kind: 'blob' as const },
+        ];
+        await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            m.transaction(async (t) => {
+              await t.repositories.ensure(r, 'acme', i);
+              await t.blobLinks.link(r, dg('l1'), 1, i);
+              await t.manifests.put(rec, children);
+              await t.tags.put(r, tag('latest'), rec.digest, i);
+            }),
+          ),
+        );
+        assert.deepEqual(await m.repositories.list({ limit: 10 }), [r]);
+        assert.deepEqual(await m.tags.list(r, { limit: 10 }), ['latest']);
+        const refs = await m.db.selectFrom('manifest_refs').select('child').where('repo', '=', r).execute();
+        assert.equal(refs.length, 2);
+      });
+    });
+  });
+}

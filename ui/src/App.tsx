@@ -1,0 +1,122 @@
+/** Layout and routes. Wharf's own pages live under `/-/…` (no owner can be named `-`). */
+import { useState } from 'react';
+import { Loading, NotFound } from './components.tsx';
+import { AccountPage } from './pages/Account.tsx';
+import { HomePage } from './pages/Home.tsx';
+import { OrgPage } from './pages/Org.tsx';
+import { OwnerPage } from './pages/Owner.tsx';
+import { PackagePage } from './pages/Package.tsx';
+import { PackageSettingsPage } from './pages/PackageSettings.tsx';
+import { SignInPage } from './pages/SignIn.tsx';
+import { Link, navigate, segments, useLocation } from './router.tsx';
+import { useSession } from './session.tsx';
+
+function Header() {
+  const { user, signOut } = useSession();
+  const { path } = useLocation();
+  const [menu, setMenu] = useState(false);
+  const out = async () => {
+    setMenu(false);
+    try {
+      await signOut();
+    } finally {
+      navigate('/');
+    }
+  };
+  return (
+    <header className="site-header">
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
+      <div className="header-inner">
+        <Link to="/" className="brand" aria-label="Wharf home">
+          <svg viewBox="0 0 32 32" width="26" height="26" aria-hidden="true">
+            <rect width="32" height="32" rx="7" fill="#fff" fillOpacity="0.14" />
+            <path d="M6 19h20l-3 6H9z" fill="#fff" />
+            <path d="M10 9h5v8h-5zM17 12h5v5h-5z" fill="#9cc3ff" />
+          </svg>
+          <span>Wharf</span>
+        </Link>
+        <nav aria-label="Main" className="header-nav">
+          {user ? (
+            <>
+              <Link to={`/${user.username}`} className="nav-link" aria-current={path === `/${user.username}` ? 'page' : undefined}>
+                Your packages
+              </Link>
+              <div className="user-menu">
+                <button type="button" className="nav-link user-button" aria-expanded={menu} aria-controls="user-menu" onClick={() => setMenu((m) => !m)}>
+                  <span className="avatar" aria-hidden="true">
+                    {user.username.slice(0, 1).toUpperCase()}
+                  </span>
+                  <span className="user-name">{user.username}</span>
+                </button>
+                {menu ? (
+                  <ul id="user-menu" className="menu" onClick={() => setMenu(false)}>
+                    <li>
+                      <Link to="/-/settings/tokens">Access tokens</Link>
+                    </li>
+                    <li>
+                      <Link to="/-/settings/pull-secrets">Kubernetes pull secrets</Link>
+                    </li>
+                    <li>
+                      <Link to="/-/settings/orgs">Organizations</Link>
+                    </li>
+                    <li>
+                      <button type="button" onClick={out}>
+                        Sign out
+                      </button>
+                    </li>
+                  </ul>
+                ) : null}
+              </div>
+            </>
+          ) : user === null && !path.startsWith('/-/sign-in') ? (
+            <Link to={`/-/sign-in?next=${encodeURIComponent(path)}`} className="btn btn-light">
+              Sign in
+            </Link>
+          ) : null}
+        </nav>
+      </div>
+    </header>
+  );
+}
+
+function Routes() {
+  const { path } = useLocation();
+  const { user } = useSession();
+  const seg = segments(path);
+  if (seg.length === 0) return <HomePage />;
+  if (seg[0] === '-') {
+    const page = seg[1];
+    if (page === 'sign-in') return <SignInPage />;
+    if (user === undefined) return <Loading />;
+    if (page === 'settings') return <AccountPage tab={seg[2] ?? 'tokens'} />;
+    if (page === 'orgs' && seg[2]) return <OrgPage org={seg[2]} />;
+    return <NotFound />;
+  }
+  const owner = seg[0] ?? '';
+  if (seg.length === 1) return <OwnerPage owner={owner} />;
+  const dash = seg.indexOf('-');
+  if (dash > 1) {
+    const name = seg.slice(0, dash).join('/');
+    if (seg[dash + 1] === 'settings' && seg.length === dash + 2) return <PackageSettingsPage name={name} />;
+    return <NotFound />;
+  }
+  return <PackagePage name={seg.join('/')} />;
+}
+
+export function App() {
+  const { path } = useLocation();
+  return (
+    <>
+      <Header />
+      <main id="main" className="container" tabIndex={-1} key={path.split('/').slice(0, 2).join('/')}>
+        <Routes />
+      </main>
+      <footer className="site-footer">
+        <span>Wharf — container images and Helm charts, side by side.</span>
+        <a href="/api/v1/openapi.json">API</a>
+      </footer>
+    </>
+  );
+}

@@ -1,0 +1,268 @@
+import { type FormEvent, useState } from 'react';
+import { api, get, messageOf } from '../api.ts';
+import { Alert, Badge, ConfirmDialog, Empty, LoadError, Loading } from '../components.tsx';
+import { useLoad, useTitle } from '../hooks.ts';
+import { Link } from '../router.tsx';
+import { useSession } from '../session.tsx';
+import type { Org } from '../types.ts';
+
+export function OrgPage({ org }: { org: string }) {
+  useTitle(`${org} · members`);
+  const { user } = useSession();
+  const load = useLoad(`org|${org}|${user?.username ?? ''}`, () => get<Org>(`/api/v1/orgs/${encodeURIComponent(org)}`));
+  const [error, setError] = useState<string | null>(null);
+  if (load.error) return <LoadError error={load.error} what="organization" retry={load.reload} />;
+  if (!load.data) return <Loading />;
+  const o = load.data;
+  const owner = o.viewerRole === 'owner';
+  const act = async (fn: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await fn();
+      load.reload();
+      return true;
+    } catch (err) {
+      setError(messageOf(err));
+      return false;
+    }
+  };
+
+  return (
+    <section aria-labelledby="org-title">
+      <div className="page-head">
+        <div className="owner-avatar" aria-hidden="true">
+          {org.slice(0, 1).toUpperCase()}
+        </div>
+        <div>
+          <p className="crumbs">Organization</p>
+          <h1 id="org-title">{o.name}</h1>
+        </div>
+        <Link to={`/${encodeURIComponent(o.name)}`} className="btn head-action">
+          Packages
+        </Link>
+      </div>
+      {o.viewerRole === null ? (
+        <Empty title="Members are visible to members only">
+          <p>You are not a member of {o.name}.</p>
+        </Empty>
+      ) : null}
+      {error ? <Alert>{error}</Alert> : null}
+      {o.viewerRole !== null ? (
+        <>
+          <Members o={o} owner={owner} act={act} />
+          <Teams o={o} owner={owner} act={act} />
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+type Act = (fn: () => Promise<unknown>) => Promise<boolean>;
+
+function Members({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
+  const [username, setUsername] = useState('');
+  const [role, setRole] = useState<'member' | 'owner'>('member');
+  const base = `/api/v1/orgs/${encodeURIComponent(o.name)}/members`;
+  const add = async (e: FormEvent) => {
+    e.preventDefault();
+    if (await act(() => api('PUT', `${base}/${encodeURIComponent(username.trim())}`, { role }))) setUsername('');
+  };
+  return (
+    <section className="card" aria-labelledby="members-title">
+      <h2 id="members-title">
+        Members <span className="count">{o.members.length}</span>
+      </h2>
+      <div className="table-wrap">
+        <table>
+          <caption className="sr-only">Members of {o.name}</caption>
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col">Role</th>
+              {owner ? (
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              ) : null}
+            </tr>
+          </thead>
+          <tbody>
+            {o.members.map((m) => (
+              <tr key={m.username}>
+                <td>
+                  <Link to={`/${encodeURIComponent(m.username)}`}>{m.username}</Link>
+                </td>
+                <td>
+                  {owner ? (
+                    <>
+                      <label htmlFor={`member-role-${m.username}`} className="sr-only">
+                        Role of {m.username}
+                      </label>
+                      <select id={`member-role-${m.username}`} value={m.role} onChange={(e) => void act(() => api('PUT', `${base}/${encodeURIComponent(m.username)}`, { role: e.target.value }))}>
+                        <option value="member">Member</option>
+                        <option value="owner">Owner</option>
+                      </select>
+                    </>
+                  ) : (
+                    <Badge>{m.role}</Badge>
+                  )}
+                </td>
+                {owner ? (
+                  <td className="actions">
+                    <button type="button" className="btn btn-small btn-danger-outline" onClick={() => void act(() => api('DELETE', `${base}/${encodeURIComponent(m.username)}`))} aria-label={`Remove ${m.username} from ${o.name}`}>
+                      Remove
+                    </button>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {owner ? (
+        <form className="inline-form" onSubmit={add} aria-label="Add a member">
+          <div className="field grow">
+            <label htmlFor="member-name">Username</label>
+            <input id="member-name" required value={username} onChange={(e) => setUsername(e.target.value)} spellCheck={false} autoCapitalize="none" />
+          </div>
+          <div className="field">
+            <label htmlFor="member-role">Role</label>
+            <select id="member-role" value={role} onChange={(e) => setRole(e.target.value as 'member' | 'owner')}>
+              <option value="member">Member</option>
+              <option value="owner">Owner</option>
+            </select>
+          </div>
+          <button type="submit" className="btn btn-primary">
+            Add member
+          </button>
+        </form>
+      ) : null}
+    </section>
+  );
+}
+
+function Teams({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [remove, setRemove] = useState<string | null>(null);
+  const base = `/api/v1/orgs/${encodeURIComponent(o.name)}/teams`;
+  const create = async (e: FormEvent) => {
+    e.preventDefault();
+    if (await act(() => api('POST', base, { name: name.trim(), description: description.trim() }))) {
+      setName('');
+      setDescription('');
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="teams-title">
+      <h2 id="teams-title">
+        Teams <span className="count">{o.teams.length}</span>
+      </h2>
+      <p className="muted small">Grant a team access in a package's settings; every member of the team gets it.</p>
+      {o.teams.length === 0 ? (
+        <Empty title="No teams yet">
+          <p>{owner ? 'Create a team below.' : 'Organization owners create teams.'}</p>
+        </Empty>
+      ) : (
+        o.teams.map((t) => <Team key={t.name} org={o} team={t} owner={owner} act={act} onDelete={() => setRemove(t.name)} />)
+      )}
+      {owner ? (
+        <form className="form" onSubmit={create} aria-label="Create a team">
+          <h3>New team</h3>
+          <div className="field">
+            <label htmlFor="team-name">Team name</label>
+            <input id="team-name" required value={name} onChange={(e) => setName(e.target.value)} spellCheck={false} autoCapitalize="none" placeholder="developers" />
+          </div>
+          <div className="field">
+            <label htmlFor="team-description">Description (optional)</label>
+            <input id="team-description" value={description} onChange={(e) => setDescription(e.target.value)} />
+          </div>
+          <button type="submit" className="btn btn-primary">
+            Create team
+          </button>
+        </form>
+      ) : null}
+      <ConfirmDialog
+        open={remove !== null}
+        title={`Delete team ${remove ?? ''}?`}
+        confirmLabel="Delete team"
+        danger
+        onCancel={() => setRemove(null)}
+        onConfirm={() => {
+          const t = remove;
+          setRemove(null);
+          if (t) void act(() => api('DELETE', `${base}/${encodeURIComponent(t)}`));
+        }}
+      >
+        <p>Members lose the access granted to the team.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+function Team({ org, team, owner, act, onDelete }: { org: Org; team: Org['teams'][number]; owner: boolean; act: Act; onDelete(): void }) {
+  const { user } = useSession();
+  const [username, setUsername] = useState('');
+  const [role, setRole] = useState<'member' | 'maintainer'>('member');
+  const maintainer = team.members.some((m) => m.username === user?.username && m.role === 'maintainer');
+  const manage = owner || maintainer;
+  const base = `/api/v1/orgs/${encodeURIComponent(org.name)}/teams/${encodeURIComponent(team.name)}/members`;
+  const id = `team-${team.name}`;
+  return (
+    <div className="team" aria-labelledby={`${id}-title`}>
+      <div className="team-head">
+        <h3 id={`${id}-title`}>
+          {team.name} <span className="count">{team.members.length}</span>
+        </h3>
+        {owner ? (
+          <button type="button" className="btn btn-small btn-danger-outline" onClick={onDelete} aria-label={`Delete team ${team.name}`}>
+            Delete
+          </button>
+        ) : null}
+      </div>
+      {team.description ? <p className="muted small">{team.description}</p> : null}
+      {team.members.length === 0 ? (
+        <p className="muted small">No members.</p>
+      ) : (
+        <ul className="chip-list">
+          {team.members.map((m) => (
+            <li key={m.username} className="chip">
+              {m.username}
+              {m.role === 'maintainer' ? <span className="muted"> · maintainer</span> : null}
+              {manage ? (
+                <button type="button" className="chip-remove" onClick={() => void act(() => api('DELETE', `${base}/${encodeURIComponent(m.username)}`))} aria-label={`Remove ${m.username} from team ${team.name}`}>
+                  ×
+                </button>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      )}
+      {manage ? (
+        <form
+          className="inline-form compact"
+          aria-label={`Add a member to ${team.name}`}
+          onSubmit={async (e) => {
+            e.preventDefault();
+            if (await act(() => api('PUT', `${base}/${encodeURIComponent(username.trim())}`, { role }))) setUsername('');
+          }}
+        >
+          <div className="field grow">
+            <label htmlFor={`${id}-user`}>Add to {team.name}</label>
+            <input id={`${id}-user`} required value={username} onChange={(e) => setUsername(e.target.value)} placeholder="username" spellCheck={false} autoCapitalize="none" />
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-role`}>Role</label>
+            <select id={`${id}-role`} value={role} onChange={(e) => setRole(e.target.value as 'member' | 'maintainer')}>
+              <option value="member">Member</option>
+              <option value="maintainer">Maintainer</option>
+            </select>
+          </div>
+          <button type="submit" className="btn">
+            Add
+          </button>
+        </form>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,168 @@
+import { useEffect, useState } from 'react';
+import { get } from '../api.ts';
+import { CommandBlock, Empty, formatCount, KindBadge, LoadError, Loading, PackageIcon, Time, VisibilityBadge } from '../components.tsx';
+import { useLoad, useTitle } from '../hooks.ts';
+import { Link, navigate, packagePath, useLocation } from '../router.tsx';
+import { useSession } from '../session.tsx';
+import type { OwnerPackages, PackageKind } from '../types.ts';
+
+const KINDS: { id: '' | PackageKind; label: string }[] = [
+  { id: '', label: 'All kinds' },
+  { id: 'image', label: 'Container images' },
+  { id: 'chart', label: 'Helm charts' },
+  { id: 'artifact', label: 'Other artifacts' },
+];
+
+export function OwnerPage({ owner }: { owner: string }) {
+  useTitle(owner);
+  const { user } = useSession();
+  const { path, query } = useLocation();
+  const kind = (query.get('kind') ?? '') as '' | PackageKind;
+  const q = query.get('q') ?? '';
+  const [search, setSearch] = useState(q);
+  useEffect(() => setSearch(q), [q]);
+
+  const params = new URLSearchParams();
+  if (kind) params.set('kind', kind);
+  if (q) params.set('q', q);
+  const qs = params.toString();
+  const load = useLoad(`${owner}?${qs}|${user?.username ?? ''}`, () => get<OwnerPackages>(`/api/v1/owners/${encodeURIComponent(owner)}/package-views${qs ? `?${qs}` : ''}`));
+
+  const setFilter = (next: { kind?: string; q?: string }) => {
+    const p = new URLSearchParams();
+    const k = next.kind ?? kind;
+    const s = (next.q ?? q).trim();
+    if (k) p.set('kind', k);
+    if (s) p.set('q', s);
+    navigate(`${path}${p.toString() ? `?${p.toString()}` : ''}`, { replace: true });
+  };
+
+  if (load.error) return <LoadError error={load.error} what="owner" retry={load.reload} />;
+  const data = load.data;
+  const isOrg = data?.ownerKind === 'org';
+  const mine = user?.username === owner || user?.orgs.some((o) => o.org === owner);
+  const host = window.location.host;
+
+  return (
+    <section aria-labelledby="owner-title">
+      <div className="page-head">
+        <div className="owner-avatar" aria-hidden="true">
+          {owner.slice(0, 1).toUpperCase()}
+        </div>
+        <div>
+          <h1 id="owner-title">{owner}</h1>
+          <p className="muted">{isOrg ? 'Organization' : data?.ownerKind === 'user' ? 'User' : 'Owner'} · Packages</p>
+        </div>
+        {isOrg && mine ? (
+          <Link to={`/-/orgs/${encodeURIComponent(owner)}`} className="btn head-action">
+            Members &amp; teams
+          </Link>
+        ) : null}
+      </div>
+
+      <form
+        className="filters"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilter({ q: search });
+        }}
+      >
+        <div className="field grow">
+          <label htmlFor="pkg-search" className="sr-only">
+            Find a package
+          </label>
+          <input id="pkg-search" type="search" placeholder="Find a package…" value={search} onChange={(e) => setSearch(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="pkg-kind" className="sr-only">
+            Kind
+          </label>
+          <select id="pkg-kind" value={kind} onChange={(e) => setFilter({ kind: e.target.value, q: search })}>
+            {KINDS.map((k) => (
+              <option key={k.id} value={k.id}>
+                {k.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" className="btn">
+          Search
+        </button>
+      </form>
+
+      {load.loading && !data ? <Loading what="Loading packages" /> : null}
+      {data && data.packages.length === 0 ? (
+        data.total === 0 ? (
+          <Empty title={mine ? 'No packages yet' : `${owner} has no packages you can see`}>
+            {mine ? (
+              <>
+                <p>Push an image or a chart and it appears here.</p>
+                <CommandBlock label="Container image" command={`podman push ${host}/${owner}/IMAGE:TAG`} />
+                <CommandBlock label="Helm chart" command={`helm push CHART-VERSION.tgz oci://${host}/${owner}/charts`} />
+              </>
+            ) : user ? (
+              <p>Packages that are private to {owner} only show up for people with access.</p>
+            ) : (
+              <p>
+                <Link to={`/-/sign-in?next=${encodeURIComponent(path)}`}>Sign in</Link> to see private packages.
+              </p>
+            )}
+          </Empty>
+        ) : (
+          <Empty title="No packages match">
+            <p>
+              <button type="button" className="btn" onClick={() => setFilter({ kind: '', q: '' })}>
+                Clear the filters
+              </button>
+            </p>
+          </Empty>
+        )
+      ) : null}
+      {data && data.packages.length > 0 ? (
+        <>
+          <p className="muted small" aria-live="polite">
+            {data.packages.length === data.total ? `${data.total} package${data.total === 1 ? '' : 's'}` : `${data.packages.length} of ${data.total} packages`}
+          </p>
+          <ul className="package-list">
+            {data.packages.map((p) => (
+              <li key={p.name} className="package-item">
+                <PackageIcon kind={p.kind} />
+                <div className="package-main">
+                  <div className="package-title">
+                    <Link to={packagePath(p.name)} className="package-name">
+                      {p.path}
+                    </Link>
+                    <KindBadge kind={p.kind} />
+                    <VisibilityBadge visibility={p.visibility} />
+                  </div>
+                  {p.description ? <p className="package-desc">{p.description}</p> : null}
+                  <dl className="package-meta">
+                    <div>
+                      <dt>Latest</dt>
+                      <dd className="mono">{p.latest ?? '—'}</dd>
+                    </div>
+                    <div>
+                      <dt>Updated</dt>
+                      <dd>
+                        <Time iso={p.updatedAt} />
+                      </dd>
+                    </div>
+                    <div>
+                      <dt>Downloads</dt>
+                      <dd>{formatCount(p.downloads)}</dd>
+                    </div>
+                    <div>
+                      <dt>Versions</dt>
+                      <dd>{p.versions}</dd>
+                    </div>
+                  </dl>
+                </div>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </section>
+  );
+}
