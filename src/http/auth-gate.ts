@@ -58,8 +58,9 @@ export class AuthGate implements AccessGate {
     this.deps = deps;
   }
 
+  /** Token audience: configured, else the public base URL's host, else the request's Host. */
   serviceFor(req: FastifyRequest): string {
-    return this.deps.service ?? req.host;
+    return this.deps.service ?? (this.deps.baseUrl ? new URL(this.deps.baseUrl).host : req.host);
   }
 
   async identify(req: FastifyRequest): Promise<Identity> {

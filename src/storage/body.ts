@@ -14,6 +14,17 @@ export async function consumeBody(
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   let total = 0;
+  // Only failures of the body itself are the client's fault; a failing sink (disk full, object
+  // store down) propagates as the server error it is.
+  const sinkFailure = { err: null as unknown };
+  const flush = async (batch: Uint8Array[], n: number) => {
+    try {
+      await sink(batch, n);
+    } catch (err) {
+      sinkFailure.err = err;
+      throw err;
+    }
+  };
   try {
     for await (const chunk of body) {
       total += chunk.length;
@@ -30,11 +41,11 @@ export async function consumeBody(
         const n = pendingBytes;
         pending = [];
         pendingBytes = 0;
-        await sink(batch, n);
+        await flush(batch, n);
       }
     }
   } catch (err) {
-    if (err instanceof RegistryError) throw err;
+    if (err instanceof RegistryError || err === sinkFailure.err) throw err;
     throw new RegistryError('SIZE_INVALID', 'request body ended early', { received: total });
   }
   if (pendingBytes > 0) await sink(pending, pendingBytes);
