@@ -331,8 +331,8 @@ export async function runChartsBench(opts: { versions?: number; perChart?: numbe
     }
 
     const result: ChartsBenchResult = {
-      versions: indexFile.toString('utf8').split('\n  - apiVersion: ').length - 1,
-      charts: indexFile.toString('utf8').split('\n').filter((l) => /^  \S.*:$/.test(l)).length,
+      versions: indexFile.toString('utf8').split('\n').filter((l) => l.startsWith('  - ')).length,
+      charts: indexFile.toString('utf8').split('\n').filter((l) => /^  [^ -].*:$/.test(l)).length,
       populateSeconds,
       indexBytes: indexFile.length,
       indexGzipBytes: gzipBytes,

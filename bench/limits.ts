@@ -8,7 +8,8 @@ import { createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import net from 'node:net';
-import { type BenchConfig, MiB } from './config.ts';
+import { type BenchConfig, type LoadGen, MiB } from './config.ts';
+import { runLoad } from './loadgen.ts';
 
 export interface Limits {
   sha256: number;
@@ -16,6 +17,8 @@ export interface Limits {
   diskRead: number;
   loopbackUpload: number;
   loopbackDownload: number;
+  /** Requests/s of a bare node:http server under the GET load generator. */
+  helloRps: number | null;
 }
 
 function mibPerSec(bytes: number, ms: number): number {
@@ -104,38 +107,62 @@ function tcpTransfer(port: number, mode: 'U' | 'D', bytes: number): Promise<numb
   });
 }
 
-/** Plain TCP over 127.0.0.1 to a Node peer in another process: upload and download. */
-export async function measureLoopback(mib: number): Promise<{ upload: number; download: number }> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(import.meta.dirname, 'loopback-peer.ts')], {
+/** Runs a helper script of bench/ in its own process; it prints its port and lives until stdin closes. */
+async function withPeer<T>(script: string, fn: (port: number) => Promise<T>): Promise<T> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(import.meta.dirname, script)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   try {
     const port = await new Promise<number>((resolvePort, reject) => {
-      const timer = setTimeout(() => reject(new Error('loopback peer did not start')), 15_000);
+      const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 15_000);
       child.stdout.once('data', (d: Buffer) => {
         clearTimeout(timer);
         resolvePort(Number(d.toString().trim()));
       });
-      child.once('exit', () => reject(new Error('loopback peer exited')));
+      child.once('exit', () => reject(new Error(`${script} exited`)));
     });
-    // Warm-up transfers so both ends are past JIT and TCP slow start.
-    await tcpTransfer(port, 'U', 32 * MiB);
-    const upload = await tcpTransfer(port, 'U', mib * MiB);
-    await tcpTransfer(port, 'D', 32 * MiB);
-    const download = await tcpTransfer(port, 'D', mib * MiB);
-    return { upload, download };
+    return await fn(port);
   } finally {
     child.stdin.end();
     if (child.exitCode === null) child.kill('SIGTERM');
   }
 }
 
-export async function measureLimits(cfg: BenchConfig, dir: string, log: (msg: string) => void): Promise<Limits> {
+/** Plain TCP over 127.0.0.1 to a Node peer in another process: upload and download. */
+export async function measureLoopback(mib: number): Promise<{ upload: number; download: number }> {
+  return withPeer('loopback-peer.ts', async (port) => {
+    // Warm-up transfers so both ends are past JIT and TCP slow start.
+    await tcpTransfer(port, 'U', 32 * MiB);
+    const upload = await tcpTransfer(port, 'U', mib * MiB);
+    await tcpTransfer(port, 'D', 32 * MiB);
+    const download = await tcpTransfer(port, 'D', mib * MiB);
+    return { upload, download };
+  });
+}
+
+/** Requests/s of a bare node:http server, loaded like the registries' manifest GETs. */
+export async function measureHello(cfg: BenchConfig, tool: LoadGen, scratch: string): Promise<number> {
+  return withPeer('hello-server.ts', async (port) => {
+    const r = await runLoad(
+      tool,
+      { url: `http://127.0.0.1:${port}/`, method: 'GET', headers: {}, connections: cfg.concurrency, durationSeconds: cfg.durationSeconds },
+      scratch,
+    );
+    return r.rps;
+  });
+}
+
+export async function measureLimits(cfg: BenchConfig, dir: string, tool: LoadGen, log: (msg: string) => void): Promise<Limits> {
   const sha = measureSha256(cfg.sha256MiB);
   log(`sha256 ${sha.toFixed(0)} MiB/s`);
   const disk = await measureDisk(dir, cfg.diskMiB);
   log(`disk write+fsync ${disk.write.toFixed(0)} MiB/s, read ${disk.read.toFixed(0)} MiB/s`);
   const loop = await measureLoopback(cfg.loopbackMiB);
   log(`loopback upload ${loop.upload.toFixed(0)} MiB/s, download ${loop.download.toFixed(0)} MiB/s`);
-  return { sha256: sha, diskWrite: disk.write, diskRead: disk.read, loopbackUpload: loop.upload, loopbackDownload: loop.download };
+  const hello = await measureHello(cfg, tool, dir).catch((err: unknown) => {
+    log(`bare node:http server: ${String(err)}`);
+    return null;
+  });
+  if (hello !== null) log(`bare node:http server ${hello.toFixed(0)} req/s (${tool})`);
+  return { sha256: sha, diskWrite: disk.write, diskRead: disk.read, loopbackUpload: loop.upload, loopbackDownload: loop.download, helloRps: hello };
 }

@@ -1,7 +1,7 @@
 /**
  * Summarizes a V8 .cpuprofile (from `node --cpu-prof`): the functions with the most self time,
  * the most inclusive time, and self time grouped by where the code lives.
- * `node bench/profile-summary.ts <file.cpuprofile> [top]`; BENCH_CPU_PROF=1 runs it after the run.
+ * `node bench/profile-summary.ts <file.cpuprofile> [top] [skip-ms]`; BENCH_CPU_PROF=1 runs it after the run.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -42,7 +42,8 @@ function label(f: CallFrame): string {
   return `${f.functionName || '(anonymous)'} ${file ? `${file}:${f.lineNumber + 1}` : ''}`.trim();
 }
 
-export async function summarizeProfile(path: string, top = 25): Promise<string> {
+/** `skipMs`: ignore the first milliseconds of the profile (process start-up, set-up requests). */
+export async function summarizeProfile(path: string, top = 25, skipMs = 0): Promise<string> {
   const profile = JSON.parse(await readFile(path, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
@@ -55,8 +56,11 @@ export async function summarizeProfile(path: string, top = 25): Promise<string> 
   const area = new Map<string, number>();
   let all = 0;
   let idle = 0;
+  let elapsed = 0;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
+    elapsed += dt;
+    if (elapsed < skipMs * 1000) return;
     const node = byId.get(id);
     if (!node) return;
     all += dt;
@@ -86,7 +90,7 @@ export async function summarizeProfile(path: string, top = 25): Promise<string> 
   };
   const notIdle = (k: string) => k.startsWith('(idle)');
   return [
-    `Profile ${path}: ${ms(all)} ms sampled, ${ms(idle)} ms idle, ${ms(busy)} ms busy.`,
+    `Profile ${path}: ${ms(all)} ms sampled${skipMs > 0 ? ` (first ${skipMs.toFixed(0)} ms skipped)` : ''}, ${ms(idle)} ms idle, ${ms(busy)} ms busy.`,
     '',
     table('Self time by area', area, 15, notIdle),
     table('Self time by function', self, top, notIdle),
@@ -100,5 +104,5 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     console.error('usage: node bench/profile-summary.ts <file.cpuprofile> [top]');
     process.exit(2);
   }
-  process.stdout.write(`${await summarizeProfile(file, Number(process.argv[3] ?? '25'))}\n`);
+  process.stdout.write(`${await summarizeProfile(file, Number(process.argv[3] ?? '25'), Number(process.argv[4] ?? '0'))}\n`);
 }

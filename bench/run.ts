@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   let limits: Limits | null = null;
   if (cfg.only.has('limits')) {
     log('machine limits');
-    limits = await measureLimits(cfg, scratch, (m) => log(`  ${m}`));
+    limits = await measureLimits(cfg, scratch, loadgen, (m) => log(`  ${m}`));
   }
 
   // 2. Blob data, generated and hashed once: two distinct windows per run (monolithic, chunked).

@@ -28,6 +28,7 @@ export interface Wharf {
   registry: RegistryService;
   uploads: UploadService;
   access: AccessServices;
+  packages: PackageService;
   charts: ChartService;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
@@ -137,6 +138,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     registry,
     uploads,
     access,
+    packages,
     charts,
     async close() {
       clearInterval(purge);

@@ -104,8 +104,11 @@ export interface IndexDocument {
   hidden: number;
   /** Repositories with listed charts that the caller sees. */
   visible: number;
-  open(encoding: 'identity' | 'gzip'): Promise<{ stream: Readable; length: number | null }>;
+  /** A rendered file on local disk (the per-generation cache), or a stream from the database. */
+  open(encoding: 'identity' | 'gzip'): Promise<IndexBody>;
 }
+
+export type IndexBody = { kind: 'file'; path: string; size: number } | { kind: 'stream'; stream: Readable };
 
 /** A chart validated by the upload API, not yet stored. */
 export interface PreparedChart {
@@ -203,6 +206,7 @@ export class ChartService {
     });
     events.on('manifest.deleted', async ({ repo, digest }) => this.reconcile(repo, digest));
     events.on('tag.deleted', async ({ repo, digest }) => this.reconcile(repo, digest));
+    events.on('repository.deleted', async ({ repo }) => this.forgetRepository(repo));
   }
 
   // ---- indexing ---------------------------------------------------------------------------------
@@ -461,7 +465,7 @@ export class ChartService {
       ...toView(rec),
       metadata: full?.metadata ? (JSON.parse(full.metadata) as ChartMetadata) : null,
       tags,
-      readme: content?.readme != null ? { path: content.readmePath, text: content.readme } : null,
+      readme: typeof content?.readme === 'string' ? { path: content.readmePath, text: content.readme } : null,
       values: content?.values ?? null,
       valuesSchema: content?.valuesSchema ?? null,
       provenance: rec.provDigest ? { digest: rec.provDigest, size: rec.provSize } : null,
@@ -515,9 +519,8 @@ export class ChartService {
         lastModified: state.updatedAt,
         ...counts,
         open: async (encoding) => {
-          if (cacheDir === null) return { stream: this.streamIndex(owner, generated, null, encoding), length: null };
-          const { path, size } = await this.cachedIndex(cacheDir, owner, base, generated, encoding);
-          return { stream: createReadStream(path, { highWaterMark: 256 * 1024 }), length: size };
+          if (cacheDir === null) return { kind: 'stream', stream: this.streamIndex(owner, generated, null, encoding) };
+          return { kind: 'file', ...(await this.cachedIndex(cacheDir, owner, base, generated, encoding)) };
         },
       };
     }
@@ -527,7 +530,7 @@ export class ChartService {
       etag: `${base}-${filter}`,
       lastModified: state.updatedAt,
       ...counts,
-      open: async (encoding) => ({ stream: this.streamIndex(owner, generated, allowed, encoding), length: null }),
+      open: async (encoding) => ({ kind: 'stream', stream: this.streamIndex(owner, generated, allowed, encoding) }),
     };
   }
 

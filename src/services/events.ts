@@ -9,6 +9,8 @@ export interface RegistryEvents extends Record<string, unknown> {
   'manifest.deleted': { repo: RepoName; digest: Digest };
   'tag.deleted': { repo: RepoName; tag: Tag; digest: Digest };
   'manifest.pulled': { repo: RepoName; digest: Digest };
+  /** A whole package was deleted (its manifests, tags and links are gone). */
+  'repository.deleted': { repo: RepoName };
 }
 
 export type RegistryEventBus = EventBus<RegistryEvents>;

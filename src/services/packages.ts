@@ -186,6 +186,7 @@ export class PackageService {
   async deletePackage(actor: Principal, name: RepoName): Promise<void> {
     await this.administrable(actor, name);
     await this.deps.metadata.transaction((m) => m.packages.delete(name));
+    this.deps.events.emit('repository.deleted', { repo: name });
     await this.audit(actor, 'package.delete', name);
   }
 

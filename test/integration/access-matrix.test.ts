@@ -768,7 +768,7 @@ describe(`access matrix: ${SIZE} cells (${WHO.length} principals × ${VIS.length
  * src/http/api/charts.ts): a private chart version that exists answers differently from one that
  * does not (401/403 vs 404), so anyone can probe chart names and versions of a private owner.
  * The /v2 gate answers 401/403 for existing and missing repositories alike; these should too
- * (e.g. authorize before looking the file up, or answer 404 for both). Marked todo until fixed.
+ * (fixed by authorizing against the would-be repository before answering 404).
  */
 describe('chart routes do not reveal whether a private chart version exists', () => {
   const probes: [string, string, string][] = [
@@ -776,7 +776,7 @@ describe('chart routes do not reveal whether a private chart version exists', ()
     ['GET', '/api/acme/charts/c-private/1.0.0', '/api/acme/charts/c-ghost/1.0.0'],
     ['DELETE', '/api/acme/charts/c-private/1.0.0', '/api/acme/charts/c-ghost/1.0.0'],
   ];
-  test('anonymous and a signed-in stranger get the same answer for an existing private version as for a missing one', { todo: 'the chart routes look the version up before authorizing (reported to the lead)' }, async () => {
+  test('anonymous and a signed-in stranger get the same answer for an existing private version as for a missing one', async () => {
     const leaks: string[] = [];
     for (const who of ['anonymous', 'other'] as const) {
       for (const [method, existing, missing] of probes) {

@@ -1,3 +1,4 @@
+import { SYSTEM } from '../../src/auth/principal.ts';
 /**
  * Chart recognition and the classic repository, in-process: charts pushed over OCI (as Helm
  * pushes them) appear in `/charts/<owner>/index.yaml` and are served as .tgz; deletes and tag
@@ -213,14 +214,12 @@ for (const indexCache of ['true', 'false'] as const) {
       assert.deepEqual(versionsOf((await getIndex(app, 'idx13')).index), { web: ['1.1.0'] });
     });
 
-    test('a repository deleted wholesale drops out once forgotten', async () => {
+    test('a deleted package drops out of the index', async () => {
       await pushChart(http(app), 'idx14/charts/gone', { name: 'gone', version: '1.0.0' });
       await pushChart(http(app), 'idx14/charts/kept', { name: 'kept', version: '1.0.0' });
       await app.events.settled();
-      const repo = parseRepoName('idx14/charts/gone');
-      // What package deletion does to the registry tables: no per-manifest events.
-      await app.metadata.transaction((m) => m.packages.delete(repo));
-      await app.charts.forgetRepository(repo);
+      await app.packages.deletePackage(SYSTEM, parseRepoName('idx14/charts/gone'));
+      await app.events.settled();
       assert.deepEqual(versionsOf((await getIndex(app, 'idx14')).index), { kept: ['1.0.0'] });
     });
 

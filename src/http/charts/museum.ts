@@ -12,7 +12,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
 import { museumEntry } from '../../services/charts.ts';
-import { type ChartRouteDeps, parseOwner } from './deps.ts';
+import { type ChartRouteDeps, lookupWithoutLeak, parseOwner } from './deps.ts';
 import { multipartBoundary, parseMultipart } from './multipart.ts';
 
 async function readBody(req: FastifyRequest, max: number): Promise<Buffer> {
@@ -81,7 +81,7 @@ export function registerMuseumRoutes(app: FastifyInstance, deps: ChartRouteDeps)
   app.get('/api/:owner/charts/:name/:version', async (req) => {
     const { owner: rawOwner, name, version } = req.params as { owner: string; name: string; version: string };
     const owner = parseOwner(rawOwner);
-    const rec = await charts.museumVersion(owner, name, version);
+    const rec = await lookupWithoutLeak(gate, req, { owner, chart: name }, ['pull'], () => charts.museumVersion(owner, name, version));
     await gate.authorize(req, { type: 'repository', name: rec.repo, actions: ['pull'] });
     return museumEntry(owner, rec);
   });
@@ -89,7 +89,7 @@ export function registerMuseumRoutes(app: FastifyInstance, deps: ChartRouteDeps)
   app.delete('/api/:owner/charts/:name/:version', async (req) => {
     const { owner: rawOwner, name, version } = req.params as { owner: string; name: string; version: string };
     const owner = parseOwner(rawOwner);
-    const copies = await charts.versionCopies(owner, name, version);
+    const copies = await lookupWithoutLeak(gate, req, { owner, chart: name }, ['delete'], () => charts.versionCopies(owner, name, version));
     for (const c of copies) await gate.authorize(req, { type: 'repository', name: c.repo, actions: ['delete'] });
     await charts.deleteCopies(copies);
     return { deleted: true };

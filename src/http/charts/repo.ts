@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
 import { HttpHeadersError } from '../errors.ts';
-import { type ChartRouteDeps, parseOwner } from './deps.ts';
+import { type ChartRouteDeps, chartNameOfFile, lookupWithoutLeak, parseOwner } from './deps.ts';
+import { sendFile } from './send-file.ts';
 
 /** Whether the client accepts gzip (a `gzip` coding with a non-zero q). */
 export function acceptsGzip(header: string | undefined): boolean {
@@ -50,16 +51,16 @@ export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDe
     reply.header('content-type', 'application/x-yaml; charset=utf-8');
     if (gzip) reply.header('content-encoding', 'gzip');
     if (req.method === 'HEAD') return reply.code(200).send();
-    const { stream, length } = await doc.open(gzip ? 'gzip' : 'identity');
-    if (length !== null) reply.header('content-length', String(length));
-    return reply.code(200).send(stream);
+    const body = await doc.open(gzip ? 'gzip' : 'identity');
+    if (body.kind === 'file') return sendFile(reply, body.path, body.size);
+    return reply.code(200).send(body.stream);
   };
 
   const file = async (req: FastifyRequest, reply: FastifyReply) => {
     const { owner: rawOwner, file: name } = req.params as { owner: string; file: string };
     const owner = parseOwner(rawOwner);
     if (!name.endsWith('.tgz') && !name.endsWith('.tgz.prov')) throw new RegistryError('NOT_FOUND', 'not found', { path: req.url });
-    const f = await charts.chartFile(owner, name);
+    const f = await lookupWithoutLeak(gate, req, { owner, chart: chartNameOfFile(name) }, ['pull'], () => charts.chartFile(owner, name));
     await gate.authorize(req, { type: 'repository', name: f.repo, actions: ['pull'] });
     reply
       .header('etag', `"${f.digest}"`)
