@@ -14,8 +14,6 @@ import { join } from 'node:path';
 import { RegistryService } from './services/registry.ts';
 import { UploadService } from './services/uploads.ts';
 import { FsStore } from './storage/fs.ts';
-import { S3Store } from './storage/s3.ts';
-import { openPostgres } from './metadata/postgres.ts';
 import { MemoryStore } from './storage/memory.ts';
 import type { BlobStore, UploadStore } from './storage/types.ts';
 
@@ -49,6 +47,8 @@ async function openStores(config: Config): Promise<BlobStore & UploadStore & { c
   if (config.storage.driver === 'memory') return new MemoryStore();
   if (config.storage.driver === 's3') {
     const s3 = config.storage.s3;
+    // Loaded on demand: the AWS SDK costs tens of MiB of memory the embedded profile never needs.
+    const { S3Store } = await import('./storage/s3.ts');
     return S3Store.open({ ...s3, region: s3.region ?? 'us-east-1' });
   }
   return new FsStore(config.storage.fs.root ?? `${config.dataDir}/storage`, { fsync: config.storage.fs.fsync });
@@ -59,6 +59,7 @@ export async function openMetadata(config: Config, logger?: Logger): Promise<Met
   if (config.database.driver === 'postgres') {
     const pg = config.database.postgres;
     if (!pg.url) throw new Error('database.postgres.url is required');
+    const { openPostgres } = await import('./metadata/postgres.ts');
     return openPostgres({
       url: pg.url,
       poolSize: pg.poolSize,
