@@ -7,6 +7,7 @@ import { type Metadata, openSqlite } from './metadata/metadata.ts';
 import type { RegistryEvents } from './services/events.ts';
 import { type AccessServices, createAccessServices, ensureAdmin } from './services/access.ts';
 import { PackageService } from './services/packages.ts';
+import { DownloadCounter } from './services/download-counter.ts';
 import { PackageViewService } from './services/package-views.ts';
 import { SessionService } from './services/sessions.ts';
 import { ChartService } from './services/charts.ts';
@@ -107,7 +108,8 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
   });
   charts.listen();
   const sessions = new SessionService({ metadata, authn: access.authn, clock });
-  const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock });
+  const downloads = new DownloadCounter({ metadata, clock, log: logger });
+  const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads });
   const app = await buildHttpApp({
     ui: { sessions, views, dir: join(import.meta.dirname, '..', 'ui', 'dist') },
     charts: { service: charts, maxUploadBytes: config.charts.maxUploadBytes },
@@ -145,6 +147,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
       clearInterval(purge);
       await app.close();
       await events.settled();
+      await downloads.close();
       await metadata.close();
       store.close?.();
     },

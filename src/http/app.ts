@@ -24,6 +24,7 @@ import { registerPackageRoutes } from './api/packages.ts';
 import { registerTokenApiRoutes } from './api/tokens.ts';
 import { registerTokenRoutes } from './token.ts';
 import { registerV2 } from './v2/router.ts';
+import { logFields } from './log-context.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -50,6 +51,18 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // Fastify makes a pino child per request; most requests never log, so make it on first use.
+    childLoggerFactory: (logger, bindings, opts) => {
+      let child: FastifyBaseLogger | undefined;
+      return new Proxy(logger, {
+        get(target, prop) {
+          if (prop === 'level') return target.level;
+          child ??= logger.child(bindings, opts);
+          const value: unknown = Reflect.get(child, prop);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(child) : value;
+        },
+      });
+    },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     trustProxy: deps.trustProxy,
@@ -69,8 +82,9 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // One line per request, with the repository and digest bound by the handlers.
   app.addHook('onResponse', async (req, reply) => {
     const level = reply.statusCode >= 500 ? 'error' : 'info';
+    if (!deps.logger.isLevelEnabled(level)) return;
     req.log[level](
-      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      { ...logFields(req), method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request',
     );
   });

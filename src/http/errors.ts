@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, RegistryError } from '../errors.ts';
+import { logFields } from './log-context.ts';
 
 /** The one table from error code to HTTP status and the code clients see on the wire. */
 const TABLE: Record<ErrorCode, { status: number; wire: string }> = {
@@ -61,8 +62,8 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   else re = new RegistryError('INTERNAL', 'internal server error');
 
   const { status, wire } = TABLE[re.code];
-  if (status >= 500) request.log.error({ err }, 'request failed');
-  else request.log.debug({ code: re.code, msg: re.message }, 'request rejected');
+  if (status >= 500) request.log.error({ err, ...logFields(request) }, 'request failed');
+  else request.log.debug({ code: re.code, msg: re.message, ...logFields(request) }, 'request rejected');
   if (err instanceof HttpHeadersError) reply.headers(err.headers);
   const retryAfter = (re.detail as { retryAfterSeconds?: unknown } | null | undefined)?.retryAfterSeconds;
   if (re.code === 'TOOMANYREQUESTS' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));

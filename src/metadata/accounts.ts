@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AccountsTable, CiTrustsTable, GrantsTable, TokensTable } from './accounts-schema.ts';
 import type { DB } from './schema.ts';
+import { PreparedQueries } from './prepared.ts';
 
 export type Visibility = 'public' | 'internal' | 'private';
 export type PackageRole = 'read' | 'write' | 'admin';
@@ -33,8 +34,10 @@ function toAccount(r: AccountsTable): Account {
 /** Users and organizations share one namespace: both own packages. */
 export class AccountStore {
   private readonly db: Kysely<DB>;
+  private readonly prepared: PreparedQueries;
   constructor(db: Kysely<DB>) {
     this.db = db;
+    this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
   async create(a: { name: string; kind: 'user' | 'org'; email?: string | null; passwordHash?: string | null; isAdmin?: boolean; now: number }): Promise<void> {
@@ -54,7 +57,7 @@ export class AccountStore {
   }
 
   async get(name: string): Promise<Account | null> {
-    const r = await this.db.selectFrom('accounts').selectAll().where('name', '=', name).executeTakeFirst();
+    const [r] = await this.prepared.rows('account.get', [name], () => this.db.selectFrom('accounts').selectAll().where('name', '=', name));
     return r ? toAccount(r) : null;
   }
 
@@ -90,8 +93,10 @@ export interface TeamRef {
 
 export class MembershipStore {
   private readonly db: Kysely<DB>;
+  private readonly prepared: PreparedQueries;
   constructor(db: Kysely<DB>) {
     this.db = db;
+    this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
   async setOrgMember(org: string, username: string, role: 'owner' | 'member'): Promise<void> {
@@ -109,7 +114,9 @@ export class MembershipStore {
   }
 
   async orgRole(org: string, username: string): Promise<'owner' | 'member' | null> {
-    const r = await this.db.selectFrom('org_members').select('role').where('org', '=', org).where('username', '=', username).executeTakeFirst();
+    const [r] = await this.prepared.rows('org.role', [org, username], () =>
+      this.db.selectFrom('org_members').select('role').where('org', '=', org).where('username', '=', username),
+    );
     return r?.role ?? null;
   }
 
@@ -159,7 +166,7 @@ export class MembershipStore {
   }
 
   async teamsOf(username: string): Promise<TeamRef[]> {
-    return this.db.selectFrom('team_members').select(['org', 'team']).where('username', '=', username).execute();
+    return this.prepared.rows('teams.of', [username], () => this.db.selectFrom('team_members').select(['org', 'team']).where('username', '=', username));
   }
 }
 
@@ -183,12 +190,14 @@ export interface Grant {
 /** Package settings (visibility, source link) and per-package grants. */
 export class PackageStore {
   private readonly db: Kysely<DB>;
+  private readonly prepared: PreparedQueries;
   constructor(db: Kysely<DB>) {
     this.db = db;
+    this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
   async get(name: string): Promise<PackageRecord | null> {
-    const r = await this.db.selectFrom('repositories').selectAll().where('name', '=', name).executeTakeFirst();
+    const [r] = await this.prepared.rows('package.get', [name], () => this.db.selectFrom('repositories').selectAll().where('name', '=', name));
     if (!r) return null;
     return {
       name: r.name,
@@ -250,17 +259,19 @@ export class PackageStore {
   /** Roles granted on `repo` to the user directly or through any of the teams. */
   async grantedRoles(repo: string, username: string, teams: readonly TeamRef[]): Promise<PackageRole[]> {
     const teamKeys = teams.map((t) => `${t.org}/${t.team}`);
-    const rows = await this.db
-      .selectFrom('grants')
-      .select('role')
-      .where('repo', '=', repo)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('subject_kind', '=', 'user'), eb('subject', '=', username)]),
-          ...(teamKeys.length > 0 ? [eb.and([eb('subject_kind', '=', 'team'), eb('subject', 'in', teamKeys)])] : []),
-        ]),
-      )
-      .execute();
+    const params = [repo, 'user', username, ...(teamKeys.length > 0 ? ['team', ...teamKeys] : [])];
+    const rows = await this.prepared.rows(`grants.roles.${teamKeys.length}`, params, () =>
+      this.db
+        .selectFrom('grants')
+        .select('role')
+        .where('repo', '=', repo)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('subject_kind', '=', 'user'), eb('subject', '=', username)]),
+            ...(teamKeys.length > 0 ? [eb.and([eb('subject_kind', '=', 'team'), eb('subject', 'in', teamKeys)])] : []),
+          ]),
+        ),
+    );
     return rows.map((r) => r.role);
   }
 

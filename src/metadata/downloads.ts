@@ -25,12 +25,12 @@ export class DownloadStore {
     this.db = db.withTables<DownloadTables>();
   }
 
-  /** One more pull of `digest` through `repo` on `day`; atomic under concurrent pulls. */
-  async bump(repo: string, digest: string, day: number): Promise<void> {
+  /** `n` more pulls of `digest` through `repo` on `day`; atomic under concurrent writers. */
+  async bump(repo: string, digest: string, day: number, n = 1): Promise<void> {
     await this.db
       .insertInto('downloads')
-      .values({ repo, digest, day, count: 1 })
-      .onConflict((oc) => oc.columns(['repo', 'digest', 'day']).doUpdateSet({ count: sql<number>`downloads.count + 1` }))
+      .values({ repo, digest, day, count: n })
+      .onConflict((oc) => oc.columns(['repo', 'digest', 'day']).doUpdateSet({ count: sql<number>`downloads.count + ${n}` }))
       .execute();
   }
 

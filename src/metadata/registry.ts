@@ -1,7 +1,9 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { DialectKind } from './migrations/types.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { RepoName, Tag } from '../oci/name.ts';
 import type { DB } from './schema.ts';
+import { PreparedQueries } from './prepared.ts';
 
 export interface ManifestRecord {
   repo: RepoName;
@@ -82,8 +84,10 @@ export class RepositoryStore {
 /** Which blobs each repository may read (a blob is readable only through a linked repository). */
 export class BlobLinkStore {
   private readonly db: Kysely<DB>;
+  private readonly prepared: PreparedQueries;
   constructor(db: Kysely<DB>) {
     this.db = db;
+    this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
   async link(repo: RepoName, digest: Digest, size: number, now: number): Promise<void> {
@@ -95,12 +99,9 @@ export class BlobLinkStore {
   }
 
   async get(repo: RepoName, digest: Digest): Promise<{ size: number } | null> {
-    const row = await this.db
-      .selectFrom('repo_blobs')
-      .select('size')
-      .where('repo', '=', repo)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
+    const [row] = await this.prepared.rows('blob.get', [repo, digest], () =>
+      this.db.selectFrom('repo_blobs').select('size').where('repo', '=', repo).where('digest', '=', digest),
+    );
     return row ? { size: Number(row.size) } : null;
   }
 
@@ -127,17 +128,16 @@ export class BlobLinkStore {
 
 export class ManifestStore {
   private readonly db: Kysely<DB>;
+  private readonly prepared: PreparedQueries;
   constructor(db: Kysely<DB>) {
     this.db = db;
+    this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
   async get(repo: RepoName, digest: Digest): Promise<ManifestRecord | null> {
-    const row = await this.db
-      .selectFrom('manifests')
-      .selectAll()
-      .where('repo', '=', repo)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
+    const [row] = await this.prepared.rows('manifest.get', [repo, digest], () =>
+      this.db.selectFrom('manifests').selectAll().where('repo', '=', repo).where('digest', '=', digest),
+    );
     return row ? toRecord(row) : null;
   }
 
@@ -204,19 +204,24 @@ export class ManifestStore {
 
 export class TagStore {
   private readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) {
+  private readonly prepared: PreparedQueries;
+  private readonly dialect: DialectKind;
+  constructor(db: Kysely<DB>, dialect: DialectKind) {
     this.db = db;
+    this.dialect = dialect;
+    this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
   /** The manifest a tag points at, in one query (the hot path of every pull). */
   async resolve(repo: RepoName, tag: Tag): Promise<ManifestRecord | null> {
-    const row = await this.db
-      .selectFrom('tags')
-      .innerJoin('manifests', (j) => j.onRef('manifests.repo', '=', 'tags.repo').onRef('manifests.digest', '=', 'tags.digest'))
-      .selectAll('manifests')
-      .where('tags.repo', '=', repo)
-      .where('tags.name', '=', tag)
-      .executeTakeFirst();
+    const [row] = await this.prepared.rows('tag.resolve', [repo, tag], () =>
+      this.db
+        .selectFrom('tags')
+        .innerJoin('manifests', (j) => j.onRef('manifests.repo', '=', 'tags.repo').onRef('manifests.digest', '=', 'tags.digest'))
+        .selectAll('manifests')
+        .where('tags.repo', '=', repo)
+        .where('tags.name', '=', tag),
+    );
     return row ? toRecord(row) : null;
   }
 
@@ -235,6 +240,13 @@ export class TagStore {
 
   /** Tag names in lexical (byte) order after `last`, at most `limit`. */
   async list(repo: RepoName, opts: { last?: string | undefined; limit: number }): Promise<Tag[]> {
+    if (this.dialect === 'sqlite') {
+      // Materialising 10,000 row objects costs more than the query; SQLite's JSON aggregate hands
+      // the names over as one string (the subquery's ORDER BY fixes the aggregate's order).
+      const after = opts.last === undefined ? sql`` : sql`and name > ${opts.last}`;
+      const { rows } = await sql<{ names: string }>`select json_group_array(name) as names from (select name from tags where repo = ${repo} ${after} order by name limit ${opts.limit})`.execute(this.db);
+      return JSON.parse(rows[0]?.names ?? '[]') as Tag[];
+    }
     let q = this.db.selectFrom('tags').select('name').where('repo', '=', repo).orderBy('name').limit(opts.limit);
     if (opts.last !== undefined) q = q.where('name', '>', opts.last);
     return (await q.execute()).map((r) => r.name as Tag);

@@ -10,6 +10,7 @@ import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaType } from '../oci/mediatypes.
 import type { RepoName } from '../oci/name.ts';
 import type { BlobStore } from '../storage/types.ts';
 import type { AuthzService } from './authz.ts';
+import type { DownloadCounter } from './download-counter.ts';
 import type { RegistryEventBus } from './events.ts';
 
 export type PackageKind = 'image' | 'chart' | 'artifact';
@@ -21,6 +22,7 @@ export interface PackageViewDeps {
   blobs: BlobStore;
   events: RegistryEventBus;
   clock: () => number;
+  downloads: DownloadCounter;
 }
 
 export interface PackageListItem {
@@ -244,7 +246,7 @@ export class PackageViewService {
 
   constructor(deps: PackageViewDeps) {
     this.deps = deps;
-    deps.events.on('manifest.pulled', ({ repo, digest }) => deps.metadata.downloads.bump(repo, digest, dayOf(deps.clock())));
+    deps.events.on('manifest.pulled', ({ repo, digest }) => deps.downloads.count(repo, digest));
   }
 
   private async readablePackages(actor: Principal, records: readonly PackageRecord[]): Promise<PackageRecord[]> {
@@ -259,6 +261,7 @@ export class PackageViewService {
     const readable = await this.readablePackages(actor, await m.packages.listByOwner(owner));
     if (!account && readable.length === 0) throw new RegistryError('NOT_FOUND', 'owner not found', { owner });
     const names = readable.map((p) => p.name);
+    await this.deps.downloads.flush();
     const [manifests, children, tags, totals] = await Promise.all([
       m.packageViews.manifests(names),
       m.packageViews.indexChildren(names),
@@ -299,6 +302,7 @@ export class PackageViewService {
     const m = this.deps.metadata;
     const pkg = await m.packages.get(name);
     if (!pkg || !(await this.deps.authz.canPull(actor, name))) throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
+    await this.deps.downloads.flush();
     const [role, actions, manifests, children, tags, totals] = await Promise.all([
       this.deps.authz.role(actor, name),
       this.deps.authz.actions(actor, name),
@@ -410,6 +414,7 @@ export class PackageViewService {
     if (cached !== undefined) return cached;
     const details = await this.imageDetails(repo, v.digest);
     const description = details?.description ?? null;
+    if (this.descriptions.size >= 10_000) this.descriptions.clear();
     if (this.descriptions.size >= 10_000) this.descriptions.clear();
     this.descriptions.set(key, description);
     return description;

@@ -32,6 +32,8 @@ export interface BlobReadResult {
   size: number;
   /** Present when the store prefers a redirect (e.g. presigned URL). */
   redirect: string | null;
+  /** The blob's local file when the store has one (sent without a stream: no per-chunk garbage). */
+  file: string | null;
   open: (range?: ByteRange) => Promise<Readable>;
 }
 
@@ -53,6 +55,7 @@ export class RegistryService {
     return {
       size: link.size,
       redirect,
+      file: this.deps.blobs.localPath?.(digest) ?? null,
       open: (range) => this.deps.blobs.read(digest, range),
     };
   }

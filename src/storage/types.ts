@@ -22,6 +22,8 @@ export interface BlobStore {
   read(digest: Digest, range?: ByteRange): Promise<Readable>;
   /** A URL the client may be redirected to instead of streaming through us, or null. */
   redirectUrl(digest: Digest): Promise<string | null>;
+  /** The blob's local file, when the store keeps blobs as files (lets HTTP send it without a stream). */
+  localPath?(digest: Digest): string;
   /** Returns false when there was nothing to delete. */
   delete(digest: Digest): Promise<boolean>;
   /** Every committed digest, in no particular order (for garbage collection). */

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
 import { HttpHeadersError } from '../errors.ts';
 import { type ChartRouteDeps, chartNameOfFile, lookupWithoutLeak, parseOwner } from './deps.ts';
-import { sendFile } from './send-file.ts';
+import { sendFile } from '../send-file.ts';
 
 /** Whether the client accepts gzip (a `gzip` coding with a non-zero q). */
 export function acceptsGzip(header: string | undefined): boolean {

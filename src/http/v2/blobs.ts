@@ -2,12 +2,15 @@
  * Blobs — OCI Distribution Spec end-2 (GET/HEAD /v2/<name>/blobs/<digest>) and
  * end-10 (DELETE /v2/<name>/blobs/<digest>).
  */
+import { type FileHandle, open } from 'node:fs/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
 import { parseDigest } from '../../oci/digest.ts';
 import type { RepoName } from '../../oci/name.ts';
 import type { ByteRange } from '../../storage/types.ts';
 import type { V2Deps } from './common.ts';
+import { bindLog } from '../log-context.ts';
+import { sendFile } from '../send-file.ts';
 
 /** Parses a single `bytes=start-end` / `bytes=start-` / `bytes=-suffix` range against `size`. */
 export function parseRange(header: string, size: number): ByteRange {
@@ -28,11 +31,20 @@ export function parseRange(header: string, size: number): ByteRange {
   return { start, end };
 }
 
+async function openBlobFile(path: string, digest: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ENOENT') throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    throw err;
+  }
+}
+
 export function blobRoutes(deps: V2Deps) {
   return {
     async get(req: FastifyRequest, reply: FastifyReply, name: RepoName, ref: string) {
       const digest = parseDigest(ref);
-      req.log = req.log.child({ digest });
+      bindLog(req, { digest });
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull'] });
       const blob = await deps.registry.blob(name, digest);
       if (blob.redirect && req.method === 'GET') {
@@ -41,7 +53,8 @@ export function blobRoutes(deps: V2Deps) {
       const rangeHeader = req.headers.range;
       const range = rangeHeader ? parseRange(rangeHeader, blob.size) : undefined;
       // Open before writing success headers, so a store miss answers a clean BLOB_UNKNOWN.
-      const stream = req.method === 'HEAD' ? null : await blob.open(range);
+      const file = req.method === 'GET' && blob.file ? await openBlobFile(blob.file, digest) : null;
+      const stream = req.method === 'HEAD' || file ? null : await blob.open(range);
       reply.header('docker-content-digest', digest).header('accept-ranges', 'bytes').header('etag', `"${digest}"`);
       reply.header('content-type', 'application/octet-stream');
       if (range) {
@@ -50,6 +63,7 @@ export function blobRoutes(deps: V2Deps) {
       } else {
         reply.code(200).header('content-length', String(blob.size));
       }
+      if (file) return sendFile(reply, file, range ? range.end - range.start + 1 : blob.size, range ? 206 : 200, range?.start ?? 0);
       return stream ? reply.send(stream) : reply.send();
     },
 

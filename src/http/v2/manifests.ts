@@ -7,6 +7,7 @@ import { RegistryError } from '../../errors.ts';
 import type { ManifestRecord } from '../../metadata/registry.ts';
 import { parseReference, parseTag, type RepoName } from '../../oci/name.ts';
 import { queryStrings, readCapped, type V2Deps } from './common.ts';
+import { bindLog } from '../log-context.ts';
 
 /**
  * Content negotiation: the stored bytes are never converted, so the only choice is whether the
@@ -33,7 +34,7 @@ export function manifestRoutes(deps: V2Deps) {
       const ref = parseReference(refRaw);
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull'] });
       const m = await deps.registry.manifest(name, ref);
-      req.log = req.log.child({ digest: m.digest });
+      bindLog(req, { digest: m.digest });
       if (!acceptable(req.headers.accept, m.mediaType)) {
         throw new RegistryError('MANIFEST_UNKNOWN', 'manifest is not available in an accepted media type', {
           mediaType: m.mediaType,
@@ -56,7 +57,7 @@ export function manifestRoutes(deps: V2Deps) {
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
       const bytes = await readCapped(req, deps.manifestMaxBytes);
       const result = await deps.registry.putManifest(name, ref, bytes, req.headers['content-type'], extraTags);
-      req.log = req.log.child({ digest: result.digest });
+      bindLog(req, { digest: result.digest });
       reply
         .code(201)
         .header('location', `/v2/${name}/manifests/${result.digest}`)

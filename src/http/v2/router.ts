@@ -6,6 +6,7 @@ import type { V2Deps } from './common.ts';
 import { listRoutes } from './lists.ts';
 import { manifestRoutes } from './manifests.ts';
 import { uploadRoutes } from './uploads.ts';
+import { bindLog } from '../log-context.ts';
 
 type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 type Route = (req: FastifyRequest, reply: FastifyReply, name: RepoName, arg: string) => Promise<unknown>;
@@ -65,7 +66,7 @@ export function registerV2(app: FastifyInstance, deps: V2Deps): void {
         const m = re.exec(path);
         if (!m) continue;
         const name = parseRepoName(m[1] ?? '');
-        req.log = req.log.child({ repo: name });
+        bindLog(req, { repo: name });
         const handler = tables[area][method];
         if (!handler) throw new RegistryError('METHOD_NOT_ALLOWED', 'method not allowed', { method, endpoint: area });
         return handler(req, reply, name, m[2] ?? '');
