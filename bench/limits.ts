@@ -9,6 +9,7 @@ import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import net from 'node:net';
 import { type BenchConfig, type LoadGen, MiB } from './config.ts';
+import { HttpClient, expectStatus } from './http.ts';
 import { runLoad } from './loadgen.ts';
 
 export interface Limits {
@@ -19,6 +20,8 @@ export interface Limits {
   loopbackDownload: number;
   /** Requests/s of a bare node:http server under the GET load generator. */
   helloRps: number | null;
+  /** MiB/s of a bare node:http server streaming the disk probe file (fs read stream piped to the response). */
+  nodeFileServe: number | null;
 }
 
 function mibPerSec(bytes: number, ms: number): number {
@@ -37,8 +40,11 @@ export function measureSha256(mib: number): number {
   return mibPerSec(buf.length, performance.now() - t0);
 }
 
-/** Writes `mib` MiB in 1 MiB writes and fsyncs (write figure includes the fsync), then reads it back. */
-export async function measureDisk(dir: string, mib: number): Promise<{ write: number; read: number }> {
+/**
+ * Writes `mib` MiB in 1 MiB writes and fsyncs (write figure includes the fsync), then reads it
+ * back; `withFile` gets the file before it is removed.
+ */
+export async function measureDisk(dir: string, mib: number, withFile?: (path: string) => Promise<void>): Promise<{ write: number; read: number }> {
   const path = join(dir, 'disk-probe.bin');
   const chunk = Buffer.allocUnsafe(MiB);
   randomFillSync(chunk);
@@ -56,6 +62,7 @@ export async function measureDisk(dir: string, mib: number): Promise<{ write: nu
     let bytes = 0;
     for await (const c of createReadStream(path, { highWaterMark: MiB })) bytes += (c as Buffer).length;
     const read = mibPerSec(bytes, performance.now() - t1);
+    if (withFile) await withFile(path);
     return { write, read };
   } finally {
     await rm(path, { force: true });
@@ -140,6 +147,24 @@ export async function measureLoopback(mib: number): Promise<{ upload: number; do
   });
 }
 
+/** MiB/s of a bare node:http server streaming `path` to a Node client (best of two). */
+export async function measureFileServe(path: string): Promise<number> {
+  return withPeer('hello-server.ts', async (port) => {
+    const client = new HttpClient(`http://127.0.0.1:${port}`, 1);
+    try {
+      let best = 0;
+      for (let i = 0; i < 2; i++) {
+        const t0 = performance.now();
+        const res = await expectStatus(client, 'GET', `/file?path=${encodeURIComponent(path)}`, [200], { discard: true, timeoutMs: 300_000 });
+        best = Math.max(best, mibPerSec(res.bytes, performance.now() - t0));
+      }
+      return best;
+    } finally {
+      client.close();
+    }
+  });
+}
+
 /** Requests/s of a bare node:http server, loaded like the registries' manifest GETs. */
 export async function measureHello(cfg: BenchConfig, tool: LoadGen, scratch: string): Promise<number> {
   return withPeer('hello-server.ts', async (port) => {
@@ -155,8 +180,16 @@ export async function measureHello(cfg: BenchConfig, tool: LoadGen, scratch: str
 export async function measureLimits(cfg: BenchConfig, dir: string, tool: LoadGen, log: (msg: string) => void): Promise<Limits> {
   const sha = measureSha256(cfg.sha256MiB);
   log(`sha256 ${sha.toFixed(0)} MiB/s`);
-  const disk = await measureDisk(dir, cfg.diskMiB);
+  // The bare-Node file-serving reference reads the probe file before it is removed.
+  const serve: { rate: number | null } = { rate: null };
+  const disk = await measureDisk(dir, cfg.diskMiB, async (path) => {
+    serve.rate = await measureFileServe(path).catch((err: unknown) => {
+      log(`node:http file stream: ${String(err)}`);
+      return null;
+    });
+  });
   log(`disk write+fsync ${disk.write.toFixed(0)} MiB/s, read ${disk.read.toFixed(0)} MiB/s`);
+  if (serve.rate !== null) log(`bare node:http streaming a file ${serve.rate.toFixed(0)} MiB/s`);
   const loop = await measureLoopback(cfg.loopbackMiB);
   log(`loopback upload ${loop.upload.toFixed(0)} MiB/s, download ${loop.download.toFixed(0)} MiB/s`);
   const hello = await measureHello(cfg, tool, dir).catch((err: unknown) => {
@@ -164,5 +197,5 @@ export async function measureLimits(cfg: BenchConfig, dir: string, tool: LoadGen
     return null;
   });
   if (hello !== null) log(`bare node:http server ${hello.toFixed(0)} req/s (${tool})`);
-  return { sha256: sha, diskWrite: disk.write, diskRead: disk.read, loopbackUpload: loop.upload, loopbackDownload: loop.download, helloRps: hello };
+  return { sha256: sha, diskWrite: disk.write, diskRead: disk.read, loopbackUpload: loop.upload, loopbackDownload: loop.download, helloRps: hello, nodeFileServe: serve.rate };
 }

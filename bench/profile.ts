@@ -1,26 +1,39 @@
 /**
  * CPU profile of Wharf under one request load, and nothing else (no start-up-heavy mixes):
  *
- *   node bench/profile.ts get|head|ping|tags [seconds]
+ *   node bench/profile.ts get|head|ping|tags|push|pull [seconds]
  *
  * Starts Wharf with --cpu-prof on 127.0.0.1, sets up a small image (and, for `tags`, a
  * repository of BENCH_TAGS tags), runs the load (wrk or the Node load generator, 32
- * connections; `tags` lists the full tag list in a loop on one connection), stops Wharf so the
+ * connections; `tags` lists the full tag list in a loop on one connection; `push` pushes
+ * BENCH_BLOB_MB blobs monolithically and `pull` pulls one, in a loop), stops Wharf so the
  * profile is written, and prints the summary (also written to bench/output/profile-<case>.md).
  */
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig } from './config.ts';
+import { randomBytes } from 'node:crypto';
+import { MiB, loadConfig } from './config.ts';
 import { HttpClient, pool } from './http.ts';
 import { chooseLoadGen, runLoad } from './loadgen.ts';
 import { summarizeProfile } from './profile-summary.ts';
-import { MANIFEST_ACCEPT, imageManifest, listTags, pushImageBlobs, putManifest, smallImage } from './registry-client.ts';
+import {
+  BLOB_TIMEOUT_MS,
+  MANIFEST_ACCEPT,
+  imageManifest,
+  listTags,
+  pullBlob,
+  pushBufferMonolithic,
+  pushImageBlobs,
+  putManifest,
+  sha256,
+  smallImage,
+} from './registry-client.ts';
 import { startWharf } from './servers.ts';
 
 const which = process.argv[2] ?? 'get';
 const seconds = Number(process.argv[3] ?? '10');
-if (!['get', 'head', 'ping', 'tags'].includes(which) || !Number.isFinite(seconds) || seconds <= 0 || seconds > 120) {
-  console.error('usage: node bench/profile.ts get|head|ping|tags [seconds (1-120)]');
+if (!['get', 'head', 'ping', 'tags', 'push', 'pull'].includes(which) || !Number.isFinite(seconds) || seconds <= 0 || seconds > 120) {
+  console.error('usage: node bench/profile.ts get|head|ping|tags|push|pull [seconds (1-120)]');
   process.exit(2);
 }
 const cfg = { ...loadConfig(), cpuProfile: true };
@@ -34,7 +47,27 @@ try {
   const image = smallImage('bench-profile');
   await pushImageBlobs(client, repo, image);
   await putManifest(client, repo, 'latest', imageManifest(image));
-  if (which === 'tags') {
+  if (which === 'push' || which === 'pull') {
+    // One random buffer; each push changes its first 8 bytes so every push is a new blob.
+    const data = randomBytes(cfg.blobMiB * MiB);
+    let seq = 0;
+    const push = async () => {
+      data.writeBigUInt64BE(BigInt(seq++), 0);
+      return pushBufferMonolithic(client, repo, data, sha256(data), BLOB_TIMEOUT_MS);
+    };
+    const pulled = which === 'pull' ? await push() : null;
+    loadStart = Date.now();
+    const until = performance.now() + seconds * 1000;
+    let bytes = 0;
+    let busy = 0;
+    while (performance.now() < until) {
+      const t = performance.now();
+      if (pulled) bytes += await pullBlob(client, repo, pulled.digest);
+      else bytes += (await push()).size;
+      busy += performance.now() - t;
+    }
+    console.error(`${which}: ${(bytes / MiB / (busy / 1000)).toFixed(0)} MiB/s over ${(bytes / MiB).toFixed(0)} MiB (${cfg.blobMiB} MiB blobs)`);
+  } else if (which === 'tags') {
     const body = imageManifest(image);
     await pool(cfg.tags, cfg.putConcurrency, (i) => putManifest(client, repo, `v${i}`, body));
     loadStart = Date.now();

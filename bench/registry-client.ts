@@ -18,7 +18,7 @@ export const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ].join(', ');
 
-const BLOB_TIMEOUT_MS = 10 * 60_000;
+export const BLOB_TIMEOUT_MS = 10 * 60_000;
 
 export function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -51,12 +51,12 @@ function withDigest(path: string, digest: string): string {
 }
 
 /** POST, then PUT ?digest= with the whole blob as the body. */
-export async function pushBufferMonolithic(client: HttpClient, repo: string, data: Buffer, digest = sha256(data)): Promise<Descriptor> {
+export async function pushBufferMonolithic(client: HttpClient, repo: string, data: Buffer, digest = sha256(data), timeoutMs = 30_000): Promise<Descriptor> {
   const location = await startUpload(client, repo);
   await expectStatus(client, 'PUT', withDigest(location, digest), [201], {
     headers: { 'content-type': 'application/octet-stream' },
     body: data,
-    timeoutMs: 30_000,
+    timeoutMs,
   });
   return { mediaType: OCI_LAYER, digest, size: data.length };
 }

@@ -100,9 +100,15 @@ export function toMarkdown(run: RunInfo): string {
     lines.push(`| loopback TCP download (${cfg.loopbackMiB} MiB, Node → Node process) | ${limits.loopbackDownload.toFixed(0)} |`);
     lines.push(`| **push limit** = min(sha256, disk write, loopback upload) | **${b.push.toFixed(0)}** (${b.pushBy}) |`);
     lines.push(`| **pull limit** = min(disk read, loopback download) | **${b.pull.toFixed(0)}** (${b.pullBy}) |`, '');
+    if (limits.nodeFileServe !== null) {
+      lines.push(
+        `Reference, not a limit: a bare \`node:http\` server streaming the ${cfg.diskMiB} MiB probe file (fs read stream, 1 MiB reads, piped to the response) to the same Node client reaches **${limits.nodeFileServe.toFixed(0)} MiB/s**.`,
+        '',
+      );
+    }
     if (limits.helloRps !== null) {
       lines.push(
-        `Request-rate ceiling: a bare \`node:http\` server answering \`{}\` does **${limits.helloRps.toFixed(0)} req/s** under the GET load below (${run.loadgen}, ${cfg.concurrency} connections).`,
+        `Reference, request rate: a bare \`node:http\` server answering \`{}\` does **${limits.helloRps.toFixed(0)} req/s** under the GET load below (${run.loadgen}, ${cfg.concurrency} connections).`,
         '',
       );
     }

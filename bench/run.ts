@@ -2,10 +2,17 @@
  * Wharf vs CNCF Distribution, side by side on loopback: `npm run bench` (a few minutes) or
  * `BENCH_QUICK=1 npm run bench` (seconds). Not a test: it asserts nothing and exits 0 unless
  * the harness itself breaks. Settings: bench/config.ts; method: docs/benchmarks.md.
+ *
+ * Three sections, each selectable with BENCH_ONLY (default: all): `core` (the comparison with
+ * Distribution; its workload names, e.g. BENCH_ONLY=manifest-get, select core workloads),
+ * `charts` (bench/charts.ts, the Helm index) and `scale` (bench/scale.ts, one vs two replicas on
+ * RGW + PostgreSQL; skipped with a reason when the services cannot be reached or started).
+ * Their Markdown goes, in that order, into bench/output/results.md.
  */
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { chartsBenchMarkdown, runChartsBench } from './charts.ts';
 import { loadConfig, type TargetName } from './config.ts';
 import { HttpClient } from './http.ts';
 import { measureLimits, type Limits } from './limits.ts';
@@ -13,6 +20,7 @@ import { chooseLoadGen } from './loadgen.ts';
 import { summarizeProfile } from './profile-summary.ts';
 import { currentLoad, toJson, toMarkdown, type RunInfo } from './report.ts';
 import { Results } from './results.ts';
+import { runScaleBench, scaleBenchMarkdown } from './scale.ts';
 import { startDistribution, startWharf, type Server } from './servers.ts';
 import {
   blobWorkload,
@@ -25,6 +33,30 @@ import {
   type Context,
 } from './workloads.ts';
 
+const SECTIONS = ['core', 'charts', 'scale'] as const;
+type Section = (typeof SECTIONS)[number];
+
+/**
+ * Splits BENCH_ONLY into sections and core workloads. config.ts knows only the core workloads,
+ * so the section names are taken out of the variable before it reads it.
+ */
+function selectSections(): Set<Section> {
+  const raw = process.env['BENCH_ONLY'] ?? '';
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) return new Set(SECTIONS);
+  const isSection = (s: string): s is Section => (SECTIONS as readonly string[]).includes(s);
+  const sections = new Set(items.filter(isSection));
+  const workloads = items.filter((s) => !isSection(s));
+  if (workloads.length > 0) {
+    sections.add('core');
+    process.env['BENCH_ONLY'] = workloads.join(',');
+  } else {
+    delete process.env['BENCH_ONLY'];
+  }
+  return sections;
+}
+
+const sections = selectSections();
 const cfg = loadConfig();
 const startedAt = new Date();
 const t0Wall = Date.now();
@@ -65,7 +97,6 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 
 async function main(): Promise<void> {
-  const results = new Results();
   if (cfg.waitIdleSeconds > 0) {
     const until = Date.now() + cfg.waitIdleSeconds * 1000;
     while (currentLoad() >= cfg.idleLoad && Date.now() < until) {
@@ -73,6 +104,50 @@ async function main(): Promise<void> {
       await sleep(Math.min(30_000, Math.max(until - Date.now(), 0)));
     }
   }
+  log(`sections: ${[...sections].join(', ')}`);
+  await mkdir(cfg.outDir, { recursive: true });
+  const resultsMd = join(cfg.outDir, 'results.md');
+  // Each section is written as soon as it is done, so a later one failing loses nothing.
+  await writeFile(resultsMd, '');
+  if (sections.has('core')) await section('core', () => runCore(resultsMd));
+  if (sections.has('charts')) {
+    await section('charts', async () => {
+      const versionsEnv = process.env['BENCH_CHARTS_VERSIONS'];
+      const versions = versionsEnv ? Number(versionsEnv) : cfg.quick ? 1000 : 20_000;
+      const r = await runChartsBench({ versions, log: (m) => log(`charts: ${m}`) });
+      const md = `## Helm classic index\n\n${chartsBenchMarkdown(r)}\n`;
+      await appendFile(resultsMd, `\n${md}`);
+      await writeFile(join(cfg.outDir, 'results-charts.json'), `${JSON.stringify(r, null, 2)}\n`);
+      process.stdout.write(`\n${md}\n`);
+    });
+  }
+  if (sections.has('scale')) {
+    await section('scale', async () => {
+      const r = await runScaleBench({ tmpRoot: cfg.tmpRoot, log });
+      const md = scaleBenchMarkdown(r);
+      await appendFile(resultsMd, `\n${md}`);
+      await writeFile(join(cfg.outDir, 'results-scale.json'), `${JSON.stringify(r, null, 2)}\n`);
+      process.stdout.write(`\n${md}\n`);
+    });
+  }
+  log(`wrote ${resultsMd}`);
+}
+
+/** Runs one section; a failure is logged and fails the run, but the other sections still run. */
+async function section(name: Section, fn: () => Promise<void>): Promise<void> {
+  const t = performance.now();
+  log(`== section ${name}`);
+  try {
+    await fn();
+    log(`== section ${name} done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  } catch (err) {
+    log(`section ${name} failed: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  }
+}
+
+async function runCore(resultsMd: string): Promise<void> {
+  const results = new Results();
   const loadAtStart = currentLoad();
   if (loadAtStart > 0.7) log(`warning: 1-min load average is ${loadAtStart.toFixed(2)}; other work on this machine will skew the figures`);
   scratch = await mkdtemp(join(cfg.tmpRoot, 'wharf-bench-'));
@@ -164,11 +239,10 @@ async function main(): Promise<void> {
     memoryTrace,
   };
   const md = toMarkdown(run);
-  await mkdir(cfg.outDir, { recursive: true });
-  await writeFile(join(cfg.outDir, 'results.md'), md);
+  await appendFile(resultsMd, md);
   await writeFile(join(cfg.outDir, 'results.json'), `${JSON.stringify(toJson(run), null, 2)}\n`);
   process.stdout.write(`\n${md}\n`);
-  log(`wrote ${join(cfg.outDir, 'results.md')} and results.json`);
+  log(`wrote the core results to ${resultsMd} and results.json`);
   if (cfg.cpuProfile) await reportProfile(t0Wall);
 }
 

@@ -240,16 +240,31 @@ export class TagStore {
 
   /** Tag names in lexical (byte) order after `last`, at most `limit`. */
   async list(repo: RepoName, opts: { last?: string | undefined; limit: number }): Promise<Tag[]> {
-    if (this.dialect === 'sqlite') {
-      // Materialising 10,000 row objects costs more than the query; SQLite's JSON aggregate hands
-      // the names over as one string (the subquery's ORDER BY fixes the aggregate's order).
-      const after = opts.last === undefined ? sql`` : sql`and name > ${opts.last}`;
-      const { rows } = await sql<{ names: string }>`select json_group_array(name) as names from (select name from tags where repo = ${repo} ${after} order by name limit ${opts.limit})`.execute(this.db);
-      return JSON.parse(rows[0]?.names ?? '[]') as Tag[];
-    }
     let q = this.db.selectFrom('tags').select('name').where('repo', '=', repo).orderBy('name').limit(opts.limit);
     if (opts.last !== undefined) q = q.where('name', '>', opts.last);
     return (await q.execute()).map((r) => r.name as Tag);
+  }
+
+  /**
+   * One page of tag names as a JSON array text, for the tags/list response: 10,000 names cost
+   * more to turn into JavaScript strings and back than to list, so they stay one string from the
+   * database to the socket (the subquery's ORDER BY fixes SQLite's aggregate order). `more` says
+   * whether names follow `last`.
+   */
+  async page(repo: RepoName, opts: { last?: string | undefined; limit: number }): Promise<{ json: string; count: number; last: string | null; more: boolean }> {
+    const after = opts.last === undefined ? sql`` : sql`and name > ${opts.last}`;
+    const aggregate = this.dialect === 'sqlite' ? sql`json_group_array(name)` : sql`coalesce(json_agg(name order by name)::text, '[]')`;
+    const { rows } = await sql<{ names: string; n: number | string; last: string | null }>`
+      select ${aggregate} as names, count(*) as n, max(name) as last
+      from (select name from tags where repo = ${repo} ${after} order by name limit ${opts.limit}) page`.execute(this.db);
+    const row = rows[0];
+    const count = Number(row?.n ?? 0);
+    const last = row?.last ?? null;
+    let more = false;
+    if (count === opts.limit && last !== null) {
+      more = (await this.db.selectFrom('tags').select('name').where('repo', '=', repo).where('name', '>', last).limit(1).execute()).length > 0;
+    }
+    return { json: row?.names ?? '[]', count, last, more };
   }
 
   async forDigest(repo: RepoName, digest: Digest): Promise<Tag[]> {

@@ -165,11 +165,15 @@ export class RegistryService {
 
   // ---- tags, referrers, catalog --------------------------------------------------------------
 
-  async listTags(repo: RepoName, opts: { n?: number | undefined; last?: string | undefined }): Promise<Page<Tag>> {
+  /** A page of tags as a JSON array text (see TagStore.page), with the `last` of the next page. */
+  async listTags(repo: RepoName, opts: { n?: number | undefined; last?: string | undefined }): Promise<{ json: string; next: string | null }> {
     if (!(await this.deps.metadata.repositories.exists(repo))) {
       throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name: repo });
     }
-    return paginate(opts, (limit) => this.deps.metadata.tags.list(repo, { last: opts.last, limit }));
+    const n = Math.min(opts.n ?? DEFAULT_PAGE, MAX_PAGE);
+    if (n === 0) return { json: '[]', next: null };
+    const page = await this.deps.metadata.tags.page(repo, { last: opts.last, limit: n });
+    return { json: page.json, next: page.more ? page.last : null };
   }
 
   async catalog(opts: { n?: number | undefined; last?: string | undefined }, visible?: (name: RepoName) => Promise<boolean>): Promise<Page<RepoName>> {

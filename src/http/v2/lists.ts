@@ -17,7 +17,7 @@ export function listRoutes(deps: V2Deps) {
       const page = await deps.registry.listTags(name, { n, last: queryString(req, 'last') });
       const link = nextLink(`/v2/${name}/tags/list`, n, page.next);
       if (link) reply.header('link', link);
-      return reply.code(200).header('content-type', 'application/json').send(JSON.stringify({ name, tags: page.items }));
+      return reply.code(200).header('content-type', 'application/json').send(`{"name":${JSON.stringify(name)},"tags":${page.json}}`);
     },
 
     async referrers(req: FastifyRequest, reply: FastifyReply, name: RepoName, subjectRaw: string) {
