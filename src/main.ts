@@ -52,7 +52,7 @@ async function openStores(config: Config): Promise<BlobStore & UploadStore & { c
     const { S3Store } = await import('./storage/s3.ts');
     return S3Store.open({ ...s3, region: s3.region ?? 'us-east-1' });
   }
-  return new FsStore(config.storage.fs.root ?? `${config.dataDir}/storage`, { fsync: config.storage.fs.fsync });
+  return new FsStore(config.storage.fs.root ?? `${config.dataDir}/storage`, { fsync: config.storage.fs.fsync, directIo: config.storage.fs.directIo });
 }
 
 /** The configured metadata database (not yet migrated). */

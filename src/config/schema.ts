@@ -27,6 +27,12 @@ export const configSchema = z.object({
           root: z.string().optional(),
           /** Turning fsync off trades crash safety for speed; only for throwaway data. */
           fsync: boolish.default(true),
+          /**
+           * Write upload bytes with O_DIRECT (whole 4 KiB blocks; the rest through the page cache):
+           * large pushes then neither pay for page-cache allocation nor evict what pulls need.
+           * Filesystems without O_DIRECT are detected and written normally.
+           */
+          directIo: boolish.default(true),
         })
         .prefault({}),
       /** S3-compatible object storage; unset fields fall back to the standard AWS_* env vars. */

@@ -39,7 +39,7 @@ export class Metadata {
     this.repositories = new RepositoryStore(db);
     this.blobLinks = new BlobLinkStore(db);
     this.manifests = new ManifestStore(db);
-    this.tags = new TagStore(db, dialect);
+    this.tags = new TagStore(db);
     this.uploads = new UploadSessionStore(db);
     this.accounts = new AccountStore(db);
     this.memberships = new MembershipStore(db);

@@ -1,5 +1,4 @@
-import { type Kysely, sql } from 'kysely';
-import type { DialectKind } from './migrations/types.ts';
+import type { Kysely } from 'kysely';
 import type { Digest } from '../oci/digest.ts';
 import type { RepoName, Tag } from '../oci/name.ts';
 import type { DB } from './schema.ts';
@@ -56,8 +55,10 @@ function toRecord(row: ManifestRow): ManifestRecord {
 /** Repositories: created on first push, listed by the catalog. */
 export class RepositoryStore {
   private readonly db: Kysely<DB>;
+  private readonly prepared: PreparedQueries;
   constructor(db: Kysely<DB>) {
     this.db = db;
+    this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
   async ensure(name: RepoName, owner: string, now: number): Promise<void> {
@@ -66,6 +67,17 @@ export class RepositoryStore {
       .values({ name, owner, created_at: now, updated_at: now })
       .onConflict((oc) => oc.column('name').doUpdateSet({ updated_at: now }))
       .execute();
+  }
+
+  /**
+   * What identifies the current state of the repository's tags, or null when the repository
+   * does not exist. `created` tells a re-created repository from the one that was deleted.
+   */
+  async tagStamp(name: RepoName): Promise<{ created: number; version: number } | null> {
+    const [row] = await this.prepared.rows('repository.tagStamp', [name], () =>
+      this.db.selectFrom('repositories').select(['created_at', 'tag_version']).where('name', '=', name),
+    );
+    return row ? { created: Number(row.created_at), version: Number(row.tag_version ?? 0) } : null;
   }
 
   async exists(name: RepoName): Promise<boolean> {
@@ -182,7 +194,8 @@ export class ManifestStore {
 
   /** Deletes the manifest, its references and every tag pointing at it. */
   async delete(repo: RepoName, digest: Digest): Promise<boolean> {
-    await this.db.deleteFrom('tags').where('repo', '=', repo).where('digest', '=', digest).execute();
+    const untagged = await this.db.deleteFrom('tags').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
+    if (untagged.numDeletedRows > 0n) await bumpTagVersion(this.db, repo);
     await this.db.deleteFrom('manifest_refs').where('repo', '=', repo).where('digest', '=', digest).execute();
     const res = await this.db.deleteFrom('manifests').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
     return res.numDeletedRows > 0n;
@@ -202,13 +215,20 @@ export class ManifestStore {
   }
 }
 
+/** Tag changes bump it in the same transaction, so a reader never sees new tags with an old version. */
+async function bumpTagVersion(db: Kysely<DB>, repo: RepoName): Promise<void> {
+  await db
+    .updateTable('repositories')
+    .set((eb) => ({ tag_version: eb('tag_version', '+', 1) }))
+    .where('name', '=', repo)
+    .execute();
+}
+
 export class TagStore {
   private readonly db: Kysely<DB>;
   private readonly prepared: PreparedQueries;
-  private readonly dialect: DialectKind;
-  constructor(db: Kysely<DB>, dialect: DialectKind) {
+  constructor(db: Kysely<DB>) {
     this.db = db;
-    this.dialect = dialect;
     this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
@@ -231,11 +251,19 @@ export class TagStore {
       .values({ repo, name: tag, digest, updated_at: now })
       .onConflict((oc) => oc.columns(['repo', 'name']).doUpdateSet({ digest, updated_at: now }))
       .execute();
+    await bumpTagVersion(this.db, repo);
   }
 
   async delete(repo: RepoName, tag: Tag): Promise<boolean> {
     const res = await this.db.deleteFrom('tags').where('repo', '=', repo).where('name', '=', tag).executeTakeFirst();
-    return res.numDeletedRows > 0n;
+    if (res.numDeletedRows === 0n) return false;
+    await bumpTagVersion(this.db, repo);
+    return true;
+  }
+
+  /** Every tag name of the repository in lexical (byte) order. */
+  async names(repo: RepoName): Promise<Tag[]> {
+    return (await this.db.selectFrom('tags').select('name').where('repo', '=', repo).orderBy('name').execute()).map((r) => r.name as Tag);
   }
 
   /** Tag names in lexical (byte) order after `last`, at most `limit`. */
@@ -243,28 +271,6 @@ export class TagStore {
     let q = this.db.selectFrom('tags').select('name').where('repo', '=', repo).orderBy('name').limit(opts.limit);
     if (opts.last !== undefined) q = q.where('name', '>', opts.last);
     return (await q.execute()).map((r) => r.name as Tag);
-  }
-
-  /**
-   * One page of tag names as a JSON array text, for the tags/list response: 10,000 names cost
-   * more to turn into JavaScript strings and back than to list, so they stay one string from the
-   * database to the socket (the subquery's ORDER BY fixes SQLite's aggregate order). `more` says
-   * whether names follow `last`.
-   */
-  async page(repo: RepoName, opts: { last?: string | undefined; limit: number }): Promise<{ json: string; count: number; last: string | null; more: boolean }> {
-    const after = opts.last === undefined ? sql`` : sql`and name > ${opts.last}`;
-    const aggregate = this.dialect === 'sqlite' ? sql`json_group_array(name)` : sql`coalesce(json_agg(name order by name)::text, '[]')`;
-    const { rows } = await sql<{ names: string; n: number | string; last: string | null }>`
-      select ${aggregate} as names, count(*) as n, max(name) as last
-      from (select name from tags where repo = ${repo} ${after} order by name limit ${opts.limit}) page`.execute(this.db);
-    const row = rows[0];
-    const count = Number(row?.n ?? 0);
-    const last = row?.last ?? null;
-    let more = false;
-    if (count === opts.limit && last !== null) {
-      more = (await this.db.selectFrom('tags').select('name').where('repo', '=', repo).where('name', '>', last).limit(1).execute()).length > 0;
-    }
-    return { json: row?.names ?? '[]', count, last, more };
   }
 
   async forDigest(repo: RepoName, digest: Digest): Promise<Tag[]> {

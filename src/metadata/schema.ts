@@ -8,6 +8,8 @@ export interface RepositoriesTable extends Partial<PackageColumns> {
   owner: string;
   created_at: number;
   updated_at: number;
+  /** Bumped by every change to the repository's tags (cache validation). */
+  tag_version?: number;
 }
 
 export interface RepoBlobsTable {

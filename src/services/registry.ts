@@ -8,6 +8,7 @@ import { MediaType } from '../oci/mediatypes.ts';
 import { ownerOf, type Reference, type RepoName, type Tag } from '../oci/name.ts';
 import type { BlobStore, ByteRange } from '../storage/types.ts';
 import type { RegistryEventBus } from './events.ts';
+import { TagListCache } from './tag-list-cache.ts';
 
 export interface RegistryDeps {
   metadata: Metadata;
@@ -40,6 +41,8 @@ export interface BlobReadResult {
 /** Manifests, tags, blobs, referrers and the catalog: the pull/push use cases of the spec. */
 export class RegistryService {
   private readonly deps: RegistryDeps;
+
+  private readonly tagLists = new TagListCache(TAG_LIST_CACHE_NAMES);
 
   constructor(deps: RegistryDeps) {
     this.deps = deps;
@@ -165,15 +168,13 @@ export class RegistryService {
 
   // ---- tags, referrers, catalog --------------------------------------------------------------
 
-  /** A page of tags as a JSON array text (see TagStore.page), with the `last` of the next page. */
+  /** A page of tags as a JSON array text, with the `last` of the next page. */
   async listTags(repo: RepoName, opts: { n?: number | undefined; last?: string | undefined }): Promise<{ json: string; next: string | null }> {
-    if (!(await this.deps.metadata.repositories.exists(repo))) {
-      throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name: repo });
-    }
+    const stamp = await this.deps.metadata.repositories.tagStamp(repo);
+    if (!stamp) throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name: repo });
     const n = Math.min(opts.n ?? DEFAULT_PAGE, MAX_PAGE);
     if (n === 0) return { json: '[]', next: null };
-    const page = await this.deps.metadata.tags.page(repo, { last: opts.last, limit: n });
-    return { json: page.json, next: page.more ? page.last : null };
+    return this.tagLists.page(repo, stamp, () => this.deps.metadata.tags.names(repo), { n, last: opts.last });
   }
 
   async catalog(opts: { n?: number | undefined; last?: string | undefined }, visible?: (name: RepoName) => Promise<boolean>): Promise<Page<RepoName>> {
@@ -213,6 +214,8 @@ export class RegistryService {
 
 // Without `n` clients expect the whole list (as Distribution does); beyond this a Link header pages.
 export const DEFAULT_PAGE = 100_000;
+/** Tag names held in memory for listings, across repositories (about 60 bytes each). */
+const TAG_LIST_CACHE_NAMES = 200_000;
 export const MAX_PAGE = 100_000;
 
 /** Fetches one extra row to know whether another page exists without a second query. */

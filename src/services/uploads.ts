@@ -64,8 +64,7 @@ export class UploadService {
   /** Appends a chunk; `offset` (from Content-Range) must equal the current size when given. */
   async append(repo: RepoName, id: string, offset: number | undefined, body: ChunkBody): Promise<number> {
     await this.session(repo, id);
-    const at = offset ?? (await this.deps.uploads.size(id));
-    const size = await this.deps.uploads.append(id, at, body.stream, this.appendOptions(body));
+    const size = await this.deps.uploads.append(id, offset, body.stream, this.appendOptions(body));
     await this.deps.metadata.uploads.touch(id, this.deps.clock());
     return size;
   }
@@ -73,10 +72,7 @@ export class UploadService {
   /** Final PUT: optional last chunk, verify, make visible, link to the repository. */
   async complete(repo: RepoName, id: string, digest: Digest, body: ChunkBody | null): Promise<void> {
     await this.session(repo, id);
-    if (body) {
-      const at = await this.deps.uploads.size(id);
-      await this.deps.uploads.append(id, at, body.stream, this.appendOptions(body));
-    }
+    if (body) await this.deps.uploads.append(id, undefined, body.stream, this.appendOptions(body));
     const { size } = await this.deps.uploads.commit(id, digest);
     await this.link(repo, digest, size);
     await this.deps.metadata.uploads.delete(id);

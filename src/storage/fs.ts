@@ -1,14 +1,16 @@
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RegistryError } from '../errors.ts';
 import type { Digest } from '../oci/digest.ts';
 import { digestAlgorithm, isDigest } from '../oci/digest.ts';
 import { KeyedMutex } from '../lib/keyed-mutex.ts';
-import { consumeBody } from './body.ts';
+import { AlignedBufferPool } from './aligned-buffers.ts';
+import { consumeChunks } from './body.ts';
 import { UploadHashes } from './hashing.ts';
 import { layout } from './layout.ts';
+import { SessionWriter } from './session-writer.ts';
 import type { AppendOptions, BlobStat, BlobStore, ByteRange, UploadStore } from './types.ts';
 
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -26,53 +28,11 @@ async function fsyncPath(path: string, dir = false): Promise<void> {
   }
 }
 
-// Up to three 2 MiB batches are written while the next one is received, so the socket and the
-// disk work at the same time instead of taking turns (bounded: 6 MiB per upload in memory).
-const WRITE_BATCH_BYTES = 2 << 20;
+// Each upload receiving bytes holds up to WRITES_IN_FLIGHT + 1 buffers of WRITE_BUFFER_BYTES:
+// the socket, the hash and the disk work at the same time instead of taking turns.
+const WRITE_BUFFER_BYTES = 2 << 20;
 const WRITES_IN_FLIGHT = 3;
-
-/** Positional writes kept in flight; the first failure is reported by the next call. */
-class OverlappedWriter {
-  private inflight: Promise<void>[] = [];
-  private failure: { err: unknown } | null = null;
-  private readonly fh: FileHandle;
-  private readonly depth: number;
-
-  constructor(fh: FileHandle, depth: number) {
-    this.fh = fh;
-    this.depth = depth;
-  }
-
-  async write(chunks: Uint8Array[], position: number): Promise<void> {
-    this.check();
-    this.inflight.push(
-      this.fh.writev(chunks, position).then(
-        () => undefined,
-        (err: unknown) => {
-          this.failure ??= { err };
-        },
-      ),
-    );
-    if (this.inflight.length >= this.depth) await this.inflight.shift();
-    this.check();
-  }
-
-  async drain(): Promise<void> {
-    await this.settle();
-    this.check();
-  }
-
-  /** Waits for every write, failed or not (before truncating after an error). */
-  async settle(): Promise<void> {
-    const all = this.inflight;
-    this.inflight = [];
-    await Promise.all(all);
-  }
-
-  private check(): void {
-    if (this.failure) throw this.failure.err;
-  }
-}
+const SYNC_EVERY_BYTES = 64 << 20;
 
 /**
  * Filesystem blob and upload store. A session is a file under uploads/; commit hashes (or
@@ -85,10 +45,13 @@ export class FsStore implements BlobStore, UploadStore {
   private readonly hashes = new UploadHashes();
   private readonly root: string;
   private readonly fsync: boolean;
+  private directIo: boolean;
+  private readonly buffers = new AlignedBufferPool(WRITE_BUFFER_BYTES, 8);
 
-  constructor(root: string, opts: { fsync?: boolean } = {}) {
+  constructor(root: string, opts: { fsync?: boolean; directIo?: boolean } = {}) {
     this.root = root;
     this.fsync = opts.fsync ?? true;
+    this.directIo = opts.directIo ?? true;
   }
 
   private path(key: string): string {
@@ -163,36 +126,40 @@ export class FsStore implements BlobStore, UploadStore {
     }
   }
 
-  async append(id: string, offset: number, body: AsyncIterable<Uint8Array>, opts: AppendOptions = {}): Promise<number> {
+  async append(id: string, offset: number | undefined, body: AsyncIterable<Uint8Array>, opts: AppendOptions = {}): Promise<number> {
     return this.locks.run(id, async () => {
       const start = await this.size(id);
-      if (offset !== start) {
+      if (offset !== undefined && offset !== start) {
         throw new RegistryError('RANGE_INVALID', 'chunk does not start at the end of the upload', { offset, size: start });
       }
-      const path = this.uploadData(id);
       const hash = this.hashes.tap(id, start);
-      const fh = await open(path, 'r+');
-      const writer = new OverlappedWriter(fh, WRITES_IN_FLIGHT);
-      let position = start;
+      const writer = await SessionWriter.open(this.uploadData(id), start, {
+        pool: this.buffers,
+        directIo: this.directIo,
+        maxInFlight: WRITES_IN_FLIGHT,
+        syncEveryBytes: this.fsync ? SYNC_EVERY_BYTES : Number.POSITIVE_INFINITY,
+        onDirectIoUnsupported: () => {
+          this.directIo = false;
+        },
+      });
+      let position: number;
       try {
-        await consumeBody(
+        await consumeChunks(
           body,
-          async (chunks, bytes) => {
-            if (hash) for (const c of chunks) hash.update(c);
-            const at = position;
-            position += bytes;
-            await writer.write(chunks, at);
+          (chunk) => {
+            hash?.update(chunk);
+            return writer.write(chunk);
           },
-          { expectedLength: opts.expectedLength, remaining: opts.maxSize === undefined ? undefined : opts.maxSize - start, batchBytes: WRITE_BATCH_BYTES },
+          { expectedLength: opts.expectedLength, remaining: opts.maxSize === undefined ? undefined : opts.maxSize - start },
         );
-        await writer.drain();
+        position = await writer.finish();
       } catch (err) {
         await writer.settle();
-        await fh.truncate(start).catch(() => undefined);
+        await truncate(this.uploadData(id), start).catch(() => undefined);
         this.hashes.forget(id);
         throw err;
       } finally {
-        await fh.close();
+        await writer.close();
       }
       this.hashes.advanced(id, position);
       return position;

@@ -52,10 +52,10 @@ export class MemoryStore implements BlobStore, UploadStore {
     return this.parts(id).reduce((n, b) => n + b.length, 0);
   }
 
-  async append(id: string, offset: number, body: AsyncIterable<Uint8Array>, opts: AppendOptions = {}): Promise<number> {
+  async append(id: string, offset: number | undefined, body: AsyncIterable<Uint8Array>, opts: AppendOptions = {}): Promise<number> {
     return this.locks.run(id, async () => {
       const start = await this.size(id);
-      if (offset !== start) {
+      if (offset !== undefined && offset !== start) {
         throw new RegistryError('RANGE_INVALID', 'chunk does not start at the end of the upload', { offset, size: start });
       }
       const hash = this.hashes.tap(id, start);

@@ -260,10 +260,10 @@ export class S3Store implements BlobStore, UploadStore {
     return (await this.loadState(id)).state.size;
   }
 
-  async append(id: string, offset: number, body: AsyncIterable<Uint8Array>, opts: AppendOptions = {}): Promise<number> {
+  async append(id: string, offset: number | undefined, body: AsyncIterable<Uint8Array>, opts: AppendOptions = {}): Promise<number> {
     return this.locks.run(id, async () => {
       const { state: st, etag } = await this.loadState(id);
-      if (offset !== st.size) {
+      if (offset !== undefined && offset !== st.size) {
         throw new RegistryError('RANGE_INVALID', 'chunk does not start at the end of the upload', { offset, size: st.size });
       }
       const next: SessionState = structuredClone(st);

@@ -46,10 +46,11 @@ export interface UploadStore {
   /** Current committed-to-session size. Throws BLOB_UPLOAD_UNKNOWN. */
   size(id: string): Promise<number>;
   /**
-   * Appends a body at `offset`, which must equal the current size (RANGE_INVALID otherwise).
+   * Appends a body at `offset`, which must equal the current size (RANGE_INVALID otherwise);
+   * without an offset, at the end as it is once earlier appends to the session have finished.
    * Returns the new size.
    */
-  append(id: string, offset: number, body: AsyncIterable<Uint8Array>, opts?: AppendOptions): Promise<number>;
+  append(id: string, offset: number | undefined, body: AsyncIterable<Uint8Array>, opts?: AppendOptions): Promise<number>;
   /**
    * Verifies the session's bytes against `digest` and makes them visible in the blob store.
    * On a digest mismatch throws DIGEST_INVALID and leaves the session untouched.

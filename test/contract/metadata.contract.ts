@@ -246,6 +246,41 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         assert.ok(await m.manifests.get(r, b.digest), 'deleting a tag keeps the manifest');
       });
 
+      test('the tag stamp changes with every tag change, and only then', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        assert.equal(await m.repositories.tagStamp(r), null, 'no repository, no stamp');
+        await m.repositories.ensure(r, 'acme', 1000);
+        const s0 = await m.repositories.tagStamp(r);
+        assert.deepEqual(s0, { created: 1000, version: 0 });
+        const x = manifest(r, Buffer.from('{"x":1}'));
+        const y = manifest(r, Buffer.from('{"y":1}'));
+        await m.manifests.put(x, []);
+        await m.manifests.put(y, []);
+        assert.deepEqual(await m.repositories.tagStamp(r), s0, 'untagged manifests do not change it');
+        const versions = [0];
+        const step = async (what: string) => {
+          const v = (await m.repositories.tagStamp(r))?.version ?? -1;
+          assert.ok(v > (versions.at(-1) ?? 0), `${what} bumps the version`);
+          versions.push(v);
+        };
+        await m.tags.put(r, tag('a'), x.digest, 2);
+        await step('a new tag');
+        await m.tags.put(r, tag('a'), y.digest, 3);
+        await step('moving a tag');
+        await m.tags.put(r, tag('b'), x.digest, 4);
+        await step('another tag');
+        await m.tags.delete(r, tag('b'));
+        await step('deleting a tag');
+        assert.equal(await m.tags.delete(r, tag('b')), false);
+        assert.equal((await m.repositories.tagStamp(r))?.version, versions.at(-1), 'deleting nothing changes nothing');
+        await m.manifests.delete(r, y.digest);
+        await step('deleting a tagged manifest');
+        await m.repositories.ensure(r, 'acme', 5000);
+        assert.deepEqual(await m.repositories.tagStamp(r), { created: 1000, version: versions.at(-1) }, 'ensure keeps both');
+        assert.deepEqual(await m.tags.names(r), [], 'names after the deletes');
+      });
+
       test('list is byte-ordered (same on every dialect) and paginates after `last`', async () => {
         const m = await fresh();
         const r = repo('acme/web');
@@ -257,6 +292,7 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         await m.tags.put(repo('acme/other'), tag('zz-other'), x.digest, 1);
         const expected = byteOrder(names);
         assert.deepEqual(await m.tags.list(r, { limit: 100 }), expected);
+        assert.deepEqual(await m.tags.names(r), expected, 'names: the whole list, same order');
         const seen: string[] = [];
         let last: string | undefined;
         for (let guard = 0; guard < 20; guard++) {

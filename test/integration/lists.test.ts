@@ -50,6 +50,25 @@ describe('tags list', () => {
     });
   });
 
+  test('every listing follows the latest change: tag added, moved, deleted; tagged manifest deleted', async () => {
+    await withApp(async (c) => {
+      const list = async () => (json(await c.get('/v2/acme/web/tags/list')) as { tags: string[] }).tags;
+      const page = async (last: string) => (json(await c.get(`/v2/acme/web/tags/list?n=1&last=${last}`)) as { tags: string[] }).tags;
+      const one = await c.pushImage('acme/web', 'a');
+      assert.deepEqual(await list(), ['a']);
+      assert.equal((await c.putManifest('acme/web', 'b', one.bytes, OCI)).statusCode, 201);
+      assert.deepEqual(await list(), ['a', 'b'], 'a new tag shows at once');
+      assert.deepEqual(await page('a'), ['b'], 'in pages too');
+      const two = await c.pushImage('acme/web', 'c');
+      assert.deepEqual(await list(), ['a', 'b', 'c']);
+      assert.equal((await c.delete('/v2/acme/web/manifests/b')).statusCode, 202);
+      assert.deepEqual(await list(), ['a', 'c'], 'a deleted tag is gone at once');
+      assert.deepEqual(await page('a'), ['c']);
+      assert.equal((await c.delete(`/v2/acme/web/manifests/${two.digest}`)).statusCode, 202);
+      assert.deepEqual(await list(), ['a'], 'tags of a deleted manifest are gone');
+    });
+  });
+
   test('n and last paginate, with Link rel="next" until the last page', async () => {
     await withApp(async (c) => {
       await tagAll(c, 'acme/web', tags);

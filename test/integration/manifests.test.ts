@@ -288,13 +288,18 @@ describe('manifest push and pull', () => {
     });
   });
 
-  test('an invalid tag in the URL is 400', async () => {
+  test('an invalid tag in the URL is 400 on PUT and an unknown manifest (404) on GET, HEAD and DELETE', async () => {
     await withApp(async (c) => {
       const { manifest } = await imageParts(c, 'acme/web');
-      for (const tag of ['-bad', '.bad', 'a'.repeat(129), 'b%2Bc']) {
+      // The conformance suite reads `.INVALID_MANIFEST_NAME` and expects 404 (spec: "not found ... MUST be 404").
+      for (const tag of ['-bad', '.bad', '.INVALID_MANIFEST_NAME', 'a'.repeat(129), 'b%2Bc']) {
         assertError(await c.putManifest('acme/web', tag, JSON.stringify(manifest), OCI), 400, 'MANIFEST_INVALID');
-        assert.equal((await c.get(`/v2/acme/web/manifests/${tag}`)).statusCode, 400);
+        assertError(await c.get(`/v2/acme/web/manifests/${tag}`), 404, 'MANIFEST_UNKNOWN');
+        assert.equal((await c.req({ method: 'HEAD', url: `/v2/acme/web/manifests/${tag}` })).statusCode, 404);
+        assertError(await c.req({ method: 'DELETE', url: `/v2/acme/web/manifests/${tag}` }), 404, 'MANIFEST_UNKNOWN');
       }
+      // A malformed digest stays a bad request.
+      assertError(await c.get('/v2/acme/web/manifests/sha256:totallywrong'), 400, 'DIGEST_INVALID');
     });
   });
 

@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
 import type { ManifestRecord } from '../../metadata/registry.ts';
-import { parseReference, parseTag, type RepoName } from '../../oci/name.ts';
+import { parseReference, parseTag, type Reference, type RepoName } from '../../oci/name.ts';
 import { queryStrings, readCapped, type V2Deps } from './common.ts';
 import { bindLog } from '../log-context.ts';
 
@@ -28,11 +28,31 @@ function manifestHeaders(reply: FastifyReply, m: ManifestRecord): FastifyReply {
     .header('content-length', String(m.size));
 }
 
+/**
+ * The reference of a GET, HEAD or DELETE. A tag outside the grammar can name no manifest, so it
+ * is an unknown manifest (404, as the spec requires for "not found" and the conformance suite
+ * checks with `.INVALID_MANIFEST_NAME`), not a bad request; only a PUT rejects it as invalid.
+ * Null stands for such a tag; callers answer MANIFEST_UNKNOWN after authorizing.
+ */
+function lookupReference(refRaw: string): Reference | null {
+  try {
+    return parseReference(refRaw);
+  } catch (err) {
+    if (err instanceof RegistryError && err.code === 'TAG_INVALID') return null;
+    throw err;
+  }
+}
+
+function unknownTag(name: RepoName, refRaw: string): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', { name, reference: refRaw });
+}
+
 export function manifestRoutes(deps: V2Deps) {
   return {
     async get(req: FastifyRequest, reply: FastifyReply, name: RepoName, refRaw: string) {
-      const ref = parseReference(refRaw);
+      const ref = lookupReference(refRaw);
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull'] });
+      if (ref === null) throw unknownTag(name, refRaw);
       const m = await deps.registry.manifest(name, ref);
       bindLog(req, { digest: m.digest });
       if (!acceptable(req.headers.accept, m.mediaType)) {
@@ -68,8 +88,9 @@ export function manifestRoutes(deps: V2Deps) {
     },
 
     async delete(req: FastifyRequest, reply: FastifyReply, name: RepoName, refRaw: string) {
-      const ref = parseReference(refRaw);
+      const ref = lookupReference(refRaw);
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['delete'] });
+      if (ref === null) throw unknownTag(name, refRaw);
       await deps.registry.deleteManifest(name, ref);
       return reply.code(202).header('content-length', '0').send();
     },

@@ -4,6 +4,7 @@ import { registryCore } from './0001_registry_core.ts';
 import { charts } from './0002_charts.ts';
 import { accounts } from './0003_accounts.ts';
 import { sessionsDownloads } from './0005_sessions_downloads.ts';
+import { tagVersion } from './0006_tag_version.ts';
 import { columnTypes, type DialectKind } from './types.ts';
 
 export type { DialectKind } from './types.ts';
@@ -20,6 +21,7 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
     '0002_charts': charts(t),
     '0003_accounts': accounts(t),
     '0005_sessions_downloads': sessionsDownloads(t),
+    '0006_tag_version': tagVersion(t),
   };
 }
 
