@@ -14,8 +14,14 @@ export type AccessRequest =
  */
 export interface AccessGate {
   authorize(request: FastifyRequest, access: AccessRequest): Promise<Principal>;
-  /** Whether `principal` may pull from `repo` (catalog filtering, mount sources). */
+  /** Whether `principal` may pull from `repo` (catalog filtering, chart indexes). */
   canPull(principal: Principal, repo: RepoName): Promise<boolean>;
+  /**
+   * Whether this request's credential may pull from `repo`: the account's rights, narrowed to
+   * what a registry token grants (a cross-repository mount source must be in the token's scope,
+   * as Docker clients request it).
+   */
+  requestMayPull(request: FastifyRequest, repo: RepoName): Promise<boolean>;
 }
 
 /** No authentication: everything is allowed to everyone (tests of the core; development). */
@@ -24,6 +30,9 @@ export const openGate: AccessGate = {
     return ANONYMOUS;
   },
   async canPull() {
+    return true;
+  },
+  async requestMayPull() {
     return true;
   },
 };

@@ -140,4 +140,10 @@ export class AuthGate implements AccessGate {
   async canPull(principal: Principal, repo: RepoName): Promise<boolean> {
     return this.deps.authz.canPull(principal, repo);
   }
+
+  async requestMayPull(req: FastifyRequest, repo: RepoName): Promise<boolean> {
+    const identity = await this.identify(req);
+    if (identity.access && !identity.access.get(`repository:${repo}`)?.has('pull')) return false;
+    return this.deps.authz.canPull(identity.principal, repo);
+  }
 }

@@ -118,6 +118,18 @@ describe('GET /token', () => {
     assert.deepEqual(grantedActions(onlyPull, priv.repo), ['pull']);
   });
 
+  test('a cross-repository mount needs pull on the source in the token, not only in the account', async () => {
+    const into = 'alice/mount-into';
+    const url = `/v2/${into}/blobs/uploads/?mount=${priv.layerDigest}&from=${priv.repo}`;
+    const narrow = await registryToken(app, alice.auth, [`repository:${into}:pull,push`]);
+    const refused = await app.req({ method: 'POST', url, auth: bearer(narrow) });
+    assertStatus(refused, 202, 'a token without the source falls back to a new upload session');
+    const wide = await registryToken(app, alice.auth, [`repository:${into}:pull,push`, `repository:${priv.repo}:pull`]);
+    const mounted = await app.req({ method: 'POST', url, auth: bearer(wide) });
+    assertStatus(mounted, 201, 'a token with pull on the source mounts');
+    assertStatus(await app.req({ method: 'HEAD', url: `/v2/${into}/blobs/${priv.layerDigest}`, auth: alice.auth }), 200, 'the blob is in the target');
+  });
+
   test('several scope parameters and space-separated scopes are all honoured', async () => {
     const q = new URLSearchParams({ service: SERVICE });
     q.append('scope', `repository:${priv.repo}:pull repository:${other.repo}:pull`);

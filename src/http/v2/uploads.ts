@@ -56,13 +56,13 @@ function created(reply: FastifyReply, name: RepoName, digest: string) {
 export function uploadRoutes(deps: V2Deps) {
   return {
     async start(req: FastifyRequest, reply: FastifyReply, name: RepoName) {
-      const principal = await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
+      await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
       const mount = queryString(req, 'mount');
       if (mount !== undefined) {
         const digest = parseDigest(mount);
         const from = queryString(req, 'from');
         // A mount that is impossible or not allowed is not an error: fall back to a new session.
-        if (from !== undefined && isRepoName(from) && (await deps.gate.canPull(principal, from as RepoName))) {
+        if (from !== undefined && isRepoName(from) && (await deps.gate.requestMayPull(req, from as RepoName))) {
           if (await deps.uploads.mount(name, from as RepoName, digest)) return created(reply, name, digest);
         }
         return accepted(reply, name, await deps.uploads.start(name), 0);
