@@ -10,6 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureBuilt, wharfBin } from '../scripts/build.ts';
 import type { BenchConfig, TargetName } from './config.ts';
 
 export interface Memory {
@@ -156,14 +157,15 @@ export async function startWharf(cfg: BenchConfig): Promise<Server> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const node = nodeBinary(cfg.root);
-  // The same Node flags as `npm start` (a small young generation keeps RSS down under load).
-  const args = ['--max-semi-space-size=2', '--disable-warning=ExperimentalWarning'];
+  // Started as `npm start` starts it: bin/wharf, which runs the compiled dist/ with the server's
+  // Node flags. The build check runs here once (bin/wharf would repeat it in a child process).
+  ensureBuilt({ root: cfg.root });
+  const env: NodeJS.ProcessEnv = { ...process.env, WHARF_BUILD: '0' };
   if (cfg.cpuProfile) {
     const dir = join(cfg.outDir, 'profiles');
     await mkdir(dir, { recursive: true });
-    args.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+    env['NODE_OPTIONS'] = [process.env['NODE_OPTIONS'], '--cpu-prof', `--cpu-prof-dir=${dir}`].filter(Boolean).join(' ');
   }
-  args.push(join(cfg.root, 'src', 'cli', 'main.ts'), 'serve');
   const pkg = JSON.parse(await readFile(join(cfg.root, 'package.json'), 'utf8')) as { version?: unknown };
   const version = `${typeof pkg.version === 'string' ? pkg.version : '?'} (${(await runText(node, ['--version'])).trim()})`;
   return launch(
@@ -173,11 +175,11 @@ export async function startWharf(cfg: BenchConfig): Promise<Server> {
     dataDir,
     baseUrl,
     {
-      command: node,
-      args,
+      command: wharfBin(cfg.root),
+      args: ['serve'],
       cwd: tmp,
       env: {
-        ...process.env,
+        ...env,
         WHARF_SERVER__PORT: String(port),
         WHARF_SERVER__HOST: '127.0.0.1',
         WHARF_DATA_DIR: dataDir,

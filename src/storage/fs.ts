@@ -46,7 +46,7 @@ export class FsStore implements BlobStore, UploadStore {
   private readonly root: string;
   private readonly fsync: boolean;
   private directIo: boolean;
-  private readonly buffers = new AlignedBufferPool(WRITE_BUFFER_BYTES, 8);
+  private readonly buffers = new AlignedBufferPool(WRITE_BUFFER_BYTES, WRITES_IN_FLIGHT + 1);
 
   constructor(root: string, opts: { fsync?: boolean; directIo?: boolean } = {}) {
     this.root = root;
@@ -78,7 +78,10 @@ export class FsStore implements BlobStore, UploadStore {
       if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
       throw err;
     });
-    return fh.createReadStream(range ? { start: range.start, end: range.end, highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20 });
+    // Reads of a small blob (a config, a manifest) get a buffer of their size, not 1 MiB.
+    const length = range ? range.end - range.start + 1 : (await fh.stat()).size;
+    const highWaterMark = Math.max(1, Math.min(length, 1 << 20));
+    return fh.createReadStream(range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark });
   }
 
   localPath(digest: Digest): string {

@@ -1,6 +1,6 @@
 /**
  * Start a registry as a real child process for end-to-end tests, benchmarks and any suite that
- * needs a listening server: Wharf (`node src/cli/main.ts serve`) or, as a reference peer, CNCF
+ * needs a listening server: Wharf (`bin/wharf serve`, the compiled dist/) or, as a reference peer, CNCF
  * Distribution (`docker-registry serve`). Each start gets a free port on 127.0.0.1 and a fresh
  * temporary data directory; stdout and stderr go to a log file under `test-output/e2e-logs/`.
  *
@@ -26,6 +26,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureBuilt, wharfBin } from '../../scripts/build.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const logDir = join(repoRoot, 'test-output', 'e2e-logs');
@@ -152,19 +153,23 @@ function onPath(bin: string): boolean {
   return (process.env['PATH'] ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, bin)));
 }
 
-/** Wharf from this checkout: `node src/cli/main.ts serve`, ready when GET /healthz answers 200. */
+/** Wharf from this checkout: `bin/wharf serve` (dist/, rebuilt first when src/ changed), ready when GET /healthz answers 200. */
 export async function startWharf(opts: StartOptions = {}): Promise<StartedServer> {
   const env = opts.env ?? {};
   const authOff = ['false', '0', 'no'].includes((env['WHARF_AUTH__ENABLED'] ?? '').toLowerCase());
   const admin: Credentials | undefined = authOff
     ? undefined
     : { username: env['WHARF_AUTH__ADMIN__USERNAME'] ?? 'admin', password: env['WHARF_AUTH__ADMIN__PASSWORD'] ?? `e2e-${randomBytes(12).toString('hex')}` };
+  ensureBuilt({ root: repoRoot });
   return await startWithRetry(opts, async (port, dataDir) => ({
     kind: 'wharf',
     admin,
-    command: process.execPath,
-    args: ['--disable-warning=ExperimentalWarning', join(repoRoot, 'src/cli/main.ts'), 'serve', ...(opts.args ?? [])],
+    // As `npm start` runs it: bin/wharf (the server's Node flags) on dist/, rebuilt here from
+    // src/ whenever src/ changed, so a stale build is never what gets tested.
+    command: wharfBin(repoRoot),
+    args: ['serve', ...(opts.args ?? [])],
     env: {
+      WHARF_BUILD: '0',
       WHARF_SERVER__HOST: '127.0.0.1',
       WHARF_SERVER__PORT: String(port),
       WHARF_DATA_DIR: dataDir,
