@@ -11,6 +11,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBuilt, wharfBin } from '../scripts/build.ts';
+import { distributionConfig } from '../test/helpers/server.ts';
 import type { BenchConfig, TargetName } from './config.ts';
 
 export interface Memory {
@@ -201,32 +202,8 @@ export async function startDistribution(cfg: BenchConfig): Promise<Server> {
   await mkdir(dataDir);
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  // Debian's shipped configuration minus auth, with the access log off (Wharf logs no
-  // requests at warn either) and deletes on.
   const configPath = join(tmp, 'config.yml');
-  await writeFile(
-    configPath,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: warn',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  cache:',
-      '    blobdescriptor: inmemory',
-      '  filesystem:',
-      `    rootdirectory: ${dataDir}`,
-      '  delete:',
-      '    enabled: true',
-      '  maintenance:',
-      '    uploadpurging:',
-      '      enabled: false',
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      '',
-    ].join('\n'),
-  );
+  await writeFile(configPath, distributionConfig({ rootDirectory: dataDir, port, descriptorCache: true }));
   const version = (await runText(cfg.distributionBin, ['--version'])).trim().split('\n')[0] ?? '?';
   return launch(
     'distribution',

@@ -455,9 +455,7 @@ export class PackageViewService {
     const stat = await this.deps.blobs.stat(digest);
     if (!stat || stat.size > CONFIG_MAX) return null;
     const chunks: Buffer[] = [];
-    // An exact range: without one the fs store reads through a 1 MiB buffer.
-    const range = stat.size > 0 ? { start: 0, end: stat.size - 1 } : undefined;
-    for await (const c of await this.deps.blobs.read(digest, range)) chunks.push(Buffer.from(c as Uint8Array));
+    for await (const c of await this.deps.blobs.read(digest)) chunks.push(Buffer.from(c as Uint8Array));
     try {
       const json: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       return isObject(json) ? json : null;

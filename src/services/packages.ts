@@ -206,9 +206,7 @@ export class PackageService {
       const stat = await this.deps.blobs.stat(configDigest);
       if (stat && stat.size <= 1024 * 1024) {
         const chunks: Buffer[] = [];
-        // An exact range: without one the fs store reads through a 1 MiB buffer, per push.
-        const range = stat.size > 0 ? { start: 0, end: stat.size - 1 } : undefined;
-        for await (const c of await this.deps.blobs.read(configDigest, range)) chunks.push(c as Buffer);
+        for await (const c of await this.deps.blobs.read(configDigest)) chunks.push(c as Buffer);
         try {
           const cfg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { config?: { Labels?: Record<string, unknown> } };
           const label = cfg.config?.Labels?.[SOURCE_ANNOTATION];

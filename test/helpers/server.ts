@@ -182,30 +182,39 @@ export async function startWharf(opts: StartOptions = {}): Promise<StartedServer
 }
 
 /** CNCF Distribution (`docker-registry serve`) with filesystem storage and deletes enabled. */
+/**
+ * CNCF Distribution's configuration as the tests and the benchmark run it: Debian's shipped
+ * configuration minus auth, filesystem storage, deletes on, upload purging off, and the access log
+ * off unless debugging (Wharf logs no requests at warn either). `descriptorCache` adds Debian's
+ * in-memory blob descriptor cache (the benchmark compares against the server as shipped).
+ */
+export function distributionConfig(opts: { rootDirectory: string; port: number; debug?: boolean; descriptorCache?: boolean }): string {
+  return [
+    'version: 0.1',
+    'log:',
+    `  level: ${opts.debug ? 'debug' : 'warn'}`,
+    '  accesslog:',
+    `    disabled: ${opts.debug ? 'false' : 'true'}`,
+    'storage:',
+    ...(opts.descriptorCache ? ['  cache:', '    blobdescriptor: inmemory'] : []),
+    '  filesystem:',
+    `    rootdirectory: ${opts.rootDirectory}`,
+    '  delete:',
+    '    enabled: true',
+    '  maintenance:',
+    '    uploadpurging:',
+    '      enabled: false',
+    'http:',
+    `  addr: 127.0.0.1:${opts.port}`,
+    '',
+  ].join('\n');
+}
+
 export async function startDistribution(opts: StartOptions = {}): Promise<StartedServer> {
   return await startWithRetry(opts, async (port, dataDir) => {
     const config = join(dataDir, 'config.yml');
-    await writeFile(
-      config,
-      [
-        'version: 0.1',
-        'log:',
-        `  level: ${process.env['WHARF_E2E_LOG_LEVEL'] === 'debug' ? 'debug' : 'warn'}`,
-        '  accesslog:',
-        `    disabled: ${process.env['WHARF_E2E_LOG_LEVEL'] === 'debug' ? 'false' : 'true'}`,
-        'storage:',
-        '  filesystem:',
-        `    rootdirectory: ${join(dataDir, 'storage')}`,
-        '  delete:',
-        '    enabled: true',
-        '  maintenance:',
-        '    uploadpurging:',
-        '      enabled: false',
-        'http:',
-        `  addr: 127.0.0.1:${port}`,
-        '',
-      ].join('\n'),
-    );
+    const debug = process.env['WHARF_E2E_LOG_LEVEL'] === 'debug';
+    await writeFile(config, distributionConfig({ rootDirectory: join(dataDir, 'storage'), port, debug }));
     return {
       kind: 'distribution',
       admin: undefined,
