@@ -6,6 +6,7 @@ import { AccountStore, AuditStore, LoginFailureStore, MembershipStore, PackageSt
 import { BlobLinkStore, ManifestStore, RepositoryStore, TagStore, UploadSessionStore } from './registry.ts';
 import { ChartStore } from './charts.ts';
 import { DownloadStore } from './downloads.ts';
+import { JobRunStore, LeaseStore } from './jobs.ts';
 import { PackageViewStore } from './package-views.ts';
 import { SessionStore } from './sessions.ts';
 import type { DB } from './schema.ts';
@@ -30,6 +31,8 @@ export class Metadata {
   readonly sessions: SessionStore;
   readonly downloads: DownloadStore;
   readonly packageViews: PackageViewStore;
+  readonly leases: LeaseStore;
+  readonly jobRuns: JobRunStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -53,6 +56,8 @@ export class Metadata {
     this.sessions = new SessionStore(db);
     this.downloads = new DownloadStore(db);
     this.packageViews = new PackageViewStore(db);
+    this.leases = new LeaseStore(db);
+    this.jobRuns = new JobRunStore(db);
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

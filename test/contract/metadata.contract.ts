@@ -327,6 +327,52 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
       });
     });
 
+    describe('leases and job runs', () => {
+      test('a lease is held by one holder until it expires, renewed only by its holder', async () => {
+        const m = await fresh();
+        assert.equal(await m.leases.acquire('gc', 'a', 1000, 2000), true);
+        assert.equal(await m.leases.acquire('gc', 'b', 1500, 2500), false, 'held and unexpired');
+        assert.equal(await m.leases.acquire('gc', 'a', 1500, 2500), true, 'the holder re-acquires');
+        assert.equal(await m.leases.renew('gc', 'b', 9000), false, 'only the holder renews');
+        assert.equal(await m.leases.renew('gc', 'a', 3000), true);
+        assert.deepEqual(await m.leases.current('gc', 2999), { holder: 'a', expiresAt: 3000 });
+        assert.equal(await m.leases.acquire('gc', 'b', 3000, 4000), true, 'an expired lease is taken over');
+        assert.equal(await m.leases.renew('gc', 'a', 9000), false, 'the old holder lost it');
+        await m.leases.release('gc', 'a');
+        assert.equal(await m.leases.holder('gc'), 'b', 'release by a non-holder does nothing');
+        await m.leases.release('gc', 'b');
+        assert.equal(await m.leases.current('gc', 0), null);
+        assert.equal(await m.leases.acquire('other', 'c', 0, 1), true, 'leases are per name');
+      });
+
+      test('concurrent acquirers: exactly one wins', async () => {
+        const m = await fresh();
+        const won = await Promise.all(Array.from({ length: 8 }, (_, i) => m.leases.acquire('race', `h${i}`, 100, 10_000)));
+        assert.equal(won.filter(Boolean).length, 1);
+      });
+
+      test('job runs: start, progress, finish, list newest first, orphans marked interrupted', async () => {
+        const m = await fresh();
+        await m.jobRuns.start({ id: 'r1', job: 'gc', trigger: 'cli', actor: 'admin', options: { dryRun: true }, holder: 'dead', now: 1000 });
+        await m.jobRuns.start({ id: 'r2', job: 'gc', trigger: 'schedule', actor: null, options: null, holder: 'me', now: 2000 });
+        await m.jobRuns.start({ id: 'x1', job: 'other', trigger: 'api', actor: null, options: null, holder: 'dead', now: 1500 });
+        await m.jobRuns.progress('r2', { phase: 'mark', scanned: 10 });
+        assert.equal(await m.jobRuns.interruptOrphans('gc', 'me', 2500), 1);
+        await m.jobRuns.finish('r2', { status: 'succeeded', now: 3000, summary: { freedBytes: 42 } });
+        const runs = await m.jobRuns.list('gc', { limit: 10 });
+        assert.deepEqual(runs.map((r) => [r.id, r.status]), [['r2', 'succeeded'], ['r1', 'interrupted']]);
+        assert.deepEqual(runs[0]?.progress, { phase: 'mark', scanned: 10 });
+        assert.deepEqual(runs[0]?.summary, { freedBytes: 42 });
+        assert.equal(runs[0]?.finishedAt, 3000);
+        assert.deepEqual(runs[1]?.options, { dryRun: true });
+        assert.equal(runs[1]?.finishedAt, 2500);
+        assert.equal((await m.jobRuns.get('x1'))?.status, 'running', 'other jobs are untouched');
+        assert.equal(await m.jobRuns.lastStarted('gc'), 2000);
+        assert.equal(await m.jobRuns.lastStarted('none'), null);
+        assert.deepEqual((await m.jobRuns.list('gc', { limit: 10, before: 2000 })).map((r) => r.id), ['r1']);
+      });
+    });
+
     describe('transactions and concurrency', () => {
       test('a failed transaction rolls back every write in it', async () => {
         const m = await fresh();

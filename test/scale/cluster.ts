@@ -33,7 +33,32 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
+/**
+ * The load balancer forwards to fixed ports, so only one cluster may run on the machine at a time
+ * (several test files, or several checkouts, share it). A PostgreSQL advisory lock held on its own
+ * connection for the cluster's life serializes them; it is released when the connection ends, even
+ * if the test process is killed.
+ */
+const CLUSTER_LOCK = 0x57686172; // 'Whar'
+
+async function lockCluster(base: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: base });
+  await c.connect();
+  await c.query('select pg_advisory_lock($1)', [CLUSTER_LOCK]);
+  return c;
+}
+
 export async function startCluster(): Promise<Cluster> {
+  const lock = await lockCluster(process.env['DATABASE_URL'] ?? '');
+  try {
+    return await startLockedCluster(lock);
+  } catch (err) {
+    await lock.end();
+    throw err;
+  }
+}
+
+async function startLockedCluster(lock: pg.Client): Promise<Cluster> {
   const s3 = s3TestOptions({ prefix: `scale/${uniqueName('run')}/` });
   const base = process.env['DATABASE_URL'] ?? '';
   const dbName = uniqueName('wharf_scale');
@@ -94,6 +119,7 @@ export async function startCluster(): Promise<Cluster> {
       const c = new pg.Client({ connectionString: base });
       await c.connect();
       await c.query(`drop database if exists "${dbName}" with (force)`).finally(() => c.end());
+      await lock.end();
     },
   };
 }

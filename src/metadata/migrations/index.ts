@@ -5,6 +5,7 @@ import { charts } from './0002_charts.ts';
 import { accounts } from './0003_accounts.ts';
 import { sessionsDownloads } from './0005_sessions_downloads.ts';
 import { tagVersion } from './0006_tag_version.ts';
+import { jobs } from './0007_jobs.ts';
 import { columnTypes, type DialectKind } from './types.ts';
 
 export type { DialectKind } from './types.ts';
@@ -22,6 +23,7 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
     '0003_accounts': accounts(t),
     '0005_sessions_downloads': sessionsDownloads(t),
     '0006_tag_version': tagVersion(t),
+    '0007_jobs': jobs(t),
   };
 }
 
