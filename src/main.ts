@@ -33,6 +33,9 @@ export interface Wharf {
   close(): Promise<void>;
 }
 
+/** The built web UI (`npm run build:ui`); src/ and dist/ sit at the same depth, so both find it. */
+export const UI_DIR = join(import.meta.dirname, '..', 'ui', 'dist');
+
 export function createLogger(config: Config): Logger {
   return pino({
     level: config.log.level,
@@ -111,7 +114,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
   const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads });
   const app = await buildHttpApp({
-    ui: { sessions, views, dir: join(import.meta.dirname, '..', 'ui', 'dist') },
+    ui: { sessions, views, dir: UI_DIR },
     charts: { service: charts, maxUploadBytes: config.charts.maxUploadBytes },
     logger,
     access,

@@ -1,40 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { envName, envOverlay, type Tree } from './env.ts';
+import { keyTree, unknownKeys } from './keys.ts';
 import { type Config, configSchema } from './schema.ts';
-
-type Tree = { [key: string]: Tree | string };
-
-function camel(segment: string): string {
-  return segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-/**
- * Environment overlay: `WHARF_SERVER__PORT=5001` sets server.port ('__' nests, '_' camel-cases).
- * `WHARF_X__Y_FILE=/run/secrets/y` reads the value from a file (for secrets).
- */
-export function envOverlay(env: NodeJS.ProcessEnv): Tree {
-  const out: Tree = {};
-  for (const [key, raw] of Object.entries(env)) {
-    if (!key.startsWith('WHARF_') || key === 'WHARF_CONFIG' || raw === undefined) continue;
-    let path = key.slice('WHARF_'.length);
-    let value = raw;
-    if (path.endsWith('_FILE')) {
-      path = path.slice(0, -'_FILE'.length);
-      value = readFileSync(raw, 'utf8').trim();
-    }
-    const segments = path.split('__').map(camel);
-    let node = out;
-    for (const seg of segments.slice(0, -1)) {
-      const next = node[seg];
-      if (typeof next === 'object') node = next;
-      else node = node[seg] = {};
-    }
-    node[segments[segments.length - 1] ?? path] = value;
-  }
-  return out;
-}
 
 function merge(base: unknown, over: Tree): unknown {
   if (typeof base !== 'object' || base === null || Array.isArray(base)) base = {};
@@ -43,23 +13,68 @@ function merge(base: unknown, over: Tree): unknown {
   return out;
 }
 
-export class ConfigError extends Error {}
+/** Everything wrong with a configuration, one complete sentence per problem. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.problems = problems;
+  }
+}
 
-/** Loads YAML (optional) + env overlay, validates, and derives paths from dataDir. */
+function readConfigFile(file: string): { value: unknown } | { problem: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    return { problem: `cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file' : err instanceof Error ? err.message : String(err)}` };
+  }
+  try {
+    return { value: parseYaml(text) ?? {} };
+  } catch (err) {
+    // The yaml library's messages carry line and column on the first line.
+    return { problem: `config file ${file} is not valid YAML: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}` };
+  }
+}
+
+function issueLine(issue: z.core.$ZodIssue, origins: Map<string, string>, file: string | undefined): string {
+  const path = issue.path.map(String).join('.');
+  const variable = origins.get(path);
+  const origin = variable ? ` (from ${variable})` : file ? ` (in ${file})` : '';
+  return `${path || '(root)'}${origin}: ${issue.message}`;
+}
+
+/**
+ * Loads YAML (optional) + env overlay + programmatic overrides, validates, and derives paths
+ * from dataDir. Every problem is collected before throwing, so one run shows them all: unknown
+ * keys and variables (with the nearest valid name), unreadable files, invalid values.
+ */
 export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: Tree } = {}): Config {
   const env = opts.env ?? process.env;
   const file = opts.file ?? env['WHARF_CONFIG'];
+  const tree = keyTree(configSchema);
+  const problems: string[] = [];
   let fromFile: unknown = {};
   if (file) {
-    try {
-      fromFile = parseYaml(readFileSync(file, 'utf8')) ?? {};
-    } catch (err) {
-      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    const read = readConfigFile(file);
+    if ('problem' in read) problems.push(read.problem);
+    else fromFile = read.value;
+    for (const u of unknownKeys(fromFile, tree)) {
+      problems.push(`config file ${file}: unknown key ${u.path.join('.')}${u.suggestion ? ` (did you mean ${u.suggestion.join('.')}?)` : ''}`);
     }
   }
-  const merged = merge(merge(fromFile, envOverlay(env)), opts.overrides ?? {});
+  const overlay = envOverlay(env, tree);
+  problems.push(...overlay.problems);
+  for (const u of unknownKeys(opts.overrides ?? {}, tree)) {
+    problems.push(`override: unknown key ${u.path.join('.')}${u.suggestion ? ` (did you mean ${u.suggestion.join('.')}?)` : ''}`);
+  }
+  const merged = merge(merge(fromFile, overlay.values), opts.overrides ?? {});
   const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) {
+    problems.push(...parsed.error.issues.map((i) => issueLine(i, overlay.origins, file)));
+    throw new ConfigError(problems);
+  }
   const config = parsed.data;
   const dataDir = resolve(config.dataDir);
   config.dataDir = dataDir;
@@ -67,12 +82,14 @@ export function loadConfig(opts: { file?: string | undefined; env?: NodeJS.Proce
   if (config.database.sqlite.path !== ':memory:') {
     config.database.sqlite.path = resolve(config.database.sqlite.path ?? join(dataDir, 'wharf.db'));
   }
-  backendEnvFallbacks(config, env);
+  problems.push(...backendEnvFallbacks(config, env));
+  if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
 
 /** The standard AWS_* variables and DATABASE_URL fill what the configuration leaves unset. */
-function backendEnvFallbacks(config: Config, env: NodeJS.ProcessEnv): void {
+function backendEnvFallbacks(config: Config, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
   const s3 = config.storage.s3;
   s3.region ??= env['AWS_REGION'] || env['AWS_DEFAULT_REGION'] || 'us-east-1';
   const endpoint = env['AWS_ENDPOINT_URL_S3'] || env['AWS_ENDPOINT_URL'];
@@ -82,12 +99,13 @@ function backendEnvFallbacks(config: Config, env: NodeJS.ProcessEnv): void {
     s3.secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
     if (env['AWS_SESSION_TOKEN']) s3.sessionToken = env['AWS_SESSION_TOKEN'];
   }
-  if (config.storage.driver === 's3' && !s3.bucket) throw new ConfigError('invalid configuration: storage.s3.bucket is required with storage.driver s3');
+  if (config.storage.driver === 's3' && !s3.bucket) problems.push(`storage.s3.bucket (${envName(['storage', 's3', 'bucket'])}) is required with storage.driver s3`);
   const pg = config.database.postgres;
   if (pg.url === undefined && env['DATABASE_URL']) pg.url = env['DATABASE_URL'];
   if (config.database.driver === 'postgres' && !pg.url) {
-    throw new ConfigError('invalid configuration: database.postgres.url (or DATABASE_URL) is required with database.driver postgres');
+    problems.push('database.postgres.url (or DATABASE_URL) is required with database.driver postgres');
   }
+  return problems;
 }
 
 /** A copy fit to print (`wharf config check`): credentials replaced, URLs keep host and user only. */

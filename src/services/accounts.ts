@@ -105,15 +105,36 @@ export class AccountService {
     return this.user(username);
   }
 
-  async createOrg(actor: Principal, name: string): Promise<void> {
+  /**
+   * Creates an organization with a first owner: the signed-in user creating it, or `owner`
+   * (required when the system creates it, e.g. from the CLI), so no organization is ever left
+   * without somebody who can manage it. Both happen in one transaction.
+   */
+  async createOrg(actor: Principal, name: string, opts: { owner?: string } = {}): Promise<void> {
     this.requireUser(actor);
     validateOwnerName(name);
+    const owner = opts.owner ?? (actor.kind === 'user' ? actor.name : undefined);
+    if (owner === undefined) throw new RegistryError('BAD_REQUEST', 'an organization needs an owner', { org: name });
+    if (owner !== actor.name && !actor.admin) throw denied('only site administrators can create an organization for somebody else');
     if (await this.deps.metadata.accounts.get(name)) throw new RegistryError('CONFLICT', 'name is already taken', { name });
+    await this.user(owner);
     await this.deps.metadata.transaction(async (m) => {
       await m.accounts.create({ name, kind: 'org', now: this.deps.clock() });
-      if (actor.kind === 'user') await m.memberships.setOrgMember(name, actor.name, 'owner');
+      await m.memberships.setOrgMember(name, owner, 'owner');
     });
-    await this.audit(actor, 'org.create', name);
+    await this.audit(actor, 'org.create', name, { owner });
+  }
+
+  /** Every organization with its owners (site administrators). */
+  async listOrgs(actor: Principal): Promise<{ name: string; owners: string[]; members: number; defaultVisibility: string; createdAt: string }[]> {
+    this.requireAdmin(actor);
+    const orgs = await this.deps.metadata.accounts.list('org');
+    return Promise.all(
+      orgs.map(async (o) => {
+        const members = await this.deps.metadata.memberships.orgMembers(o.name);
+        return { name: o.name, owners: members.filter((m) => m.role === 'owner').map((m) => m.username), members: members.length, defaultVisibility: o.defaultVisibility, createdAt: new Date(o.createdAt).toISOString() };
+      }),
+    );
   }
 
   private async org(name: string): Promise<Account> {

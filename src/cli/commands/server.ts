@@ -1,0 +1,106 @@
+/** `wharf serve`, `wharf migrate`, `wharf config check`, `wharf version`. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { ConfigError, redactConfig } from '../../config/load.ts';
+import { startupWarnings } from '../../config/warnings.ts';
+import { versionInfo, versionLine } from '../../lib/version.ts';
+import { createWharf, openMetadata, UI_DIR } from '../../main.ts';
+import { type Command, defineCommand } from '../command.ts';
+
+const uiBuilt = () => existsSync(join(UI_DIR, 'index.html'));
+
+export const serverCommands: readonly Command[] = [
+  defineCommand({
+    name: 'serve',
+    summary: 'Start the registry (default http://0.0.0.0:5000, data in ./data)',
+    details: 'Stops on SIGTERM or SIGINT: in-flight requests get server.shutdownTimeoutSeconds to finish.',
+    async run({ runtime }) {
+      const config = runtime.config();
+      const wharf = await createWharf(config);
+      const { logger } = wharf;
+      for (const w of startupWarnings(config, { uiBuilt: uiBuilt() })) logger.warn({ check: w.check }, w.message);
+      const stopped = new Promise<number>((resolve) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          logger.info({ signal }, 'shutting down');
+          // In-flight requests get a bounded time to finish; uploads never become visible
+          // half-written because blobs are only renamed into place after verification.
+          const force = setTimeout(() => {
+            logger.warn('shutdown timeout reached, exiting');
+            resolve(1);
+          }, config.server.shutdownTimeoutSeconds * 1000);
+          force.unref();
+          wharf.close().then(
+            () => {
+              logger.info('stopped');
+              resolve(0);
+            },
+            (err: unknown) => {
+              logger.error({ err }, 'shutdown failed');
+              resolve(1);
+            },
+          );
+        };
+        process.on('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
+      });
+      const address = await wharf.app.listen({ host: config.server.host, port: config.server.port });
+      logger.info({ address, version: versionInfo().version, storage: config.storage.driver, database: config.database.driver, dataDir: config.dataDir }, 'wharf listening');
+      return await stopped;
+    },
+  }),
+  defineCommand({
+    name: 'migrate',
+    summary: 'Apply database migrations and exit (safe while replicas start: PostgreSQL holds a lock)',
+    json: true,
+    async run({ json, out, runtime }) {
+      const metadata = await openMetadata(runtime.config());
+      try {
+        const applied = await metadata.migrate();
+        if (json) out.json({ applied });
+        else out.line(applied.length > 0 ? `applied migrations ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await metadata.close();
+      }
+    },
+  }),
+  defineCommand({
+    name: 'config check',
+    summary: 'Validate the configuration and print it with secrets redacted; lists every problem at once',
+    details: 'Exit 0 when valid (warnings included), 1 with one line per problem otherwise.',
+    json: true,
+    async run({ json, out, runtime }) {
+      let config;
+      try {
+        config = runtime.config();
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        if (json) out.json({ valid: false, errors: err.problems, warnings: [] });
+        else for (const p of err.problems) out.error(p);
+        return 1;
+      }
+      const warnings = startupWarnings(config, { uiBuilt: uiBuilt() });
+      if (json) {
+        out.json({ valid: true, errors: [], warnings, config: redactConfig(config) });
+        return;
+      }
+      out.line(toYaml(redactConfig(config)).trimEnd());
+      for (const w of warnings) out.warning(w.message);
+      out.note('configuration is valid');
+    },
+  }),
+  defineCommand({
+    name: 'version',
+    summary: 'Print the version of Wharf (also: wharf --version)',
+    config: false,
+    json: true,
+    async run({ json, out }) {
+      const v = versionInfo();
+      if (json) out.json(v);
+      else out.line(versionLine(v));
+    },
+  }),
+];
