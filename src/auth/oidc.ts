@@ -88,3 +88,37 @@ export function claimMatches(pattern: string, value: unknown): boolean {
   const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
   return re.test(value);
 }
+
+/**
+ * Claims that name the repository (or project) a CI job runs for, across GitHub and Forgejo
+ * Actions (`repository`, `sub` = `repo:owner/name:…`) and GitLab CI (`project_path`, `sub` =
+ * `project_path:group/project:…`), by path or by immutable id. Owner-level claims pin the
+ * account the repository belongs to, which on these platforms only its members can create
+ * repositories in.
+ */
+const REPOSITORY_PATH_CLAIMS = new Set(['repository', 'project_path', 'sub', 'job_workflow_ref', 'ci_config_ref_uri']);
+const REPOSITORY_EXACT_CLAIMS = new Set(['repository_id', 'project_id', 'repository_owner', 'repository_owner_id', 'namespace_path', 'namespace_id']);
+
+/**
+ * Whether claim conditions tie a trust to a known repository or owner. A trust without such a
+ * condition (`repository: *`, a pattern that starts with a wildcard, only `ref: refs/heads/main`…) would let a job in any
+ * repository at the issuer — anybody's, on a public service such as github.com — act with the
+ * trust's role, so creating one needs an explicit confirmation.
+ *
+ * Pinned: a path claim whose pattern has no `*`, or whose literal text before the first `*`
+ * already contains the owner and its `/` (`globex/*`, `repo:globex/app:*`); an id or owner claim
+ * without `*`.
+ */
+export function pinsRepository(conditions: Readonly<Record<string, string>>): boolean {
+  return Object.entries(conditions).some(([claim, pattern]) => {
+    const wildcard = pattern.indexOf('*');
+    if (REPOSITORY_EXACT_CLAIMS.has(claim)) return pattern !== '' && wildcard < 0;
+    if (!REPOSITORY_PATH_CLAIMS.has(claim)) return false;
+    if (wildcard < 0) return pattern !== '';
+    const prefix = pattern.slice(0, wildcard);
+    // `repo:` / `project_path:` in front of a sub claim is not an owner yet.
+    const afterKind = claim === 'sub' ? prefix.slice(prefix.indexOf(':') + 1) : prefix;
+    const slash = afterKind.indexOf('/');
+    return slash > 0;
+  });
+}

@@ -9,6 +9,7 @@ import type { UploadService } from '../services/uploads.ts';
 import type { ChartService } from '../services/charts.ts';
 import type { PackageViewService } from '../services/package-views.ts';
 import type { SessionService } from '../services/sessions.ts';
+import { registerMetaRoutes } from './api/meta.ts';
 import { registerOpenApi } from './api/openapi.ts';
 import { registerPackageViewRoutes } from './api/package-views.ts';
 import { registerSessionRoutes, sessionAuthenticator } from './api/session.ts';
@@ -123,6 +124,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
       registerPackageViewRoutes(api, { gate: authGate, views: deps.ui.views, baseUrl: deps.baseUrl });
     }
+    registerMetaRoutes(api);
     registerOpenApi(api);
   });
 

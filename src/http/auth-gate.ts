@@ -45,6 +45,19 @@ export function basicCredentials(req: FastifyRequest): { username: string; passw
 }
 
 /**
+ * Basic credentials → principal: a CI token Wharf issued by token-exchange (valid as the
+ * password of any registry client), else a password, personal access token or CI identity token.
+ */
+export async function basicPrincipal(
+  deps: { authn: AuthnService; tokens: RegistryTokenService },
+  credentials: { username: string; password: string },
+  address: string | null,
+  service: string,
+): Promise<Principal> {
+  return (await deps.tokens.ciCredential(credentials.password, service)) ?? (await deps.authn.basic(credentials.username, credentials.password, address));
+}
+
+/**
  * The Docker token-auth gate for /v2 (and the other HTTP surfaces): identifies the caller from
  * a registry bearer token, Basic credentials (password, PAT or CI identity token), a PAT as
  * bearer, or the UI session; then checks the requested actions, answering 401 with a
@@ -80,7 +93,7 @@ export class AuthGate implements AccessGate {
       return { principal: grant.principal, via: 'bearer', access: grant.access };
     }
     const basic = basicCredentials(req);
-    if (basic) return { principal: await this.deps.authn.basic(basic.username, basic.password, clientAddress(req)), via: 'basic' };
+    if (basic) return { principal: await basicPrincipal(this.deps, basic, clientAddress(req), this.serviceFor(req)), via: 'basic' };
     const session = this.deps.session ? await this.deps.session(req) : null;
     if (session) return { principal: session, via: 'session' };
     return { principal: ANONYMOUS, via: 'none' };

@@ -10,7 +10,7 @@ import { parseScopes, type Scope } from '../auth/scope.ts';
 import { RegistryError } from '../errors.ts';
 import type { AuthnService } from '../services/authn.ts';
 import type { RegistryTokenService } from '../services/registry-tokens.ts';
-import { type AuthGate, basicCredentials, clientAddress } from './auth-gate.ts';
+import { type AuthGate, basicCredentials, basicPrincipal, clientAddress } from './auth-gate.ts';
 import { HttpHeadersError } from './errors.ts';
 
 export interface TokenRouteDeps {
@@ -102,7 +102,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps):
     const service = one(q['service']) ?? deps.gate.serviceFor(req);
     const basic = basicOrChallenge(req);
     const principal = basic
-      ? await principalOrAnonymous(deps, scopes, () => deps.authn.basic(basic.username, basic.password, clientAddress(req)))
+      ? await principalOrAnonymous(deps, scopes, () => basicPrincipal(deps, basic, clientAddress(req), service))
       : ANONYMOUS;
     return respond(deps, reply, principal, scopes, service, { wanted: one(q['offline_token']) === 'true', clientId: one(q['client_id']) ?? '' });
   });
@@ -118,7 +118,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps):
     if (grant === 'password') {
       const username = one(form['username']) ?? '';
       const password = one(form['password']) ?? '';
-      principal = await principalOrAnonymous(deps, scopes, () => deps.authn.basic(username, password, clientAddress(req)));
+      principal = await principalOrAnonymous(deps, scopes, () => basicPrincipal(deps, { username, password }, clientAddress(req), service));
     } else if (grant === 'refresh_token') {
       principal = await principalOrAnonymous(deps, [], () => deps.tokens.redeemRefresh(one(form['refresh_token']) ?? ''));
       wantsRefresh = false;

@@ -6,6 +6,7 @@ import type { Digest } from '../oci/digest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import { ownerOf, type RepoName } from '../oci/name.ts';
 import type { BlobStore } from '../storage/types.ts';
+import { pinsRepository } from '../auth/oidc.ts';
 import type { AuthzService } from './authz.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { RegistryService } from './registry.ts';
@@ -132,16 +133,18 @@ export class PackageService {
     await this.audit(actor, 'package.revoke', name, { subjectKind, subject });
   }
 
+  /** The package's own trusts, then the owner-level ones it inherits (`repo: null`; managed in the owner's settings). */
   async trusts(actor: Principal, name: RepoName): Promise<CiTrust[]> {
     await this.administrable(actor, name);
-    return this.deps.metadata.trusts.list(ownerOf(name), name);
+    const all = await this.deps.metadata.trusts.list(ownerOf(name));
+    return [...all.filter((t) => t.repo === name), ...all.filter((t) => t.repo === null)];
   }
 
   /** Trusts a CI issuer for one package, or (name = null) for every package of `owner`. */
   async addTrust(
     actor: Principal,
     target: { owner: string; name: RepoName | null },
-    t: { issuer: string; audience: string; conditions: Record<string, string>; role: string },
+    t: { issuer: string; audience: string; conditions: Record<string, string>; role: string; confirmAnyRepository?: boolean | undefined },
   ): Promise<CiTrust> {
     if (target.name) await this.administrable(actor, target.name);
     else await this.requireOwnerAdmin(actor, target.owner);
@@ -149,6 +152,13 @@ export class PackageService {
     if (!t.audience) throw new RegistryError('BAD_REQUEST', 'audience is required');
     if (t.role !== 'read' && t.role !== 'write') throw new RegistryError('BAD_REQUEST', 'role must be read or write');
     if (Object.keys(t.conditions).length === 0) throw new RegistryError('BAD_REQUEST', 'at least one claim condition is required (e.g. repository)');
+    if (!pinsRepository(t.conditions) && t.confirmAnyRepository !== true) {
+      throw new RegistryError(
+        'BAD_REQUEST',
+        'these conditions match CI jobs of any repository at this issuer: add a condition on the repository (e.g. repository: owner/name or owner/*), or confirm with confirmAnyRepository: true',
+        { requires: 'confirmAnyRepository' },
+      );
+    }
     const trust = await this.deps.metadata.trusts.create({
       owner: target.owner,
       repo: target.name,
@@ -158,7 +168,7 @@ export class PackageService {
       role: t.role,
       createdAt: this.deps.clock(),
     });
-    await this.audit(actor, 'trust.create', target.name ?? target.owner, { id: trust.id, issuer: trust.issuer, conditions: trust.conditions, role: trust.role });
+    await this.audit(actor, 'trust.create', target.name ?? target.owner, { id: trust.id, issuer: trust.issuer, conditions: trust.conditions, role: trust.role, anyRepository: !pinsRepository(trust.conditions) });
     return trust;
   }
 

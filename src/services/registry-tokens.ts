@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyRing } from '../auth/keyring.ts';
-import { checkTimes, decodeJwt, type JwtClaims, signJwt } from '../auth/jwt.ts';
+import { checkTimes, decodeJwt, type JwtClaims, looksLikeJwt, signJwt } from '../auth/jwt.ts';
 import { ANONYMOUS, type CiGrant, type Principal, type RepoAction } from '../auth/principal.ts';
 import { isRepoAction, type Scope } from '../auth/scope.ts';
 import { hashSecret, looksLikeSecret, newSecret, REFRESH_PREFIX, secretHint } from '../auth/secrets.ts';
@@ -100,6 +100,32 @@ export class RegistryTokenService {
     return { principal, access };
   }
 
+  /**
+   * A CI token this service issued (the token-exchange grant), presented as a password by a
+   * registry client (`docker login -p`, `helm registry login`): its CI principal until it
+   * expires. null when `secret` is not such a token, so the caller tries other credentials.
+   */
+  async ciCredential(secret: string, service: string): Promise<Principal | null> {
+    if (!looksLikeJwt(secret)) return null;
+    const claims = decodeJwt(secret)?.claims;
+    if (claims?.['iss'] !== 'wharf' || claims['kind'] !== 'ci') return null;
+    return (await this.verify(secret, service)).principal;
+  }
+
+  /**
+   * A CI token's grants that a trust still backs (same issuer, owner, package, at least the
+   * role), so removing a trust also stops the tokens already exchanged under it.
+   */
+  private async liveCiGrants(claims: Claims): Promise<CiGrant[]> {
+    const issuer = /^ci:(.*?)#/.exec(claims.sub)?.[1];
+    if (!issuer || !claims.ci?.length) throw new RegistryError('UNAUTHORIZED', 'invalid token');
+    const trusts = await this.deps.metadata.trusts.byIssuer(issuer);
+    const rank = { read: 1, write: 2 } as const;
+    const live = claims.ci.filter((g) => trusts.some((t) => t.owner === g.owner && t.repo === g.repo && rank[t.role] >= rank[g.role]));
+    if (live.length === 0) throw new RegistryError('UNAUTHORIZED', 'the CI trust this token was issued under has been removed');
+    return live;
+  }
+
   private async verifiedClaims(token: string): Promise<Claims> {
     const now = Math.floor(this.deps.clock() / 1000);
     let claims = this.verifiedCache.get(token);
@@ -121,7 +147,7 @@ export class RegistryTokenService {
 
   private async principalOf(claims: Claims): Promise<Principal> {
     if (claims.kind === 'anonymous') return ANONYMOUS;
-    if (claims.kind === 'ci') return { kind: 'ci', name: claims.sub, admin: false, ci: claims.ci ?? [] };
+    if (claims.kind === 'ci') return { kind: 'ci', name: claims.sub, admin: false, ci: await this.liveCiGrants(claims) };
     const user = await this.deps.authn.user(claims.sub);
     if (!user) throw new RegistryError('UNAUTHORIZED', 'account no longer active');
     if (!claims.pat) return user;

@@ -12,11 +12,14 @@ export interface PackageRouteDeps {
   packages: PackageService;
 }
 
-const trustBody = z.object({
+/** POST …/trusts: a CI issuer trusted with claim conditions. */
+export const trustBody = z.object({
   issuer: z.string(),
   audience: z.string(),
   conditions: z.record(z.string(), z.string()),
   role: z.enum(['read', 'write']),
+  /** Required when no condition pins a repository or owner (see pinsRepository). */
+  confirmAnyRepository: z.boolean().optional(),
 });
 
 export function registerPackageRoutes(app: FastifyInstance, deps: PackageRouteDeps): void {
