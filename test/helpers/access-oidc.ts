@@ -6,6 +6,12 @@
  *   const issuer = await startOidcIssuer();
  *   const idToken = issuer.sign({ aud: 'wharf', repository: 'globex/app', ref: 'refs/heads/main' });
  *   await issuer.close();
+ *
+ * It can also play a GitHub/Forgejo Actions runner's token service: `actionsTokenService(claims)`
+ * returns what a job with `id-token: write` gets as ACTIONS_ID_TOKEN_REQUEST_URL and
+ * ACTIONS_ID_TOKEN_REQUEST_TOKEN; a GET of `$URL&audience=AUD` with the request token as bearer
+ * answers `{"value": <ID token with those claims and aud=AUD>}`. `path` serves the issuer below a
+ * path, as Forgejo's `https://HOST/api/actions`.
  */
 import { createSign, generateKeyPairSync, type JsonWebKey, type KeyObject, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -30,6 +36,10 @@ export interface OidcIssuer {
   rotate(): string;
   /** Stops publishing a key. */
   unpublish(kid: string): void;
+  /** A runner's ID-token service for one job (see above). */
+  actionsTokenService(claims: Record<string, unknown>): { requestUrl: string; requestToken: string };
+  /** How many ID tokens the runner service handed out. */
+  actionsTokensIssued(): number;
   close(): Promise<void>;
 }
 
@@ -46,14 +56,44 @@ export function signRs256(claims: Record<string, unknown>, key: KeyObject, heade
   return `${input}.${createSign('SHA256').update(input).sign(key).toString('base64url')}`;
 }
 
-export async function startOidcIssuer(): Promise<OidcIssuer> {
+export async function startOidcIssuer(opts: { path?: string } = {}): Promise<OidcIssuer> {
   const keys: SigningKey[] = [newKey()];
   const published = new Set(keys.map((k) => k.kid));
   const foreign = newKey();
+  const base = (opts.path ?? '').replace(/\/$/, '');
+  const jobs = new Map<string, Record<string, unknown>>();
   let fetches = 0;
+  let issued = 0;
   let url = '';
+  const sign = (claims: Record<string, unknown>, o: { kid?: string; key?: 'foreign'; header?: Record<string, unknown> } = {}): string => {
+    const now = Math.floor(Date.now() / 1000);
+    const key = o.key === 'foreign' ? foreign : (keys.find((k) => k.kid === o.kid) ?? keys[keys.length - 1]);
+    if (key === undefined) throw new Error('no key');
+    const full = { iss: url, sub: 'repo:globex/app:ref:refs/heads/main', iat: now, nbf: now - 1, exp: now + 600, ...claims };
+    return signRs256(full, key.privateKey, { kid: key.kid, ...o.header });
+  };
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
+    const [rawPath = '', search = ''] = (req.url ?? '').split('?');
+    if (!rawPath.startsWith(base)) {
+      res.statusCode = 404;
+      res.end('not found');
+      return;
+    }
+    const path = rawPath.slice(base.length);
+    if (path === '/_apis/idtoken') {
+      // As GitHub's and Forgejo's runners: bearer request token, audience in the query.
+      const job = jobs.get((req.headers.authorization ?? '').replace(/^bearer /i, ''));
+      const audience = new URLSearchParams(search).get('audience');
+      res.setHeader('content-type', 'application/json');
+      if (!job) {
+        res.statusCode = 401;
+        res.end(JSON.stringify({ message: 'bad request token' }));
+        return;
+      }
+      issued++;
+      res.end(JSON.stringify({ value: sign({ ...job, ...(audience ? { aud: audience } : {}) }) }));
+      return;
+    }
     if (path === '/.well-known/openid-configuration') {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks`, id_token_signing_alg_values_supported: ['RS256'] }));
@@ -71,18 +111,18 @@ export async function startOidcIssuer(): Promise<OidcIssuer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
   if (addr === null || typeof addr === 'string') throw new Error('issuer did not bind');
-  url = `http://127.0.0.1:${addr.port}`;
+  url = `http://127.0.0.1:${addr.port}${base}`;
 
   return {
     url,
     jwksFetches: () => fetches,
-    sign(claims, opts = {}) {
-      const now = Math.floor(Date.now() / 1000);
-      const key = opts.key === 'foreign' ? foreign : (keys.find((k) => k.kid === opts.kid) ?? keys[keys.length - 1]);
-      if (key === undefined) throw new Error('no key');
-      const full = { iss: url, sub: 'repo:globex/app:ref:refs/heads/main', iat: now, nbf: now - 1, exp: now + 600, ...claims };
-      return signRs256(full, key.privateKey, { kid: key.kid, ...opts.header });
+    sign,
+    actionsTokenService(claims) {
+      const requestToken = randomBytes(16).toString('hex');
+      jobs.set(requestToken, claims);
+      return { requestUrl: `${url}/_apis/idtoken?api-version=2.0`, requestToken };
     },
+    actionsTokensIssued: () => issued,
     rotate() {
       const k = newKey();
       keys.push(k);
