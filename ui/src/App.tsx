@@ -5,6 +5,7 @@ import { AccountPage } from './pages/Account.tsx';
 import { HomePage } from './pages/Home.tsx';
 import { OrgPage } from './pages/Org.tsx';
 import { OwnerPage } from './pages/Owner.tsx';
+import { OwnerSettingsPage } from './pages/OwnerSettings.tsx';
 import { PackagePage } from './pages/Package.tsx';
 import { PackageSettingsPage } from './pages/PackageSettings.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
@@ -97,6 +98,7 @@ function Routes() {
   const owner = seg[0] ?? '';
   if (seg.length === 1) return <OwnerPage owner={owner} />;
   const dash = seg.indexOf('-');
+  if (dash === 1 && seg[2] === 'settings' && seg.length === 3) return user === undefined ? <Loading /> : <OwnerSettingsPage owner={owner} />;
   if (dash > 1) {
     const name = seg.slice(0, dash).join('/');
     if (seg[dash + 1] === 'settings' && seg.length === dash + 2) return <PackageSettingsPage name={name} />;

@@ -68,3 +68,8 @@ export function ownerPath(owner: string): string {
 export function packagePath(name: string, suffix = ''): string {
   return `/${name.split('/').map(encodeURIComponent).join('/')}${suffix}`;
 }
+
+/** An owner's settings (CI trusts for all its packages): `/<owner>/-/settings`. */
+export function ownerSettingsPath(owner: string): string {
+  return `/${encodeURIComponent(owner)}/-/settings`;
+}

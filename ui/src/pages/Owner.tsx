@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { get } from '../api.ts';
 import { CommandBlock, Empty, formatCount, KindBadge, LoadError, Loading, PackageIcon, Time, VisibilityBadge } from '../components.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
-import { Link, navigate, packagePath, useLocation } from '../router.tsx';
+import { Link, navigate, ownerSettingsPath, packagePath, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import type { OwnerPackages, PackageKind } from '../types.ts';
 
@@ -41,6 +41,7 @@ export function OwnerPage({ owner }: { owner: string }) {
   const data = load.data;
   const isOrg = data?.ownerKind === 'org';
   const mine = user?.username === owner || user?.orgs.some((o) => o.org === owner);
+  const manages = user?.admin || user?.username === owner || user?.orgs.some((o) => o.org === owner && o.role === 'owner');
   const host = window.location.host;
 
   return (
@@ -53,11 +54,18 @@ export function OwnerPage({ owner }: { owner: string }) {
           <h1 id="owner-title">{owner}</h1>
           <p className="muted">{isOrg ? 'Organization' : data?.ownerKind === 'user' ? 'User' : 'Owner'} · Packages</p>
         </div>
-        {isOrg && mine ? (
-          <Link to={`/-/orgs/${encodeURIComponent(owner)}`} className="btn head-action">
-            Members &amp; teams
-          </Link>
-        ) : null}
+        <div className="head-actions">
+          {isOrg && mine ? (
+            <Link to={`/-/orgs/${encodeURIComponent(owner)}`} className="btn">
+              Members &amp; teams
+            </Link>
+          ) : null}
+          {manages ? (
+            <Link to={ownerSettingsPath(owner)} className="btn">
+              Settings
+            </Link>
+          ) : null}
+        </div>
       </div>
 
       <form

@@ -4,7 +4,8 @@ import { Alert, ConfirmDialog, Empty, LoadError, Loading, NoAccess, shortDigest,
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link, navigate, packagePath } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { Grant, PackageRole, PackageView, Trust, Visibility } from '../types.ts';
+import { TrustSection } from '../trusts.tsx';
+import type { Grant, PackageRole, PackageView, Visibility } from '../types.ts';
 
 const VISIBILITY_HELP: Record<Visibility, string> = {
   public: 'Anyone can pull it, without signing in.',
@@ -28,7 +29,7 @@ export function PackageSettingsPage({ name }: { name: string }) {
       <h1 id="settings-title">Package settings</h1>
       <VisibilitySection p={p} onChange={view.reload} />
       <AccessSection name={p.name} owner={p.owner} />
-      <TrustSection name={p.name} />
+      <TrustSection scope={{ kind: 'package', owner: p.owner, name: p.name, api: packageApi(p.name, '/trusts') }} />
       <DangerSection p={p} onChange={view.reload} />
     </article>
   );
@@ -210,97 +211,6 @@ function AccessSection({ name, owner }: { name: string; owner: string }) {
         </div>
         <button type="submit" className="btn btn-primary" disabled={busy}>
           Add
-        </button>
-      </form>
-    </section>
-  );
-}
-
-function TrustSection({ name }: { name: string }) {
-  const trusts = useLoad(`trusts|${name}`, () => get<Trust[]>(packageApi(name, '/trusts')));
-  const [issuer, setIssuer] = useState('https://token.actions.githubusercontent.com');
-  const [audience, setAudience] = useState('');
-  const [conditions, setConditions] = useState('repository=');
-  const [role, setRole] = useState<'read' | 'write'>('write');
-  const [error, setError] = useState<string | null>(null);
-
-  const add = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    const parsed: Record<string, string> = {};
-    for (const line of conditions.split('\n')) {
-      const t = line.trim();
-      if (!t) continue;
-      const eq = t.indexOf('=');
-      if (eq <= 0 || eq === t.length - 1) {
-        setError(`"${t}" is not claim=value`);
-        return;
-      }
-      parsed[t.slice(0, eq).trim()] = t.slice(eq + 1).trim();
-    }
-    try {
-      await api('POST', packageApi(name, '/trusts'), { issuer: issuer.trim(), audience: audience.trim(), conditions: parsed, role });
-      setConditions('repository=');
-      trusts.reload();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
-  const remove = async (id: string) => {
-    try {
-      await api('DELETE', `/api/v1/trusts/${encodeURIComponent(id)}`);
-      trusts.reload();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
-  return (
-    <section className="card settings-section" aria-labelledby="trust-title">
-      <h2 id="trust-title">Trusted CI issuers</h2>
-      <p className="muted">CI jobs whose OIDC identity token comes from a trusted issuer and matches every condition can push or pull this package without a stored secret.</p>
-      {error ? <Alert>{error}</Alert> : null}
-      {trusts.data && trusts.data.length === 0 ? <p className="muted">No CI issuer is trusted.</p> : null}
-      {trusts.data && trusts.data.length > 0 ? (
-        <ul className="plain-list trust-list">
-          {trusts.data.map((t) => (
-            <li key={t.id} className="trust">
-              <div>
-                <strong className="break">{t.issuer}</strong> <span className="muted small">audience {t.audience} · {t.role}</span>
-                <div className="small mono break">
-                  {Object.entries(t.conditions)
-                    .map(([k, v]) => `${k}=${v}`)
-                    .join(', ')}
-                </div>
-              </div>
-              <button type="button" className="btn btn-small btn-danger-outline" onClick={() => void remove(t.id)} aria-label={`Stop trusting ${t.issuer} (${Object.values(t.conditions).join(', ')})`}>
-                Remove
-              </button>
-            </li>
-          ))}
-        </ul>
-      ) : null}
-      <form className="form" onSubmit={add} aria-label="Trust a CI issuer">
-        <div className="field">
-          <label htmlFor="trust-issuer">Issuer URL</label>
-          <input id="trust-issuer" type="url" required value={issuer} onChange={(e) => setIssuer(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="trust-audience">Audience</label>
-          <input id="trust-audience" required value={audience} onChange={(e) => setAudience(e.target.value)} placeholder={window.location.host} />
-        </div>
-        <div className="field">
-          <label htmlFor="trust-conditions">Claim conditions (one claim=value per line, * wildcards allowed)</label>
-          <textarea id="trust-conditions" rows={3} required value={conditions} onChange={(e) => setConditions(e.target.value)} spellCheck={false} />
-        </div>
-        <div className="field">
-          <label htmlFor="trust-role">Access</label>
-          <select id="trust-role" value={role} onChange={(e) => setRole(e.target.value as 'read' | 'write')}>
-            <option value="read">Read (pull)</option>
-            <option value="write">Write (pull and push)</option>
-          </select>
-        </div>
-        <button type="submit" className="btn btn-primary">
-          Trust this issuer
         </button>
       </form>
     </section>
