@@ -2,12 +2,12 @@ import { distance } from 'fastest-levenshtein';
 
 /**
  * The candidate closest to a mistyped `input` (Levenshtein distance, case-insensitive), or
- * undefined when none is close enough to be a plausible typo: at most a third of the input's
- * length, and never more than `maxDistance` edits.
+ * undefined when none is close enough to be a plausible typo: two edits (a swapped pair of
+ * letters), or a third of the input's length for longer names, never more than `maxDistance`.
  */
 export function didYouMean(input: string, candidates: Iterable<string>, maxDistance = 3): string | undefined {
   const needle = input.toLowerCase();
-  const limit = Math.min(maxDistance, Math.max(1, Math.floor(needle.length / 3)));
+  const limit = Math.min(maxDistance, Math.max(2, Math.floor(needle.length / 3)));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
