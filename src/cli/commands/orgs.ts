@@ -4,6 +4,18 @@ import { type Command, defineCommand } from '../command.ts';
 
 const orgArg = { name: 'ORG', description: 'organization name' } as const;
 
+interface TeamRow {
+  name: string;
+  description: string;
+  members: { username: string; role: 'maintainer' | 'member' }[];
+}
+
+const TEAM_COLUMNS = [
+  { header: 'team', value: (t: TeamRow) => t.name },
+  { header: 'members', value: (t: TeamRow) => t.members.map((m) => (m.role === 'maintainer' ? `${m.username} (maintainer)` : m.username)).join(', ') },
+  { header: 'description', value: (t: TeamRow) => t.description },
+] as const;
+
 export const orgCommands: readonly Command[] = [
   defineCommand({
     name: 'org create',
@@ -56,11 +68,7 @@ export const orgCommands: readonly Command[] = [
         { header: 'role', value: (m) => m.role },
       ]);
       out.line('');
-      out.table(org.teams, [
-        { header: 'team', value: (t) => t.name },
-        { header: 'members', value: (t) => t.members.map((m) => (m.role === 'maintainer' ? `${m.username} (maintainer)` : m.username)).join(', ') },
-        { header: 'description', value: (t) => t.description },
-      ]);
+      out.table(org.teams, TEAM_COLUMNS);
     },
   }),
   defineCommand({
@@ -102,11 +110,7 @@ export const orgCommands: readonly Command[] = [
       const { teams } = await (await runtime.access()).accounts.orgView(SYSTEM, args.ORG);
       if (json) out.json(teams);
       else
-        out.table(teams, [
-          { header: 'team', value: (t) => t.name },
-          { header: 'members', value: (t) => t.members.map((m) => (m.role === 'maintainer' ? `${m.username} (maintainer)` : m.username)).join(', ') },
-          { header: 'description', value: (t) => t.description },
-        ]);
+        out.table(teams, TEAM_COLUMNS);
     },
   }),
   defineCommand({
