@@ -84,7 +84,8 @@ export const orgCommands: readonly Command[] = [
   }),
   defineCommand({
     name: 'org remove',
-    summary: 'Remove a user from an organization (the last owner cannot be removed)',
+    summary: 'Remove a user from an organization',
+    details: 'The last owner cannot be removed.',
     args: [orgArg, { name: 'USER', description: 'username' }],
     async run({ args, out, runtime }) {
       await (await runtime.access()).accounts.removeOrgMember(SYSTEM, args.ORG, args.USER);
@@ -115,7 +116,8 @@ export const orgCommands: readonly Command[] = [
   }),
   defineCommand({
     name: 'team member',
-    summary: 'Add a user to a team (they join the organization as a member if needed)',
+    summary: 'Add a user to a team',
+    details: 'A user who is not yet a member of the organization joins it as a member.',
     args: [orgArg, { name: 'TEAM', description: 'team name' }, { name: 'USER', description: 'username' }],
     options: { role: { type: 'string', choices: ['member', 'maintainer'], description: 'role in the team (default member)' } },
     async run({ args, options, out, runtime }) {

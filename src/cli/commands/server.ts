@@ -54,7 +54,8 @@ export const serverCommands: readonly Command[] = [
   }),
   defineCommand({
     name: 'migrate',
-    summary: 'Apply database migrations and exit (safe while replicas start: PostgreSQL holds a lock)',
+    summary: 'Apply database migrations and exit',
+    details: 'Safe while replicas start: on PostgreSQL the migrator holds an advisory lock.',
     json: true,
     async run({ json, out, runtime }) {
       const metadata = await openMetadata(runtime.config());
@@ -69,8 +70,8 @@ export const serverCommands: readonly Command[] = [
   }),
   defineCommand({
     name: 'config check',
-    summary: 'Validate the configuration and print it with secrets redacted; lists every problem at once',
-    details: 'Exit 0 when valid (warnings included), 1 with one line per problem otherwise.',
+    summary: 'Validate the configuration and print it, secrets redacted',
+    details: 'Every problem is listed at once, one line each (exit 1); warnings do not fail the check.',
     json: true,
     async run({ json, out, runtime }) {
       let config;
@@ -94,7 +95,7 @@ export const serverCommands: readonly Command[] = [
   }),
   defineCommand({
     name: 'version',
-    summary: 'Print the version of Wharf (also: wharf --version)',
+    summary: 'Print the version (also: wharf --version)',
     config: false,
     json: true,
     async run({ json, out }) {

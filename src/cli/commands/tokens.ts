@@ -34,7 +34,8 @@ export const TOKEN_COLUMNS = [
 export const tokenCommands: readonly Command[] = [
   defineCommand({
     name: 'token create',
-    summary: 'Create a personal access token; the secret is printed once, alone on stdout',
+    summary: 'Create a personal access token',
+    details: 'The secret is printed once, alone on stdout, so a script can capture it.',
     options: {
       ...userOption,
       scopes: { type: 'string', required: true, description: 'comma-separated: read:packages, write:packages, delete:packages' },
@@ -74,7 +75,8 @@ export const tokenCommands: readonly Command[] = [
   }),
   defineCommand({
     name: 'token revoke',
-    summary: 'Revoke a personal access token (at once, including registry tokens derived from it)',
+    summary: 'Revoke a personal access token',
+    details: 'Takes effect at once, also for registry tokens derived from it.',
     args: [{ name: 'ID', description: 'token id (from token list)' }],
     async run({ args, out, runtime }) {
       const t = await (await runtime.metadata()).tokens.get(args.ID);
@@ -85,7 +87,8 @@ export const tokenCommands: readonly Command[] = [
   }),
   defineCommand({
     name: 'token pull-secret',
-    summary: 'Create a read-only token for packages and print it as a Kubernetes image pull secret',
+    summary: 'Create a Kubernetes image pull secret for packages',
+    details: 'Creates a read-only token limited to the packages and prints it as a kubectl command and a Secret manifest.',
     args: [{ name: 'PACKAGE', variadic: true, description: 'packages the secret may pull (acme/web …)' }],
     options: {
       ...userOption,
@@ -107,7 +110,8 @@ export const tokenCommands: readonly Command[] = [
   }),
   defineCommand({
     name: 'keys rotate',
-    summary: 'Start signing registry tokens with a new key; tokens signed by the previous key stay valid until they expire',
+    summary: 'Sign registry tokens with a new key',
+    details: 'Tokens signed by the previous key stay valid until they expire.',
     json: true,
     async run({ json, out, runtime }) {
       const kid = await (await runtime.access()).keys.rotate();

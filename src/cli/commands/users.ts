@@ -28,7 +28,8 @@ export const USER_COLUMNS = [
 export const userCommands: readonly Command[] = [
   defineCommand({
     name: 'user create',
-    summary: 'Create a user (a generated password is printed once when none is given)',
+    summary: 'Create a user',
+    details: 'Without --password or --password-stdin a password is generated and printed once.',
     args: [{ name: 'NAME', description: 'username: 1-39 lowercase letters, digits and . _ -' }],
     options: {
       ...passwordOptions,
@@ -47,7 +48,8 @@ export const userCommands: readonly Command[] = [
   }),
   defineCommand({
     name: 'user passwd',
-    summary: "Set a user's password (a generated one is printed when none is given); their refresh tokens are revoked",
+    summary: "Set a user's password",
+    details: 'Without --password or --password-stdin a password is generated and printed once. The user\'s refresh tokens are revoked.',
     args: [{ name: 'NAME', description: 'username' }],
     options: passwordOptions,
     async run({ args, options, out, runtime }) {
