@@ -96,7 +96,7 @@ export function claimMatches(pattern: string, value: unknown): boolean {
  * account the repository belongs to, which on these platforms only its members can create
  * repositories in.
  */
-const REPOSITORY_PATH_CLAIMS = new Set(['repository', 'project_path', 'sub', 'job_workflow_ref', 'ci_config_ref_uri']);
+const REPOSITORY_PATH_CLAIMS = new Set(['repository', 'project_path', 'sub', 'job_workflow_ref']);
 const REPOSITORY_EXACT_CLAIMS = new Set(['repository_id', 'project_id', 'repository_owner', 'repository_owner_id', 'namespace_path', 'namespace_id']);
 
 /**
