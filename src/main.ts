@@ -12,6 +12,8 @@ import { PackageViewService } from './services/package-views.ts';
 import { SessionService } from './services/sessions.ts';
 import { ChartService } from './services/charts.ts';
 import { join } from 'node:path';
+import { Server as TlsServer } from 'node:tls';
+import { type TlsFiles, TlsReloader, httpsOptions } from './http/tls.ts';
 import { RegistryService } from './services/registry.ts';
 import { UploadService } from './services/uploads.ts';
 import { FsStore } from './storage/fs.ts';
@@ -29,6 +31,8 @@ export interface Wharf {
   access: AccessServices;
   packages: PackageService;
   charts: ChartService;
+  /** Reloads the HTTPS certificate (SIGHUP); null when the server speaks plain HTTP. */
+  tls: TlsReloader | null;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -74,10 +78,19 @@ export async function openMetadata(config: Config, logger?: Logger): Promise<Met
   return openSqlite(config.database.sqlite.path ?? `${config.dataDir}/wharf.db`);
 }
 
+/** The configured certificate files, or null for plain HTTP. */
+function tlsFiles(config: Config): TlsFiles | null {
+  const { certFile, keyFile, clientCaFile } = config.server.tls;
+  return certFile && keyFile ? { certFile, keyFile, clientCaFile } : null;
+}
+
 /** The one composition root: config → logger → stores → services → http. */
 export async function createWharf(config: Config, opts: { logger?: Logger; clock?: () => number } = {}): Promise<Wharf> {
   const logger = opts.logger ?? createLogger(config);
   const clock = opts.clock ?? Date.now;
+  const certificates = tlsFiles(config);
+  // Read before anything opens: a wrong path or a key that does not match stops the start.
+  const https = certificates ? httpsOptions(certificates) : undefined;
   const metadata = await openMetadata(config, logger);
   let store: Awaited<ReturnType<typeof openStores>>;
   try {
@@ -126,8 +139,15 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     uploads,
     manifestMaxBytes: config.limits.manifestMaxBytes,
     trustProxy: config.server.trustProxy,
+    https,
     ready: () => metadata.ping(),
   });
+  const server = app.server;
+  const tls =
+    certificates && server instanceof TlsServer
+      ? new TlsReloader({ server, files: certificates, log: logger, watchIntervalMs: config.server.tls.watchIntervalSeconds * 1000 })
+      : null;
+  tls?.start();
 
   const purgeEvery = config.uploads.purgeIntervalSeconds * 1000;
   const purge = setInterval(() => {
@@ -146,8 +166,10 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     access,
     packages,
     charts,
+    tls,
     async close() {
       clearInterval(purge);
+      tls?.stop();
       await app.close();
       await events.settled();
       await downloads.close();

@@ -17,6 +17,29 @@ export const configSchema = z.object({
       baseUrl: z.string().url().optional(),
       shutdownTimeoutSeconds: z.coerce.number().positive().default(30),
       trustProxy: boolish.default(false),
+      /**
+       * HTTPS: with certFile and keyFile the server listens with TLS only. The files are read
+       * again when they change (checked every watchIntervalSeconds) and on SIGHUP; connections
+       * already open keep their session. See docs/deploy/single-node.md.
+       */
+      tls: z
+        .object({
+          /** PEM certificate chain (server certificate first, then intermediates). */
+          certFile: z.string().min(1).optional(),
+          /** PEM private key of that certificate. */
+          keyFile: z.string().min(1).optional(),
+          /** PEM CA certificates: when set, clients must present a certificate they signed (mutual TLS). */
+          clientCaFile: z.string().min(1).optional(),
+          /** How often to look for changed files; 0 = only on SIGHUP. */
+          watchIntervalSeconds: z.coerce.number().min(0).default(10),
+        })
+        .prefault({})
+        .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+          message: 'server.tls.certFile and server.tls.keyFile must be set together',
+        })
+        .refine((t) => t.clientCaFile === undefined || t.certFile !== undefined, {
+          message: 'server.tls.clientCaFile needs server.tls.certFile and server.tls.keyFile',
+        }),
     })
     .prefault({}),
   storage: z

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { type ServerOptions as HttpsOptions, createServer as createHttpsServer } from 'node:https';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { RegistryError } from '../errors.ts';
 import type { RegistryService } from '../services/registry.ts';
@@ -39,6 +40,8 @@ export interface HttpDeps {
   service: string | undefined;
   manifestMaxBytes: number;
   trustProxy: boolean;
+  /** Listen with HTTPS (src/http/tls.ts) instead of plain HTTP. */
+  https?: HttpsOptions | undefined;
   /** Readiness of backing stores, for /readyz. */
   ready: () => Promise<void>;
   /** Helm chart surfaces (classic repository, ChartMuseum API, /api/v1 charts). */
@@ -49,6 +52,8 @@ export interface HttpDeps {
 
 /** The Fastify app as a value (no listen), so tests can `inject` and two registries can coexist. */
 export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const https = deps.https;
+  const serverFactory: FastifyServerFactory | undefined = https ? (handler) => createHttpsServer(https, handler) : undefined;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -73,6 +78,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     // Uploads can be slow; the stream itself bounds memory, not a timeout.
     requestTimeout: 0,
     routerOptions: { maxParamLength: 4096 },
+    ...(serverFactory ? { serverFactory } : {}),
   });
 
   app.addHook('onRequest', async (req, reply) => {

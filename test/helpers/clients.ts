@@ -115,6 +115,8 @@ const INSTALL_HINTS: Record<string, string> = {
   chromium: 'apt-get install -y chromium',
   nginx: 'apt-get install -y nginx',
   curl: 'apt-get install -y curl',
+  openssl: 'apt-get install -y openssl',
+  runc: 'apt-get install -y runc',
   helm3: 'bash scripts/install-test-deps.sh puts Helm 3 at .tools/helm3/helm',
   helm4: 'bash scripts/install-test-deps.sh puts Helm 4 at .tools/helm4/helm',
   kubectl: 'bash scripts/install-test-deps.sh puts kubectl at .tools/kubectl',
@@ -175,10 +177,11 @@ export interface ClientEnv {
 
 /**
  * A private configuration for skopeo, podman and buildah: registries.conf listing `hosts` as
- * insecure (plain HTTP) with no unqualified-search registries, vfs storage inside the temp
+ * insecure (plain HTTP; `insecure: false` for a registry with TLS that clients must verify) with no
+ * unqualified-search registries, vfs storage inside the temp
  * directory, an empty auth.json, and a containers.conf that needs no systemd or journald.
  */
-export async function createClientEnv(hosts: string | readonly string[]): Promise<ClientEnv> {
+export async function createClientEnv(hosts: string | readonly string[], opts: { insecure?: boolean } = {}): Promise<ClientEnv> {
   const dir = await mkdtemp(join(tmpdir(), 'wharf-e2e-clients-'));
   const registriesConf = join(dir, 'registries.conf');
   const storageConf = join(dir, 'storage.conf');
@@ -190,7 +193,7 @@ export async function createClientEnv(hosts: string | readonly string[]): Promis
   const list = typeof hosts === 'string' ? [hosts] : hosts;
   await writeFile(
     registriesConf,
-    ['unqualified-search-registries = []', ...list.flatMap((h) => ['', '[[registry]]', `location = "${h}"`, 'insecure = true'])].join('\n') + '\n',
+    ['unqualified-search-registries = []', ...list.flatMap((h) => ['', '[[registry]]', `location = "${h}"`, `insecure = ${opts.insecure ?? true}`])].join('\n') + '\n',
   );
   await writeFile(
     storageConf,

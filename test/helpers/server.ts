@@ -22,6 +22,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -84,6 +85,31 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Keep a data directory created here after stop(). */
   keepDataDir?: boolean;
+  /**
+   * The server speaks HTTPS (its certificate configured through `env`, e.g. a WHARF_CONFIG file):
+   * `url` becomes https:// and readiness is checked trusting `caFile` (with a client certificate
+   * when the server requires one).
+   */
+  https?: HttpsClientOptions;
+}
+
+export interface HttpsClientOptions {
+  caFile: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/** GET over HTTPS trusting a test CA (fetch cannot take a CA); resolves with the status. */
+export async function httpsStatus(url: string, opts: HttpsClientOptions, timeoutMs = 2_000): Promise<number> {
+  const [ca, cert, key] = await Promise.all([readFile(opts.caFile), opts.certFile ? readFile(opts.certFile) : undefined, opts.keyFile ? readFile(opts.keyFile) : undefined]);
+  return await new Promise((resolveStatus, reject) => {
+    const req = httpsGet(url, { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}), timeout: timeoutMs, agent: false }, (res) => {
+      res.resume();
+      res.once('end', () => resolveStatus(res.statusCode ?? 0));
+    });
+    req.once('timeout', () => req.destroy(new Error('timeout')));
+    req.once('error', reject);
+  });
 }
 
 const live = new Set<ChildProcess>();
@@ -337,7 +363,7 @@ async function launch(
   let status: ExitStatus | undefined;
   void exited.then((s) => (status = s));
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}`;
   const logs = async (): Promise<string> => await readFile(logFile, 'utf8').catch(() => '');
   const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<ExitStatus> => {
     if (status === undefined) child.kill(signal);
@@ -371,9 +397,13 @@ async function launch(
       );
     }
     try {
-      const res = await fetch(url + spec.readyPath, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
-      if (res.status === 200) break;
+      if (opts.https) {
+        if ((await httpsStatus(url + spec.readyPath, opts.https)) === 200) break;
+      } else {
+        const res = await fetch(url + spec.readyPath, { signal: AbortSignal.timeout(2_000) });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+      }
     } catch {
       // not listening yet
     }
