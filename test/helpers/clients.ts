@@ -117,6 +117,7 @@ const INSTALL_HINTS: Record<string, string> = {
   curl: 'apt-get install -y curl',
   openssl: 'apt-get install -y openssl',
   runc: 'apt-get install -y runc',
+  caddy: 'apt-get install -y caddy',
   helm3: 'bash scripts/install-test-deps.sh puts Helm 3 at .tools/helm3/helm',
   helm4: 'bash scripts/install-test-deps.sh puts Helm 4 at .tools/helm4/helm',
   kubectl: 'bash scripts/install-test-deps.sh puts kubectl at .tools/kubectl',
