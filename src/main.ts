@@ -13,7 +13,7 @@ import { SessionService } from './services/sessions.ts';
 import { ChartService } from './services/charts.ts';
 import { join } from 'node:path';
 import { Server as TlsServer } from 'node:tls';
-import { type TlsFiles, TlsReloader, httpsOptions } from './http/tls.ts';
+import { type TlsFiles, TlsReloader, describeCertificate, httpsOptions } from './http/tls.ts';
 import { RegistryService } from './services/registry.ts';
 import { UploadService } from './services/uploads.ts';
 import { FsStore } from './storage/fs.ts';
@@ -147,7 +147,10 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     certificates && server instanceof TlsServer
       ? new TlsReloader({ server, files: certificates, log: logger, watchIntervalMs: config.server.tls.watchIntervalSeconds * 1000 })
       : null;
-  tls?.start();
+  if (tls && https) {
+    tls.start();
+    logger.info({ certificate: describeCertificate(https.cert instanceof Buffer ? https.cert : undefined), mutualTls: certificates?.clientCaFile !== undefined }, 'tls enabled');
+  }
 
   const purgeEvery = config.uploads.purgeIntervalSeconds * 1000;
   const purge = setInterval(() => {

@@ -3,6 +3,7 @@
  * SQLite) while the server runs, and its restore into an empty data directory. The work is in
  * src/services/backup.ts; this module parses options, shows progress and prints the summary.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -142,7 +143,7 @@ async function restore(dir: string, config: Config, o: { link: boolean; json: bo
   try {
     await metadata.migrate();
     const now = Date.now();
-    const id = crypto.randomUUID();
+    const id = randomUUID();
     await metadata.jobRuns.start({ id, job: 'restore', trigger: 'cli', actor: 'system', options: { from: dir }, holder: 'wharf restore', now: started });
     await metadata.jobRuns.finish(id, { status: 'succeeded', now, summary });
     await metadata.audit.append({ at: now, actor: 'system', action: 'backup.restore', target: dir, detail: { run: id, ...summary }, address: null });
