@@ -48,7 +48,7 @@ async function waitForStatus(url: string, status: number, proc?: ChildProcess, t
   }
 }
 
-/** The registry answers as Wharf: /readyz 200 and a Bearer challenge on /v2/. */
+/** The registry answers as Wharf: /readyz 200, a Bearer challenge on /v2/, the UI on /. */
 async function assertWharfAnswers(port: number, proc?: ChildProcess): Promise<void> {
   const ready = await waitForStatus(`http://127.0.0.1:${port}/readyz`, 200, proc);
   assert.deepEqual(await ready.json(), { status: 'ready' });
@@ -56,6 +56,11 @@ async function assertWharfAnswers(port: number, proc?: ChildProcess): Promise<vo
   assert.equal(v2.status, 401);
   assert.match(v2.headers.get('www-authenticate') ?? '', /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/token"/);
   assert.equal(v2.headers.get('docker-distribution-api-version'), 'registry/2.0');
+  // The built UI is in the image.
+  const ui = await fetch(`http://127.0.0.1:${port}/`);
+  assert.equal(ui.status, 200);
+  assert.match(ui.headers.get('content-type') ?? '', /text\/html/);
+  assert.match(await ui.text(), /<script[^>]+src="\/assets\//);
 }
 
 describe('Wharf image: built here, started from its rootfs, pushed into Wharf with its chart', { skip }, () => {
