@@ -24,6 +24,7 @@ export const TOOL_VARIABLES: ReadonlySet<string> = new Set([
   'WHARF_URL', // the UI dev server (vite): which Wharf to proxy to
   'WHARF_SKIP_TYPECHECK', // npm test: skip tsc
   'WHARF_CI_SERVICES', // .ci/run: 0 skips starting the backing services
+  'WHARF_IMAGE_SOURCE', // npm run image: the org.opencontainers.image.source label
 ]);
 
 /** Prefixes of WHARF_ variables that are not configuration (test harness, e2e targets, benchmark). */

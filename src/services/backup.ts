@@ -85,7 +85,8 @@ export interface BackupDeps {
   leaseMs?: number;
 }
 
-async function isEmptyDir(dir: string): Promise<boolean> {
+/** True for a directory with nothing in it, or none at all. */
+export async function isEmptyDir(dir: string): Promise<boolean> {
   try {
     return (await readdir(dir)).length === 0;
   } catch (err) {

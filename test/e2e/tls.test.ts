@@ -22,7 +22,7 @@ const skip = missingClients('openssl', 'curl', 'skopeo', 'podman', 'umoci');
 const dir = mkdtempSync(join(tmpdir(), 'wharf-tls-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A WHARF_CONFIG file: TLS paths are file names, set in YAML (see docs/deploy/single-node.md). */
+/** A WHARF_CONFIG file with the server.tls settings (docs/deploy/single-node.md). */
 async function tlsConfig(name: string, tls: Record<string, string | number>): Promise<string> {
   const file = join(dir, `${name}.yaml`);
   await writeFile(file, `server:\n  tls:\n${Object.entries(tls).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}\n`).join('')}`);

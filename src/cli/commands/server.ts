@@ -6,7 +6,8 @@ import { ConfigError, redactConfig } from '../../config/load.ts';
 import { startupWarnings } from '../../config/warnings.ts';
 import { versionInfo, versionLine } from '../../lib/version.ts';
 import { createWharf, openMetadata, UI_DIR } from '../../main.ts';
-import { type Command, defineCommand } from '../command.ts';
+import { TlsConfigError } from '../../http/tls.ts';
+import { type Command, CliError, defineCommand } from '../command.ts';
 
 const uiBuilt = () => existsSync(join(UI_DIR, 'index.html'));
 
@@ -14,10 +15,17 @@ export const serverCommands: readonly Command[] = [
   defineCommand({
     name: 'serve',
     summary: 'Start the registry (default http://0.0.0.0:5000, data in ./data)',
-    details: 'Stops on SIGTERM or SIGINT: in-flight requests get server.shutdownTimeoutSeconds to finish.',
+    details: 'Stops on SIGTERM or SIGINT: in-flight requests get server.shutdownTimeoutSeconds to finish. SIGHUP re-reads the TLS certificate (server.tls).',
     async run({ runtime }) {
       const config = runtime.config();
-      const wharf = await createWharf(config);
+      let wharf;
+      try {
+        wharf = await createWharf(config);
+      } catch (err) {
+        // A certificate that cannot be read or does not match its key: one line naming the file.
+        if (err instanceof TlsConfigError) throw new CliError(err.message);
+        throw err;
+      }
       const { logger } = wharf;
       for (const w of startupWarnings(config, { uiBuilt: uiBuilt() })) logger.warn({ check: w.check }, w.message);
       const stopped = new Promise<number>((resolve) => {
@@ -46,6 +54,11 @@ export const serverCommands: readonly Command[] = [
         };
         process.on('SIGTERM', () => stop('SIGTERM'));
         process.on('SIGINT', () => stop('SIGINT'));
+      });
+      // SIGHUP re-reads the TLS certificate (instead of ending the process, its default action).
+      process.on('SIGHUP', () => {
+        if (wharf.tls) wharf.tls.reload('SIGHUP');
+        else logger.info('SIGHUP: nothing to reload (no server.tls configured)');
       });
       const address = await wharf.app.listen({ host: config.server.host, port: config.server.port });
       logger.info({ address, version: versionInfo().version, storage: config.storage.driver, database: config.database.driver, dataDir: config.dataDir }, 'wharf listening');
