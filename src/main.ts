@@ -13,6 +13,10 @@ import { SessionService } from './services/sessions.ts';
 import { ChartService } from './services/charts.ts';
 import { join } from 'node:path';
 import { RegistryService } from './services/registry.ts';
+import { JobRunner } from './services/jobs/runner.ts';
+import { TrashService } from './services/trash.ts';
+import { UsageService } from './services/usage.ts';
+import { SYSTEM } from './auth/principal.ts';
 import { UploadService } from './services/uploads.ts';
 import { FsStore } from './storage/fs.ts';
 import { MemoryStore } from './storage/memory.ts';
@@ -29,6 +33,9 @@ export interface Wharf {
   access: AccessServices;
   packages: PackageService;
   charts: ChartService;
+  trash: TrashService;
+  usage: UsageService;
+  jobs: JobRunner;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -98,7 +105,11 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
   });
   const access = await createAccessServices(config, { metadata, clock, log: logger });
   if (config.auth.enabled) await ensureAdmin(config, metadata, clock, logger);
-  const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events });
+  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days });
+  const usage = new UsageService({ metadata, authz: access.authz });
+  const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
+  const jobs = new JobRunner({ metadata, clock, log: logger });
+  jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
   const charts = new ChartService({
     metadata,
     registry,
@@ -119,6 +130,9 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     logger,
     access,
     packages,
+    trash,
+    usage,
+    jobs,
     baseUrl: config.server.baseUrl,
     authEnabled: config.auth.enabled,
     service: config.auth.service,
@@ -134,6 +148,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     uploads.purgeStale(config.uploads.staleAfterSeconds * 1000).catch((err: unknown) => logger.error({ err }, 'upload purge failed'));
   }, purgeEvery);
   purge.unref();
+  jobs.start();
 
   return {
     app,
@@ -146,8 +161,12 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     access,
     packages,
     charts,
+    trash,
+    usage,
+    jobs,
     async close() {
       clearInterval(purge);
+      await jobs.stop();
       await app.close();
       await events.settled();
       await downloads.close();
