@@ -65,7 +65,7 @@ function StorageSection({ name }: { name: string }) {
   return (
     <section className="side-section">
       <h2>Storage</h2>
-      <p className="big-number" data-testid="package-usage">
+      <p className="storage-number" data-testid="package-usage">
         {formatBytes(usage.data.liveBytes)}
       </p>
       {usage.data.trashedBytes > 0 ? <p className="muted small">{formatBytes(usage.data.trashedBytes)} more kept by versions in the trash</p> : null}
