@@ -39,6 +39,13 @@ function batches<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** Runs `query` over the distinct `items` in bound-parameter-safe batches and concatenates the results. */
+async function inBatches<T, R>(items: readonly T[], query: (batch: T[]) => Promise<R[]>): Promise<R[]> {
+  const out: R[] = [];
+  for (const batch of batches([...new Set(items)], IN_BATCH)) out.push(...(await query(batch)));
+  return out;
+}
+
 export function batchesOf<T>(items: readonly T[]): T[][] {
   return batches(items, IN_BATCH);
 }
@@ -237,34 +244,16 @@ export class ManifestStore {
 
   /** Child manifests (of an index) of any of `parents`. */
   async childManifests(repo: RepoName, parents: readonly Digest[]): Promise<Digest[]> {
-    const out: Digest[] = [];
-    for (const batch of batches([...new Set(parents)], IN_BATCH)) {
-      const rows = await this.db
-        .selectFrom('manifest_refs')
-        .select('child')
-        .where('repo', '=', repo)
-        .where('digest', 'in', batch)
-        .where('kind', '=', 'manifest')
-        .execute();
-      for (const r of rows) out.push(r.child as Digest);
-    }
-    return out;
+    return inBatches(parents, async (batch) =>
+      (await this.db.selectFrom('manifest_refs').select('child as d').where('repo', '=', repo).where('digest', 'in', batch).where('kind', '=', 'manifest').execute()).map((r) => r.d as Digest),
+    );
   }
 
   /** Live manifests whose subject is any of `subjects`. */
   async liveReferrersOf(repo: RepoName, subjects: readonly Digest[]): Promise<Digest[]> {
-    const out: Digest[] = [];
-    for (const batch of batches([...new Set(subjects)], IN_BATCH)) {
-      const rows = await this.db
-        .selectFrom('manifests')
-        .select('digest')
-        .where('repo', '=', repo)
-        .where('subject', 'in', batch)
-        .where('trashed_at', 'is', null)
-        .execute();
-      for (const r of rows) out.push(r.digest as Digest);
-    }
-    return out;
+    return inBatches(subjects, async (batch) =>
+      (await this.db.selectFrom('manifests').select('digest as d').where('repo', '=', repo).where('subject', 'in', batch).where('trashed_at', 'is', null).execute()).map((r) => r.d as Digest),
+    );
   }
 
   /** Hides (a time) or shows (null) manifests; returns how many changed. */

@@ -284,6 +284,7 @@ export class TrashService {
       return { entries: entries.length, manifests, packages: e.kind === 'package' ? 1 : 0 };
     });
     for (const g of gone) this.deps.events.emit('manifest.deleted', g);
+    if (result.packages > 0 && gone[0]) this.deps.events.emit('repository.deleted', { repo: gone[0].repo });
     return result;
   }
 
