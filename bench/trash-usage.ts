@@ -56,6 +56,8 @@ async function seed(m: Metadata, owner: string, manifests: number, blobs: number
   const repos = Array.from({ length: 20 }, (_, i) => `${owner}/pkg${i}`);
   const now = Date.now();
   const blobDigest = (i: number) => sha(`${owner}-blob-${i}`);
+  const trashId = createHash('sha256').update(owner).digest('hex').slice(0, 12);
+  await m.db.insertInto('trash').values({ id: trashId, owner, repo: `${owner}/pkg0`, kind: 'version', digest: null, actor: 'bench', trashed_at: now, expires_at: now }).execute();
   await m.transaction(async (t) => {
     for (const r of repos) await t.db.insertInto('repositories').values({ name: r, owner, created_at: now, updated_at: now }).execute();
   });
@@ -75,9 +77,10 @@ async function seed(m: Metadata, owner: string, manifests: number, blobs: number
       for (let j = start; j < Math.min(manifests, start + BATCH); j++) {
         const repoIndex = j % repos.length;
         const repo = repos[repoIndex] ?? '';
-        const content = Buffer.from(`{"manifest":${j}}`);
+        // About the size of a real image manifest (bytes are stored inline, before `trashed_at`).
+        const content = Buffer.from(`{"manifest":${j},"pad":"${'x'.repeat(1000)}"}`);
         const digest = sha(content);
-        ms.push({ repo, digest, media_type: 'application/vnd.oci.image.manifest.v1+json', size: 600, content, artifact_type: null, config_media_type: null, config_digest: null, subject: null, annotations: null, created_at: now, trashed_at: j % 10 === 0 ? now : null });
+        ms.push({ repo, digest, media_type: 'application/vnd.oci.image.manifest.v1+json', size: content.length, content, artifact_type: null, config_media_type: null, config_digest: null, subject: null, annotations: null, created_at: now, trashed_at: j % 10 === 0 ? now : null });
         // Five blobs of its own (manifest j owns blobs 5j..5j+4, linked to its package) and the
         // first manifest's base layer of its package, shared by every manifest of the package.
         const own = Array.from({ length: 5 }, (_, k) => j * 5 + k).filter((x) => x < blobs);
@@ -86,6 +89,8 @@ async function seed(m: Metadata, owner: string, manifests: number, blobs: number
       }
       await t.db.insertInto('manifests').values(ms).execute();
       await t.db.insertInto('manifest_refs').values(refs).execute();
+      const trashed = ms.filter((x) => x.trashed_at !== null).map((x) => ({ repo: x.repo, digest: x.digest, trash_id: trashId }));
+      if (trashed.length > 0) await t.db.insertInto('trash_manifests').values(trashed).execute();
     });
   }
 }

@@ -32,7 +32,8 @@ const n = (v: Num | undefined): number => Number(v ?? 0);
  * drift under concurrent pushes, deletes, GC or a kill -9; ADR 0010). A blob counts once per scope
  * however many manifests and packages of the scope reference it; it is live when any live
  * manifest of the scope references it, else trashed. Manifests are stored per repository, so each
- * row counts. Blobs linked but referenced by no manifest (an unfinished push, a deleted
+ * row counts. Trashed means a member of `trash_manifests` (set in the same transaction as
+ * `manifests.trashed_at`). Blobs linked but referenced by no manifest (an unfinished push, a deleted
  * version before GC) are not usage: GC frees them.
  */
 export class UsageStore {
@@ -42,15 +43,15 @@ export class UsageStore {
   }
 
   async ofPackage(repo: string): Promise<UsageFigures> {
-    return this.figures(sql`m.repo = ${repo}`, sql`r.name = ${repo}`);
+    return this.figures(sql`r.name = ${repo}`, sql`m.repo = ${repo}`, sql`mr.repo = ${repo}`);
   }
 
   async ofOwner(owner: string): Promise<UsageFigures> {
-    return this.figures(sql`r.owner = ${owner}`, sql`r.owner = ${owner}`);
+    return this.figures(sql`r.owner = ${owner}`, sql`1 = 1`, sql`1 = 1`);
   }
 
   async site(): Promise<UsageFigures> {
-    return this.figures(sql`1 = 1`, sql`1 = 1`);
+    return this.figures(sql`1 = 1`, sql`1 = 1`, sql`1 = 1`);
   }
 
   /** Every owner with at least one package. */
@@ -67,28 +68,30 @@ export class UsageStore {
     return out;
   }
 
-  private async figures(manifestScope: RawBuilder<unknown>, repoScope: RawBuilder<unknown>): Promise<UsageFigures> {
+  private async figures(repoScope: RawBuilder<unknown>, manifestScope: RawBuilder<unknown>, refScope: RawBuilder<unknown>): Promise<UsageFigures> {
     // Blobs: one row per distinct digest in scope, live when any live manifest references it.
-    // Walks repositories → manifests → manifest_refs → repo_blobs on their primary keys.
+    // Walks repositories → manifest_refs → repo_blobs on their keys; a manifest is trashed when
+    // the trash's (small) membership table has it, which spares reading manifest rows.
     const blobs = await sql<BlobRow>`
       select coalesce(sum(case when b.live = 1 then b.size else 0 end), 0) as live_bytes,
              coalesce(sum(case when b.live = 0 then b.size else 0 end), 0) as trashed_bytes,
              count(*) as blobs
       from (
-        select mr.child as digest, max(rb.size) as size, max(case when m.trashed_at is null then 1 else 0 end) as live
+        select mr.child as digest, max(rb.size) as size, max(case when tm.digest is null then 1 else 0 end) as live
         from repositories r
-        join manifests m on m.repo = r.name
-        join manifest_refs mr on mr.repo = m.repo and mr.digest = m.digest and mr.kind = 'blob'
+        join manifest_refs mr on mr.repo = r.name and mr.kind = 'blob'
         join repo_blobs rb on rb.repo = mr.repo and rb.digest = mr.child
-        where ${repoScope} and ${manifestScope}
+        left join trash_manifests tm on tm.repo = mr.repo and tm.digest = mr.digest
+        where ${repoScope} and ${refScope}
         group by mr.child
       ) b`.execute(this.db);
     const manifests = await sql<ManifestRow>`
-      select coalesce(sum(case when m.trashed_at is null then m.size else 0 end), 0) as live_bytes,
-             coalesce(sum(case when m.trashed_at is null then 0 else m.size end), 0) as trashed_bytes,
+      select coalesce(sum(case when tm.digest is null then m.size else 0 end), 0) as live_bytes,
+             coalesce(sum(case when tm.digest is null then 0 else m.size end), 0) as trashed_bytes,
              count(*) as manifests
       from repositories r
       join manifests m on m.repo = r.name
+      left join trash_manifests tm on tm.repo = m.repo and tm.digest = m.digest
       where ${repoScope} and ${manifestScope}`.execute(this.db);
     const b = blobs.rows[0];
     const m = manifests.rows[0];

@@ -510,7 +510,11 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         assert.equal(site.manifestBytes, va.size + vb.size + only.size + other.size);
         assert.deepEqual(await m.usage.owners(), ['acme', 'zed']);
 
-        await m.manifests.setTrashed(a, [va.digest, only.digest], 5);
+        await m.transaction(async (x) => {
+          await x.manifests.setTrashed(a, [va.digest, only.digest], 5);
+          await x.trash.create({ id: 'bbbbbbbbbbbb', owner: 'acme', repo: a, kind: 'package', digest: null, actor: 't', trashedAt: 5, expiresAt: 6 });
+          await x.trash.addManifests('bbbbbbbbbbbb', a, [va.digest, only.digest]);
+        });
         const trashedA = await m.usage.ofPackage(a);
         assert.equal(trashedA.liveBytes, 0);
         assert.equal(trashedA.trashedBytes, va.size + only.size + 1520);
