@@ -13,6 +13,9 @@ export function trash(t: ColumnTypes): Migration {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('manifests').addColumn('trashed_at', t.int).execute();
       await db.schema.alterTable('repositories').addColumn('trashed_at', t.int).execute();
+      // Storage usage walks a package's blob references: a covering index makes it an index-only
+      // range scan (repo, kind) instead of a table lookup per reference.
+      await db.schema.createIndex('manifest_refs_usage').on('manifest_refs').columns(['repo', 'kind', 'child', 'digest']).execute();
 
       await db.schema
         .createTable('trash')
@@ -52,6 +55,7 @@ export function trash(t: ColumnTypes): Migration {
         .execute();
     },
     async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('manifest_refs_usage').execute();
       await db.schema.dropTable('trash_tags').execute();
       await db.schema.dropTable('trash_manifests').execute();
       await db.schema.dropTable('trash').execute();
