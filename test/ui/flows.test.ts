@@ -465,6 +465,24 @@ describe('web UI in Chromium', { skip }, () => {
     await pushBlob(http, 'acme/scratch', Buffer.from('scratch layer'));
     const again = await putManifest();
     assert.equal(again.status, 201, again.body.toString());
+
+    // Site admins see storage per owner (deduplicated) on the minimal admin page.
+    const ctx = await newContext(browser, server.url);
+    try {
+      const admin = await openPage(ctx);
+      await admin.goto('/-/sign-in');
+      await admin.getByLabel('Username').fill(server.admin?.username ?? 'admin');
+      await admin.getByLabel('Password').fill(server.admin?.password ?? '');
+      await admin.getByRole('button', { name: /sign in/i }).click();
+      await admin.waitForURL((u) => !u.pathname.startsWith('/-/sign-in'));
+      await admin.goto('/-/admin/storage');
+      await admin.getByRole('heading', { name: 'Storage', level: 1 }).waitFor();
+      await admin.getByTestId('site-usage').filter({ hasText: 'In use' }).waitFor();
+      await admin.getByRole('row', { name: /^acme\b/ }).waitFor();
+      await snap(admin, '20d-admin-storage');
+    } finally {
+      await ctx.close();
+    }
   });
 
   test('pull-secret generator and organization list', async () => {
