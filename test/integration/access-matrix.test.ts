@@ -736,7 +736,7 @@ const ROWS: Row[] = [
     const repo = await disposablePackage(vis);
     return {
       req: { method: 'DELETE', url: packageUrl(repo) },
-      verify: async () => assert.equal(await app.wharf.metadata.packages.get(repo), null, 'deleted'),
+      verify: async () => assert.notEqual((await app.wharf.metadata.packages.get(repo))?.trashedAt ?? null, null, 'moved to the trash'),
     };
   }),
 
