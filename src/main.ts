@@ -15,6 +15,10 @@ import { join } from 'node:path';
 import { Server as TlsServer } from 'node:tls';
 import { type TlsFiles, TlsReloader, describeCertificate, httpsOptions } from './http/tls.ts';
 import { RegistryService } from './services/registry.ts';
+import { JobRunner } from './services/jobs/runner.ts';
+import { TrashService } from './services/trash.ts';
+import { UsageService } from './services/usage.ts';
+import { SYSTEM } from './auth/principal.ts';
 import { UploadService } from './services/uploads.ts';
 import { FsStore } from './storage/fs.ts';
 import { MemoryStore } from './storage/memory.ts';
@@ -33,6 +37,9 @@ export interface Wharf {
   charts: ChartService;
   /** Reloads the HTTPS certificate (SIGHUP); null when the server speaks plain HTTP. */
   tls: TlsReloader | null;
+  trash: TrashService;
+  usage: UsageService;
+  jobs: JobRunner;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -111,7 +118,11 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
   });
   const access = await createAccessServices(config, { metadata, clock, log: logger });
   if (config.auth.enabled) await ensureAdmin(config, metadata, clock, logger);
-  const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events });
+  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days });
+  const usage = new UsageService({ metadata, authz: access.authz });
+  const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
+  const jobs = new JobRunner({ metadata, clock, log: logger });
+  jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
   const charts = new ChartService({
     metadata,
     registry,
@@ -132,6 +143,9 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     logger,
     access,
     packages,
+    trash,
+    usage,
+    jobs,
     baseUrl: config.server.baseUrl,
     authEnabled: config.auth.enabled,
     service: config.auth.service,
@@ -157,6 +171,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     uploads.purgeStale(config.uploads.staleAfterSeconds * 1000).catch((err: unknown) => logger.error({ err }, 'upload purge failed'));
   }, purgeEvery);
   purge.unref();
+  jobs.start();
 
   return {
     app,
@@ -170,9 +185,13 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     packages,
     charts,
     tls,
+    trash,
+    usage,
+    jobs,
     async close() {
       clearInterval(purge);
       tls?.stop();
+      await jobs.stop();
       await app.close();
       await events.settled();
       await downloads.close();

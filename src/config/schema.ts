@@ -116,6 +116,14 @@ export const configSchema = z.object({
       purgeIntervalSeconds: z.coerce.number().positive().default(600),
     })
     .prefault({}),
+  trash: z
+    .object({
+      /** Days a package or version deleted from the UI/API stays restorable before it is purged. */
+      days: z.coerce.number().positive().default(30),
+      /** How often expired entries are purged (the `trash.purge` job); 0 = only on demand. */
+      purgeIntervalSeconds: z.coerce.number().min(0).default(3600),
+    })
+    .prefault({}),
   auth: z
     .object({
       /** Off only for throwaway local use: everyone may do everything. */

@@ -23,6 +23,10 @@ import { AuthGate } from './auth-gate.ts';
 import { frameworkErrorHandler, sendError } from './errors.ts';
 import { registerAccountRoutes } from './api/accounts.ts';
 import { registerPackageRoutes } from './api/packages.ts';
+import { registerTrashRoutes } from './api/trash.ts';
+import type { JobRunner } from '../services/jobs/runner.ts';
+import type { TrashService } from '../services/trash.ts';
+import type { UsageService } from '../services/usage.ts';
 import { registerTokenApiRoutes } from './api/tokens.ts';
 import { registerTokenRoutes } from './token.ts';
 import { registerV2 } from './v2/router.ts';
@@ -34,6 +38,9 @@ export interface HttpDeps {
   uploads: UploadService;
   access: AccessServices;
   packages: PackageService;
+  trash: TrashService;
+  usage: UsageService;
+  jobs: JobRunner;
   /** false = no authentication at all (throwaway local use). */
   authEnabled: boolean;
   baseUrl: string | undefined;
@@ -126,6 +133,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       registryHost: (req) => (deps.baseUrl ? new URL(deps.baseUrl).host : req.host),
     });
     registerPackageRoutes(api, { gate: authGate, packages: deps.packages });
+    registerTrashRoutes(api, { gate: authGate, trash: deps.trash, usage: deps.usage, jobs: deps.jobs });
     if (deps.ui) {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
       registerPackageViewRoutes(api, { gate: authGate, views: deps.ui.views, baseUrl: deps.baseUrl });

@@ -178,6 +178,8 @@ export interface PackageRecord {
   createdBy: string | null;
   createdAt: number;
   updatedAt: number;
+  /** When the package went to the trash; null while it is live. */
+  trashedAt: number | null;
 }
 
 export interface Grant {
@@ -207,6 +209,7 @@ export class PackageStore {
       createdBy: r.created_by ?? null,
       createdAt: Number(r.created_at),
       updatedAt: Number(r.updated_at),
+      trashedAt: r.trashed_at == null ? null : Number(r.trashed_at),
     };
   }
 
@@ -220,8 +223,9 @@ export class PackageStore {
     return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
   }
 
+  /** The owner's packages that are not in the trash. */
   async listByOwner(owner: string): Promise<PackageRecord[]> {
-    const rows = await this.db.selectFrom('repositories').select('name').where('owner', '=', owner).orderBy('name').execute();
+    const rows = await this.db.selectFrom('repositories').select('name').where('owner', '=', owner).where('trashed_at', 'is', null).orderBy('name').execute();
     const out: PackageRecord[] = [];
     for (const r of rows) {
       const p = await this.get(r.name);

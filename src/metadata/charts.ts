@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { Digest } from '../oci/digest.ts';
 import type { RepoName } from '../oci/name.ts';
 import type { DB } from './schema.ts';
@@ -202,6 +202,18 @@ function summaryRecord(r: Omit<Row, 'metadata' | 'index_entry' | 'index_key'>): 
   return toRecord({ ...r, metadata: null, index_entry: null, index_key: null });
 }
 
+// Listed versions are never trashed (the trash unlists them in the same transaction); the
+// unlisted and failed ones the JSON API shows are filtered through the trash's membership table.
+const notTrashed = ({ not, exists, selectFrom }: ExpressionBuilder<DB & ChartTables, 'chart_versions'>) =>
+  not(
+    exists(
+      selectFrom('trash_manifests')
+        .select(sql.lit(1).as('one'))
+        .whereRef('trash_manifests.repo', '=', 'chart_versions.repo')
+        .whereRef('trash_manifests.digest', '=', 'chart_versions.digest'),
+    ),
+  );
+
 /** The chart index: one row per Helm chart manifest, plus per-owner index generations. */
 export class ChartStore {
   private readonly db: Kysely<DB & ChartTables>;
@@ -375,16 +387,23 @@ export class ChartStore {
     return row ? summaryRecord(row) : null;
   }
 
-  /** Every indexed manifest of a repository (listed or not, failed ones too). */
+  /** Every indexed manifest of a repository (listed or not, failed ones too) not in the trash. */
   async ofRepo(repo: RepoName): Promise<ChartVersionRecord[]> {
-    const rows = await this.db.selectFrom('chart_versions').select(SUMMARY).where('repo', '=', repo).execute();
+    const rows = await this.db.selectFrom('chart_versions').select(SUMMARY).where('repo', '=', repo).where(notTrashed).execute();
     return rows.map(summaryRecord);
   }
 
-  /** Summaries of every indexed manifest of an owner (for the owner's chart list). */
+  /** Summaries of every indexed manifest of an owner not in the trash (for the owner's chart list). */
   async ofOwner(owner: string): Promise<ChartVersionRecord[]> {
-    const rows = await this.db.selectFrom('chart_versions').select(SUMMARY).where('owner', '=', owner).execute();
+    const rows = await this.db.selectFrom('chart_versions').select(SUMMARY).where('owner', '=', owner).where(notTrashed).execute();
     return rows.map(summaryRecord);
+  }
+
+  /** Takes trashed versions out of the classic index (or puts restored ones back): one write per changed row. */
+  async setListedMany(repo: RepoName, digests: readonly Digest[], listed: boolean): Promise<number> {
+    let n = 0;
+    for (const d of digests) if (await this.setListed(repo, d, listed)) n++;
+    return n;
   }
 
   /** Listed versions of an owner, with metadata, optionally of one chart name (ChartMuseum API). */

@@ -9,6 +9,8 @@ import { DownloadStore } from './downloads.ts';
 import { JobRunStore, LeaseStore } from './jobs.ts';
 import { PackageViewStore } from './package-views.ts';
 import { SessionStore } from './sessions.ts';
+import { TrashStore } from './trash.ts';
+import { UsageStore } from './usage.ts';
 import type { DB } from './schema.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 
@@ -33,6 +35,8 @@ export class Metadata {
   readonly packageViews: PackageViewStore;
   readonly leases: LeaseStore;
   readonly jobRuns: JobRunStore;
+  readonly trash: TrashStore;
+  readonly usage: UsageStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -58,6 +62,8 @@ export class Metadata {
     this.packageViews = new PackageViewStore(db);
     this.leases = new LeaseStore(db);
     this.jobRuns = new JobRunStore(db);
+    this.trash = new TrashStore(db);
+    this.usage = new UsageStore(db);
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

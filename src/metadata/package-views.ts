@@ -36,6 +36,7 @@ export class PackageViewStore {
       .selectFrom('manifests')
       .select(['repo', 'digest', 'media_type', 'size', 'artifact_type', 'config_media_type', 'config_digest', 'subject', 'annotations', 'created_at'])
       .where('repo', 'in', [...new Set(repos)])
+      .where('trashed_at', 'is', null)
       .execute();
     return rows.map((r) => ({
       repo: r.repo,
@@ -51,14 +52,16 @@ export class PackageViewStore {
     }));
   }
 
-  /** Digests that are children of an index in the same repository (platform manifests). */
+  /** Digests that are children of a live index in the same repository (platform manifests). */
   async indexChildren(repos: readonly string[]): Promise<{ repo: string; parent: Digest; child: Digest }[]> {
     if (repos.length === 0) return [];
     const rows = await this.db
       .selectFrom('manifest_refs')
-      .select(['repo', 'digest', 'child'])
-      .where('repo', 'in', [...new Set(repos)])
-      .where('kind', '=', 'manifest')
+      .innerJoin('manifests', (j) => j.onRef('manifests.repo', '=', 'manifest_refs.repo').onRef('manifests.digest', '=', 'manifest_refs.digest'))
+      .select(['manifest_refs.repo as repo', 'manifest_refs.digest as digest', 'manifest_refs.child as child'])
+      .where('manifest_refs.repo', 'in', [...new Set(repos)])
+      .where('manifest_refs.kind', '=', 'manifest')
+      .where('manifests.trashed_at', 'is', null)
       .execute();
     return rows.map((r) => ({ repo: r.repo, parent: r.digest as Digest, child: r.child as Digest }));
   }
@@ -71,7 +74,7 @@ export class PackageViewStore {
 
   /** Packages linked to the source repository `source` (any owner). */
   async bySource(source: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('repositories').select('name').where('source', '=', source).orderBy('name').execute();
+    const rows = await this.db.selectFrom('repositories').select('name').where('source', '=', source).where('trashed_at', 'is', null).orderBy('name').execute();
     return rows.map((r) => r.name);
   }
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Digest } from '../oci/digest.ts';
 import type { RepoName, Tag } from '../oci/name.ts';
 import type { DB } from './schema.ts';
@@ -23,7 +23,10 @@ export interface ManifestChild {
   kind: 'blob' | 'manifest';
 }
 
-type ManifestRow = DB['manifests'];
+type ManifestRow = Selectable<DB['manifests']>;
+
+/** Whether a manifest row is visible (live), hidden in the trash, or absent. */
+export type ManifestState = 'live' | 'trashed';
 
 // A manifest may reference thousands of descriptors; SQLite binds at most 32766 parameters per
 // statement and PostgreSQL 65535, so lists are split well below both.
@@ -34,6 +37,17 @@ function batches<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** Runs `query` over the distinct `items` in bound-parameter-safe batches and concatenates the results. */
+async function inBatches<T, R>(items: readonly T[], query: (batch: T[]) => Promise<R[]>): Promise<R[]> {
+  const out: R[] = [];
+  for (const batch of batches([...new Set(items)], IN_BATCH)) out.push(...(await query(batch)));
+  return out;
+}
+
+export function batchesOf<T>(items: readonly T[]): T[][] {
+  return batches(items, IN_BATCH);
 }
 
 function toRecord(row: ManifestRow): ManifestRecord {
@@ -61,12 +75,35 @@ export class RepositoryStore {
     this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
-  async ensure(name: RepoName, owner: string, now: number): Promise<void> {
-    await this.db
+  /**
+   * Creates the repository or touches it, and says whether it is in the trash. Being an upsert it
+   * locks the row until the transaction ends: every transaction that changes a repository's
+   * manifests, tags or trash state starts here (or with `lock`), so they serialise per
+   * repository on PostgreSQL as they do on SQLite's single writer (ADR 0010).
+   */
+  async ensure(name: RepoName, owner: string, now: number): Promise<{ trashedAt: number | null }> {
+    const row = await this.db
       .insertInto('repositories')
       .values({ name, owner, created_at: now, updated_at: now })
       .onConflict((oc) => oc.column('name').doUpdateSet({ updated_at: now }))
-      .execute();
+      .returning('trashed_at')
+      .executeTakeFirst();
+    return { trashedAt: row?.trashed_at == null ? null : Number(row.trashed_at) };
+  }
+
+  /** Locks an existing repository row for this transaction (see `ensure`); null when absent. */
+  async lock(name: RepoName): Promise<{ owner: string; trashedAt: number | null } | null> {
+    const row = await this.db
+      .updateTable('repositories')
+      .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+      .where('name', '=', name)
+      .returning(['owner', 'trashed_at'])
+      .executeTakeFirst();
+    return row ? { owner: row.owner, trashedAt: row.trashed_at == null ? null : Number(row.trashed_at) } : null;
+  }
+
+  async setTrashed(name: RepoName, at: number | null): Promise<void> {
+    await this.db.updateTable('repositories').set({ trashed_at: at }).where('name', '=', name).execute();
   }
 
   /**
@@ -75,19 +112,19 @@ export class RepositoryStore {
    */
   async tagStamp(name: RepoName): Promise<{ created: number; version: number } | null> {
     const [row] = await this.prepared.rows('repository.tagStamp', [name], () =>
-      this.db.selectFrom('repositories').select(['created_at', 'tag_version']).where('name', '=', name),
+      this.db.selectFrom('repositories').select(['created_at', 'tag_version']).where('name', '=', name).where('trashed_at', 'is', null),
     );
     return row ? { created: Number(row.created_at), version: Number(row.tag_version ?? 0) } : null;
   }
 
   async exists(name: RepoName): Promise<boolean> {
-    const row = await this.db.selectFrom('repositories').select('name').where('name', '=', name).executeTakeFirst();
+    const row = await this.db.selectFrom('repositories').select('name').where('name', '=', name).where('trashed_at', 'is', null).executeTakeFirst();
     return row !== undefined;
   }
 
-  /** Names in lexical order after `last`, at most `limit`. */
+  /** Names (of packages not in the trash) in lexical order after `last`, at most `limit`. */
   async list(opts: { last?: string | undefined; limit: number }): Promise<RepoName[]> {
-    let q = this.db.selectFrom('repositories').select('name').orderBy('name').limit(opts.limit);
+    let q = this.db.selectFrom('repositories').select('name').where('trashed_at', 'is', null).orderBy('name').limit(opts.limit);
     if (opts.last !== undefined) q = q.where('name', '>', opts.last);
     return (await q.execute()).map((r) => r.name as RepoName);
   }
@@ -110,9 +147,17 @@ export class BlobLinkStore {
       .execute();
   }
 
+  /** A blob readable through `repo` (linked, and the package not in the trash). */
   async get(repo: RepoName, digest: Digest): Promise<{ size: number } | null> {
+    // A left join: blobs are linked before the first manifest PUT creates the repository row.
     const [row] = await this.prepared.rows('blob.get', [repo, digest], () =>
-      this.db.selectFrom('repo_blobs').select('size').where('repo', '=', repo).where('digest', '=', digest),
+      this.db
+        .selectFrom('repo_blobs')
+        .leftJoin('repositories', 'repositories.name', 'repo_blobs.repo')
+        .select('repo_blobs.size')
+        .where('repo_blobs.repo', '=', repo)
+        .where('repo_blobs.digest', '=', digest)
+        .where('repositories.trashed_at', 'is', null),
     );
     return row ? { size: Number(row.size) } : null;
   }
@@ -146,20 +191,91 @@ export class ManifestStore {
     this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
+  /** A manifest that is not in the trash (trashed ones are unknown to every reader). */
   async get(repo: RepoName, digest: Digest): Promise<ManifestRecord | null> {
     const [row] = await this.prepared.rows('manifest.get', [repo, digest], () =>
-      this.db.selectFrom('manifests').selectAll().where('repo', '=', repo).where('digest', '=', digest),
+      this.db.selectFrom('manifests').selectAll().where('repo', '=', repo).where('digest', '=', digest).where('trashed_at', 'is', null),
     );
     return row ? toRecord(row) : null;
   }
 
+  /** The subset of `digests` present in `repo` and not in the trash. */
   async existing(repo: RepoName, digests: readonly Digest[]): Promise<Set<Digest>> {
     const out = new Set<Digest>();
+    for (const [digest, state] of await this.states(repo, digests)) if (state === 'live') out.add(digest);
+    return out;
+  }
+
+  /** Live or trashed, for each of `digests` that has a row in `repo`. */
+  async states(repo: RepoName, digests: readonly Digest[]): Promise<Map<Digest, ManifestState>> {
+    const out = new Map<Digest, ManifestState>();
     for (const batch of batches([...new Set(digests)], IN_BATCH)) {
-      const rows = await this.db.selectFrom('manifests').select('digest').where('repo', '=', repo).where('digest', 'in', batch).execute();
-      for (const r of rows) out.add(r.digest as Digest);
+      const rows = await this.db.selectFrom('manifests').select(['digest', 'trashed_at']).where('repo', '=', repo).where('digest', 'in', batch).execute();
+      for (const r of rows) out.set(r.digest as Digest, r.trashed_at == null ? 'live' : 'trashed');
     }
     return out;
+  }
+
+  async state(repo: RepoName, digest: Digest): Promise<ManifestState | null> {
+    return (await this.states(repo, [digest])).get(digest) ?? null;
+  }
+
+  /**
+   * Live indexes of `repo` that list any of `children`, ignoring the indexes in `except`: a
+   * manifest one of them lists may not be deleted or trashed on its own (it would break the index).
+   */
+  async listingIndexes(repo: RepoName, children: readonly Digest[], except: ReadonlySet<Digest> = new Set()): Promise<{ index: Digest; child: Digest }[]> {
+    const out: { index: Digest; child: Digest }[] = [];
+    for (const batch of batches([...new Set(children)], IN_BATCH)) {
+      const rows = await this.db
+        .selectFrom('manifest_refs')
+        .innerJoin('manifests', (j) => j.onRef('manifests.repo', '=', 'manifest_refs.repo').onRef('manifests.digest', '=', 'manifest_refs.digest'))
+        .select(['manifest_refs.digest as index', 'manifest_refs.child as child'])
+        .where('manifest_refs.repo', '=', repo)
+        .where('manifest_refs.child', 'in', batch)
+        .where('manifest_refs.kind', '=', 'manifest')
+        .where('manifests.trashed_at', 'is', null)
+        .orderBy('manifest_refs.digest')
+        .execute();
+      for (const r of rows) if (!except.has(r.index as Digest)) out.push({ index: r.index as Digest, child: r.child as Digest });
+    }
+    return out;
+  }
+
+  /** Child manifests (of an index) of any of `parents`. */
+  async childManifests(repo: RepoName, parents: readonly Digest[]): Promise<Digest[]> {
+    return inBatches(parents, async (batch) =>
+      (await this.db.selectFrom('manifest_refs').select('child as d').where('repo', '=', repo).where('digest', 'in', batch).where('kind', '=', 'manifest').execute()).map((r) => r.d as Digest),
+    );
+  }
+
+  /** Live manifests whose subject is any of `subjects`. */
+  async liveReferrersOf(repo: RepoName, subjects: readonly Digest[]): Promise<Digest[]> {
+    return inBatches(subjects, async (batch) =>
+      (await this.db.selectFrom('manifests').select('digest as d').where('repo', '=', repo).where('subject', 'in', batch).where('trashed_at', 'is', null).execute()).map((r) => r.d as Digest),
+    );
+  }
+
+  /** Hides (a time) or shows (null) manifests; returns how many changed. */
+  async setTrashed(repo: RepoName, digests: readonly Digest[], at: number | null): Promise<number> {
+    let n = 0;
+    for (const batch of batches([...new Set(digests)], IN_BATCH)) {
+      const res = await this.db
+        .updateTable('manifests')
+        .set({ trashed_at: at })
+        .where('repo', '=', repo)
+        .where('digest', 'in', batch)
+        .where('trashed_at', at === null ? 'is not' : 'is', null)
+        .executeTakeFirst();
+      n += Number(res.numUpdatedRows);
+    }
+    return n;
+  }
+
+  /** Every live manifest of a repository (a package moving to the trash). */
+  async liveDigests(repo: RepoName): Promise<Digest[]> {
+    const rows = await this.db.selectFrom('manifests').select('digest').where('repo', '=', repo).where('trashed_at', 'is', null).execute();
+    return rows.map((r) => r.digest as Digest);
   }
 
   /** Inserts the manifest and its references; a re-push of identical bytes is a no-op. */
@@ -192,13 +308,23 @@ export class ManifestStore {
     }
   }
 
-  /** Deletes the manifest, its references and every tag pointing at it. */
-  async delete(repo: RepoName, digest: Digest): Promise<boolean> {
+  /**
+   * Deletes the manifest, its references and every tag pointing at it: the one hard-delete path
+   * (a /v2 DELETE, and a trash purge with `trashed: true`). A manifest in the trash is unknown to
+   * a plain delete; only its purge removes it.
+   */
+  async delete(repo: RepoName, digest: Digest, opts: { trashed?: boolean } = {}): Promise<boolean> {
+    const res = await this.db
+      .deleteFrom('manifests')
+      .where('repo', '=', repo)
+      .where('digest', '=', digest)
+      .where('trashed_at', opts.trashed ? 'is not' : 'is', null)
+      .executeTakeFirst();
+    if (res.numDeletedRows === 0n) return false;
     const untagged = await this.db.deleteFrom('tags').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
     if (untagged.numDeletedRows > 0n) await bumpTagVersion(this.db, repo);
     await this.db.deleteFrom('manifest_refs').where('repo', '=', repo).where('digest', '=', digest).execute();
-    const res = await this.db.deleteFrom('manifests').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
-    return res.numDeletedRows > 0n;
+    return true;
   }
 
   /** Manifests in `repo` whose subject is `subject`, oldest first. */
@@ -208,6 +334,7 @@ export class ManifestStore {
       .selectAll()
       .where('repo', '=', repo)
       .where('subject', '=', subject)
+      .where('trashed_at', 'is', null)
       .orderBy('created_at')
       .orderBy('digest');
     if (artifactType !== undefined) q = q.where('artifact_type', '=', artifactType);
@@ -216,7 +343,7 @@ export class ManifestStore {
 }
 
 /** Tag changes bump it in the same transaction, so a reader never sees new tags with an old version. */
-async function bumpTagVersion(db: Kysely<DB>, repo: RepoName): Promise<void> {
+export async function bumpTagVersion(db: Kysely<DB>, repo: RepoName): Promise<void> {
   await db
     .updateTable('repositories')
     .set((eb) => ({ tag_version: eb('tag_version', '+', 1) }))
@@ -240,7 +367,10 @@ export class TagStore {
         .innerJoin('manifests', (j) => j.onRef('manifests.repo', '=', 'tags.repo').onRef('manifests.digest', '=', 'tags.digest'))
         .selectAll('manifests')
         .where('tags.repo', '=', repo)
-        .where('tags.name', '=', tag),
+        .where('tags.name', '=', tag)
+        // Never true while the trash keeps its invariant (a trashed manifest has no tag row);
+        // a guard on the joined row costs nothing.
+        .where('manifests.trashed_at', 'is', null),
     );
     return row ? toRecord(row) : null;
   }

@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 import type { AccountTables, PackageColumns } from './accounts-schema.ts';
 
 
@@ -10,6 +11,8 @@ export interface RepositoriesTable extends Partial<PackageColumns> {
   updated_at: number;
   /** Bumped by every change to the repository's tags (cache validation). */
   tag_version?: number;
+  /** Set while the whole package is in the trash (migration 0009). */
+  trashed_at?: number | null;
 }
 
 export interface RepoBlobsTable {
@@ -31,6 +34,8 @@ export interface ManifestsTable {
   subject: string | null;
   annotations: string | null;
   created_at: number;
+  /** Set while the manifest is in the trash: hidden everywhere but kept for GC (migration 0009). */
+  trashed_at: Generated<number | null>;
 }
 
 export interface ManifestRefsTable {
@@ -54,6 +59,30 @@ export interface UploadsTable {
   updated_at: number;
 }
 
+/** A package or version in the trash (migration 0009). */
+export interface TrashTable {
+  id: string;
+  owner: string;
+  repo: string;
+  kind: 'package' | 'version';
+  digest: string | null;
+  actor: string;
+  trashed_at: number;
+  expires_at: number;
+}
+
+export interface TrashManifestsTable {
+  repo: string;
+  digest: string;
+  trash_id: string;
+}
+
+export interface TrashTagsTable {
+  trash_id: string;
+  name: string;
+  digest: string;
+  updated_at: number;
+}
 
 export interface DB extends AccountTables {
   repositories: RepositoriesTable;
@@ -62,4 +91,7 @@ export interface DB extends AccountTables {
   manifest_refs: ManifestRefsTable;
   tags: TagsTable;
   uploads: UploadsTable;
+  trash: TrashTable;
+  trash_manifests: TrashManifestsTable;
+  trash_tags: TrashTagsTable;
 }

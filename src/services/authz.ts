@@ -3,6 +3,7 @@ import type { Principal, RepoAction } from '../auth/principal.ts';
 import type { PackageRole, Visibility } from '../metadata/accounts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { ownerOf, type RepoName } from '../oci/name.ts';
+import { trashedPackageError } from './trash-refusals.ts';
 
 export interface AuthzDeps {
   metadata: Metadata;
@@ -79,7 +80,10 @@ export class AuthzService {
    */
   async ensurePackage(principal: Principal, repo: RepoName): Promise<void> {
     const m = this.deps.metadata;
-    if (await m.packages.get(repo)) return;
+    const existing = await m.packages.get(repo);
+    // Refused before any upload: the name of a package in the trash stays reserved.
+    if (existing?.trashedAt != null) throw await trashedPackageError(m, repo);
+    if (existing) return;
     const owner = ownerOf(repo);
     const account = await m.accounts.get(owner);
     const visibility = account?.defaultVisibility ?? this.deps.defaultVisibility;

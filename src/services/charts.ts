@@ -366,14 +366,15 @@ export class ChartService {
   private async store(record: ChartVersionRecord, content: ChartContentRecord | null): Promise<ChartVersionRecord | null> {
     const now = this.deps.clock();
     return this.deps.metadata.transaction(async (m) => {
-      // The manifest may have been deleted while we read its blobs.
-      if (!(await m.manifests.get(record.repo, record.digest))) {
+      // The manifest may have been deleted (or trashed) while we read its blobs.
+      const state = await m.manifests.state(record.repo, record.digest);
+      if (state === null) {
         if (await m.charts.delete(record.repo, record.digest)) await m.charts.bumpGeneration(record.owner, now);
         return null;
       }
       const before = await m.charts.get(record.repo, record.digest);
       const tags = await m.tags.forDigest(record.repo, record.digest);
-      const listed = record.status === 'ok' && tags.length > 0;
+      const listed = state === 'live' && record.status === 'ok' && tags.length > 0;
       const final = { ...record, listed };
       await m.charts.put(final, content);
       const unlisted = await m.charts.unlistUntagged(record.repo);
@@ -388,6 +389,12 @@ export class ChartService {
     const result = await this.deps.metadata.transaction(async (m) => {
       const rec = await m.charts.get(repo, digest);
       const manifest = await m.manifests.get(repo, digest);
+      if (!manifest && (await m.manifests.state(repo, digest)) === 'trashed') {
+        // In the trash: kept (a restore lists it again) but never listed.
+        const changed = rec !== null && rec.listed && (await m.charts.setListed(repo, digest, false));
+        if (changed) await m.charts.bumpGeneration(rec.owner, now);
+        return { rec: rec ? { ...rec, listed: false } : null, missing: false };
+      }
       if (!manifest) {
         let changed = false;
         if (rec) changed = (await m.charts.delete(repo, digest)) && rec.listed;

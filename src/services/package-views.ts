@@ -301,7 +301,7 @@ export class PackageViewService {
   async packageView(actor: Principal, name: RepoName, registry: { host: string; plainHttp: boolean }): Promise<PackageView> {
     const m = this.deps.metadata;
     const pkg = await m.packages.get(name);
-    if (!pkg || !(await this.deps.authz.canPull(actor, name))) throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
+    if (!pkg || pkg.trashedAt !== null || !(await this.deps.authz.canPull(actor, name))) throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
     await this.deps.downloads.flush();
     const [role, actions, manifests, children, tags, totals] = await Promise.all([
       this.deps.authz.role(actor, name),

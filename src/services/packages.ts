@@ -10,6 +10,7 @@ import { pinsRepository } from '../auth/oidc.ts';
 import type { AuthzService } from './authz.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { RegistryService } from './registry.ts';
+import type { TrashEntryView, TrashService } from './trash.ts';
 
 export interface PackageDeps {
   metadata: Metadata;
@@ -18,6 +19,7 @@ export interface PackageDeps {
   registry: RegistryService;
   blobs: BlobStore;
   events: RegistryEventBus;
+  trash: TrashService;
 }
 
 export interface PackageSettingsView {
@@ -68,7 +70,7 @@ export class PackageService {
   /** The package and the caller's role, or NOT_FOUND when it is absent or unreadable. */
   async readable(actor: Principal, name: RepoName): Promise<{ pkg: PackageRecord; role: PackageRole | null }> {
     const pkg = await this.deps.metadata.packages.get(name);
-    if (!pkg || !(await this.deps.authz.canPull(actor, name))) throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
+    if (!pkg || pkg.trashedAt !== null || !(await this.deps.authz.canPull(actor, name))) throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
     return { pkg, role: await this.deps.authz.role(actor, name) };
   }
 
@@ -193,17 +195,14 @@ export class PackageService {
     if ((await this.deps.metadata.memberships.orgRole(owner, actor.name)) !== 'owner') throw new RegistryError('DENIED', 'owner administrators only');
   }
 
-  async deletePackage(actor: Principal, name: RepoName): Promise<void> {
-    await this.administrable(actor, name);
-    await this.deps.metadata.transaction((m) => m.packages.delete(name));
-    this.deps.events.emit('repository.deleted', { repo: name });
-    await this.audit(actor, 'package.delete', name);
+  /** Deleting from the UI/API moves the package to the trash (ADR 0010); a purge deletes it. */
+  async deletePackage(actor: Principal, name: RepoName): Promise<TrashEntryView> {
+    return this.deps.trash.trashPackage(actor, name);
   }
 
-  async deleteVersion(actor: Principal, name: RepoName, digest: Digest): Promise<void> {
-    await this.administrable(actor, name);
-    await this.deps.registry.deleteManifest(name, { kind: 'digest', digest });
-    await this.audit(actor, 'package.version.delete', name, { digest });
+  /** Moves the version (with what only it holds up) to the trash. */
+  async deleteVersion(actor: Principal, name: RepoName, digest: Digest): Promise<TrashEntryView> {
+    return this.deps.trash.trashVersion(actor, name, digest);
   }
 
   /**

@@ -9,6 +9,7 @@ import { ownerOf, type Reference, type RepoName, type Tag } from '../oci/name.ts
 import type { BlobStore, ByteRange } from '../storage/types.ts';
 import type { RegistryEventBus } from './events.ts';
 import { TagListCache } from './tag-list-cache.ts';
+import { trashedManifestError, trashedPackageError } from './trash-refusals.ts';
 
 export interface RegistryDeps {
   metadata: Metadata;
@@ -127,6 +128,10 @@ export class RegistryService {
     ];
 
     await this.deps.metadata.transaction(async (m) => {
+      // First: locks the repository row, so a concurrent trash move or restore of this package
+      // is either wholly before this push or wholly after it (ADR 0010).
+      if ((await m.repositories.ensure(repo, ownerOf(repo), now)).trashedAt !== null) throw await trashedPackageError(m, repo);
+      if ((await m.manifests.state(repo, digest)) === 'trashed') throw await trashedManifestError(m, repo, digest);
       const linked = await m.blobLinks.getMany(repo, parsed.blobs.map((d) => d.digest));
       for (const d of parsed.blobs) {
         const size = linked.get(d.digest);
@@ -143,7 +148,6 @@ export class RegistryService {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'index references a manifest unknown to the repository', { digest: d.digest });
         }
       }
-      await m.repositories.ensure(repo, ownerOf(repo), now);
       await m.manifests.put(record, children);
       for (const tag of tags) await m.tags.put(repo, tag, digest, now);
     });

@@ -373,6 +373,191 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
       });
     });
 
+    describe('trash and usage (migration 0009)', () => {
+      /** A repository with an image (config + layer) tagged `t`; returns its manifest. */
+      async function image(m: Metadata, r: RepoName, t: string, layer: string, size = 100): Promise<ManifestRecord> {
+        const rec = manifest(r, Buffer.from(`{"image":"${r}:${t}:${layer}"}`), { configDigest: dg(`cfg-${layer}`) });
+        await m.transaction(async (x) => {
+          await x.repositories.ensure(r, r.split('/')[0] ?? '', 1);
+          await x.blobLinks.link(r, dg(`cfg-${layer}`), 10, 1);
+          await x.blobLinks.link(r, dg(layer), size, 1);
+          await x.manifests.put(rec, [
+            { digest: dg(`cfg-${layer}`), kind: 'blob' },
+            { digest: dg(layer), kind: 'blob' },
+          ]);
+          await x.tags.put(r, tag(t), rec.digest, 1);
+        });
+        return rec;
+      }
+
+      test('a trashed manifest is unknown to every reader but its row and references stay', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const rec = await image(m, r, 'v1', 'l1');
+        const sig = manifest(r, Buffer.from('{"sig":1}'), { subject: rec.digest, artifactType: 'application/x-sig' });
+        await m.manifests.put(sig, []);
+        const index = manifest(r, Buffer.from('{"index":1}'), { mediaType: 'application/vnd.oci.image.index.v1+json' });
+        await m.manifests.put(index, [{ digest: rec.digest, kind: 'manifest' }]);
+        assert.deepEqual(await m.manifests.listingIndexes(r, [rec.digest]), [{ index: index.digest, child: rec.digest }]);
+        assert.deepEqual(await m.manifests.listingIndexes(r, [rec.digest], new Set([index.digest])), [], 'an index being removed too does not count');
+        assert.deepEqual(await m.manifests.childManifests(r, [index.digest]), [rec.digest]);
+        assert.deepEqual(await m.manifests.liveReferrersOf(r, [rec.digest]), [sig.digest]);
+
+        assert.equal(await m.manifests.setTrashed(r, [rec.digest, sig.digest, index.digest], 5), 3);
+        assert.equal(await m.manifests.setTrashed(r, [rec.digest], 6), 0, 'already trashed');
+        assert.equal(await m.manifests.get(r, rec.digest), null);
+        assert.deepEqual(await m.manifests.existing(r, [rec.digest]), new Set());
+        assert.equal(await m.manifests.state(r, rec.digest), 'trashed');
+        assert.deepEqual(await m.manifests.referrers(r, rec.digest), []);
+        assert.deepEqual(await m.manifests.listingIndexes(r, [rec.digest]), [], 'a trashed index lists nothing');
+        assert.deepEqual(await m.manifests.liveDigests(r), []);
+        // Only the tag row still points at it here (the service moves tags in the same transaction); resolve hides it anyway.
+        assert.equal(await m.tags.resolve(r, tag('v1')), null);
+        const refs = await m.db.selectFrom('manifest_refs').select('child').where('repo', '=', r).where('digest', '=', rec.digest).execute();
+        assert.equal(refs.length, 2, 'references stay: GC keeps the bytes');
+
+        assert.equal(await m.manifests.delete(r, rec.digest), false, 'a plain delete does not see it');
+        assert.equal(await m.manifests.delete(r, rec.digest, { trashed: true }), true, 'a purge does');
+        assert.equal(await m.manifests.state(r, rec.digest), null);
+        assert.equal((await m.db.selectFrom('manifest_refs').select('child').where('repo', '=', r).where('digest', '=', rec.digest).execute()).length, 0);
+        assert.equal(await m.manifests.setTrashed(r, [sig.digest], null), 1);
+        assert.ok(await m.manifests.get(r, sig.digest), 'restored');
+      });
+
+      test('a trashed repository: no tag stamp, not in the catalog, blobs unreadable, ensure and lock report it', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        await image(m, r, 'v1', 'l1');
+        assert.deepEqual(await m.repositories.lock(r), { owner: 'acme', trashedAt: null });
+        assert.equal(await m.repositories.lock(repo('acme/none')), null);
+        await m.repositories.setTrashed(r, 7);
+        assert.equal(await m.repositories.tagStamp(r), null);
+        assert.equal(await m.repositories.exists(r), false);
+        assert.deepEqual(await m.repositories.list({ limit: 10 }), []);
+        assert.equal(await m.blobLinks.get(r, dg('l1')), null);
+        assert.deepEqual(await m.repositories.ensure(r, 'acme', 8), { trashedAt: 7 });
+        assert.equal((await m.packages.get(r))?.trashedAt, 7);
+        assert.deepEqual(await m.packages.listByOwner('acme'), []);
+        await m.repositories.setTrashed(r, null);
+        assert.deepEqual(await m.blobLinks.get(r, dg('l1')), { size: 100 });
+        assert.deepEqual(await m.repositories.ensure(repo('acme/new'), 'acme', 9), { trashedAt: null });
+        assert.deepEqual(await m.blobLinks.get(repo('acme/new2'), dg('x')), null);
+        await m.blobLinks.link(repo('acme/new2'), dg('x'), 3, 1);
+        assert.deepEqual(await m.blobLinks.get(repo('acme/new2'), dg('x')), { size: 3 }, 'readable before the repository row exists');
+      });
+
+      test('entries: membership, tags taken and given back (a re-used name stays), size, removal', async () => {
+        const m = await fresh();
+        const r = repo('acme/web');
+        const v1 = await image(m, r, 'v1', 'l1', 1000);
+        await m.tags.put(r, tag('stable'), v1.digest, 2);
+        const v2 = await image(m, r, 'v2', 'l2', 2000);
+        const before = (await m.repositories.tagStamp(r))?.version ?? 0;
+        const e = { id: 'aaaaaaaaaaaa', owner: 'acme', repo: r, kind: 'version' as const, digest: v1.digest, actor: 'alice', trashedAt: 10, expiresAt: 20 };
+        await m.transaction(async (x) => {
+          await x.manifests.setTrashed(r, [v1.digest], 10);
+          await x.trash.create(e);
+          await x.trash.addManifests(e.id, r, [v1.digest]);
+          assert.equal(await x.trash.takeTags(e.id, r, [v1.digest]), 2);
+        });
+        assert.ok(((await m.repositories.tagStamp(r))?.version ?? 0) > before, 'tag version bumped');
+        assert.deepEqual(await m.tags.names(r), [tag('v2')]);
+        assert.deepEqual(await m.trash.get(e.id), e);
+        assert.deepEqual(await m.trash.entryOf(r, v1.digest), e);
+        assert.equal(await m.trash.entryOf(r, v2.digest), null);
+        assert.deepEqual(await m.trash.members(e.id), [{ repo: r, digest: v1.digest }]);
+        assert.deepEqual((await m.trash.tagsOf(e.id)).map((t) => t.name), ['stable', 'v1']);
+        assert.deepEqual(await m.trash.size(e.id), { manifests: 1, bytes: v1.size + 10 + 1000 });
+        assert.deepEqual(await m.trash.list({ owner: 'acme', limit: 10 }), [e]);
+        assert.deepEqual(await m.trash.list({ expiredAt: 19, limit: 10 }), []);
+        assert.deepEqual(await m.trash.list({ expiredAt: 20, limit: 10 }), [e]);
+        assert.equal(await m.trash.packageEntry(r), null);
+
+        await m.tags.put(r, tag('stable'), v2.digest, 3);
+        const back = await m.transaction(async (x) => {
+          await x.manifests.setTrashed(r, [v1.digest], null);
+          const t = await x.trash.giveBackTags(e.id, r);
+          await x.trash.remove(e.id);
+          return t;
+        });
+        assert.deepEqual(back, { restored: [tag('v1')], kept: [{ name: tag('stable'), digest: v2.digest }] });
+        assert.equal((await m.tags.resolve(r, tag('v1')))?.digest, v1.digest);
+        assert.equal((await m.tags.resolve(r, tag('stable')))?.digest, v2.digest);
+        assert.equal(await m.trash.get(e.id), null);
+        assert.deepEqual(await m.trash.tagsOf(e.id), []);
+        assert.deepEqual(await m.trash.members(e.id), []);
+      });
+
+      test('usage: a blob counts once per scope, live when any live manifest uses it, trashed bytes apart', async () => {
+        const m = await fresh();
+        const a = repo('acme/a');
+        const b = repo('acme/b');
+        const va = await image(m, a, 'v1', 'shared', 1000);
+        const vb = await image(m, b, 'v1', 'shared', 1000);
+        const only = await image(m, a, 'v2', 'only-a', 500);
+        const other = await image(m, repo('zed/c'), 'v1', 'shared', 1000);
+        await m.blobLinks.link(a, dg('dangling'), 99_999, 1); // linked, referenced by nothing: not usage
+
+        const pa = await m.usage.ofPackage(a);
+        assert.deepEqual(pa, { liveBytes: va.size + only.size + 1520, trashedBytes: 0, blobs: 4, blobBytes: 1520, manifests: 2, manifestBytes: va.size + only.size });
+        const owner = await m.usage.ofOwner('acme');
+        assert.equal(owner.blobs, 4, 'the config and layer both packages share count once each');
+        assert.equal(owner.liveBytes, va.size + vb.size + only.size + 1520);
+        const site = await m.usage.site();
+        assert.equal(site.blobs, 4, 'zed/c shares them too: deduplicated site-wide');
+        assert.equal(site.blobBytes, 1520);
+        assert.equal(site.manifests, 4);
+        assert.equal(site.manifestBytes, va.size + vb.size + only.size + other.size);
+        assert.deepEqual(await m.usage.owners(), ['acme', 'zed']);
+
+        await m.transaction(async (x) => {
+          await x.manifests.setTrashed(a, [va.digest, only.digest], 5);
+          await x.trash.create({ id: 'bbbbbbbbbbbb', owner: 'acme', repo: a, kind: 'package', digest: null, actor: 't', trashedAt: 5, expiresAt: 6 });
+          await x.trash.addManifests('bbbbbbbbbbbb', a, [va.digest, only.digest]);
+        });
+        const trashedA = await m.usage.ofPackage(a);
+        assert.equal(trashedA.liveBytes, 0);
+        assert.equal(trashedA.trashedBytes, va.size + only.size + 1520);
+        const ownerAfter = await m.usage.ofOwner('acme');
+        assert.equal(ownerAfter.trashedBytes, va.size + only.size + 510, 'only what no live manifest of the owner uses');
+        assert.equal(ownerAfter.liveBytes, vb.size + 1010);
+        assert.deepEqual([...(await m.usage.perPackage('acme')).keys()], [a, b]);
+      });
+
+      test('a trash move and a push of the same manifest serialise on the repository row: no tag ever points into the trash', async () => {
+        const m = await fresh();
+        const r = repo('acme/race');
+        for (let i = 0; i < 8; i++) {
+          const rec = await image(m, r, `base${i}`, `l${i}`);
+          const id = `${String(i).padStart(12, '0')}`;
+          const trash = m.transaction(async (x) => {
+            await x.repositories.lock(r);
+            if ((await x.manifests.state(r, rec.digest)) !== 'live') return;
+            await x.manifests.setTrashed(r, [rec.digest], 10);
+            await x.trash.create({ id, owner: 'acme', repo: r, kind: 'version', digest: rec.digest, actor: 't', trashedAt: 10, expiresAt: 20 });
+            await x.trash.addManifests(id, r, [rec.digest]);
+            await x.trash.takeTags(id, r, [rec.digest]);
+          });
+          // The registry's push: lock first, then check, then tag.
+          const push = m.transaction(async (x) => {
+            await x.repositories.ensure(r, 'acme', 11);
+            if ((await x.manifests.state(r, rec.digest)) === 'trashed') return;
+            await x.manifests.put(rec, []);
+            await x.tags.put(r, tag(`again${i}`), rec.digest, 11);
+          });
+          await Promise.all([trash, push]);
+        }
+        const bad = await m.db
+          .selectFrom('tags')
+          .innerJoin('manifests', (j) => j.onRef('manifests.repo', '=', 'tags.repo').onRef('manifests.digest', '=', 'tags.digest'))
+          .select('tags.name')
+          .where('tags.repo', '=', r)
+          .where('manifests.trashed_at', 'is not', null)
+          .execute();
+        assert.deepEqual(bad, []);
+      });
+    });
+
     describe('transactions and concurrency', () => {
       test('a failed transaction rolls back every write in it', async () => {
         const m = await fresh();

@@ -728,15 +728,15 @@ const ROWS: Row[] = [
       payload: { issuer: 'https://ci.example.com', audience: 'wharf', conditions: { repository: unique('acme/repo') }, role: 'read' },
     },
   })),
-  apiRow('DELETE /api/v1/packages/<pkg>/versions/<digest>', (who, vis) => apiAdmin(who, vis, 204), async (vis) => {
+  apiRow('DELETE /api/v1/packages/<pkg>/versions/<digest>', (who, vis) => apiAdmin(who, vis, 200), async (vis) => {
     const digest = await seedExtraManifest(app, images[vis], unique('delete-version'));
     return { req: { method: 'DELETE', url: packageUrl(PKG[vis], `/versions/${digest}`) } };
   }),
-  apiRow('DELETE /api/v1/packages/<pkg> (a fresh package of that visibility and the same grants)', (who, vis) => apiAdmin(who, vis, 204), async (vis) => {
+  apiRow('DELETE /api/v1/packages/<pkg> (a fresh package of that visibility and the same grants)', (who, vis) => apiAdmin(who, vis, 200), async (vis) => {
     const repo = await disposablePackage(vis);
     return {
       req: { method: 'DELETE', url: packageUrl(repo) },
-      verify: async () => assert.equal(await app.wharf.metadata.packages.get(repo), null, 'deleted'),
+      verify: async () => assert.notEqual((await app.wharf.metadata.packages.get(repo))?.trashedAt ?? null, null, 'moved to the trash'),
     };
   }),
 

@@ -208,17 +208,22 @@ describe('package settings', () => {
     assertStatus(await app.req({ method: 'DELETE', url: versionUrl(digest), auth: sam.auth }), 404, 'stranger deletes a version');
     assertStatus(await app.req({ method: 'DELETE', url: versionUrl(digest) }), 401, 'anonymous deletes a version');
     assertStatus(await app.req({ method: 'DELETE', url: versionUrl('sha256:nope'), auth: olivia.auth }), 400, 'bad digest');
-    assertStatus(await app.req({ method: 'DELETE', url: versionUrl(digest), auth: olivia.auth }), 204, 'admin deletes a version');
+    assertStatus(await app.req({ method: 'DELETE', url: versionUrl(digest), auth: olivia.auth }), 200, 'admin moves a version to the trash');
     assertStatus(await app.req({ url: `/v2/${repo}/manifests/${digest}`, auth: olivia.auth }), 404, 'version gone');
     assertStatus(await app.req({ url: `/v2/${repo}/manifests/${second}`, auth: olivia.auth }), 200, 'the other version stays');
 
     assertStatus(await app.req({ method: 'DELETE', url: packageUrl(repo), auth: max.auth }), 403, 'writer deletes the package');
     assertStatus(await app.req({ method: 'DELETE', url: packageUrl(repo), auth: sam.auth }), 404, 'stranger deletes the package');
-    assertStatus(await app.req({ method: 'DELETE', url: packageUrl(repo), auth: olivia.auth }), 204, 'admin deletes the package');
+    const trashed = await app.req({ method: 'DELETE', url: packageUrl(repo), auth: olivia.auth });
+    assertStatus(trashed, 200, 'admin moves the package to the trash');
     assertStatus(await app.req({ url: packageUrl(repo), auth: olivia.auth }), 404, 'package gone');
     assertStatus(await app.req({ url: `/v2/${repo}/manifests/${second}`, auth: olivia.auth }), 404, 'its manifests gone');
+    assert.notDeepEqual(await app.wharf.metadata.packages.grants(repo), [], 'grants stay while it is in the trash (a restore brings them back)');
+    const { id } = JSON.parse(trashed.body) as { id: string };
+    assertStatus(await app.req({ method: 'DELETE', url: `/api/v1/trash/${id}`, auth: max.auth }), 404, 'a writer cannot purge it');
+    assertStatus(await app.req({ method: 'DELETE', url: `/api/v1/trash/${id}`, auth: olivia.auth }), 200, 'admin purges it');
     const grants = await app.wharf.metadata.packages.grants(repo);
-    assert.deepEqual(grants, [], 'its grants gone (a new package of that name starts clean)');
+    assert.deepEqual(grants, [], 'its grants gone after the purge (a new package of that name starts clean)');
   });
 
   test('the source repository is linked from org.opencontainers.image.source', async () => {
@@ -336,8 +341,8 @@ describe('audit log', () => {
     assert.ok(has('olivia', 'package.visibility', 'acme/vis'), 'visibility');
     assert.ok(has('olivia', 'package.grant', 'acme/granted'), 'grant');
     assert.ok(has('olivia', 'package.revoke', 'acme/granted'), 'grant removal');
-    assert.ok(has('olivia', 'package.version.delete', 'acme/deletable'), 'version deletion');
-    assert.ok(has('olivia', 'package.delete', 'acme/deletable'), 'package deletion');
+    assert.ok(has('olivia', 'package.version.trash', 'acme/deletable'), 'version moved to the trash');
+    assert.ok(has('olivia', 'package.trash', 'acme/deletable'), 'package moved to the trash');
     assert.ok(has('sam', 'owner.default_visibility', 'sam'), 'default visibility');
     assert.ok(has('olivia', 'token.create', 'olivia'), 'token creation');
     assert.ok(has('max', 'package.create', 'acme/max-app'), 'package creation');

@@ -141,13 +141,13 @@ describe('settings APIs through the UI session', () => {
     // Deletions: a reader cannot, an admin can; the grant is removed.
     expect(await bob.req({ method: 'DELETE', url: packageUrl('acme/shop', `/versions/${older.digest}`) }), 403, 'reader deletes a version', 'DENIED');
     expect(await alice.req({ method: 'DELETE', url: packageUrl('acme/shop', '/versions/sha256:nothex') }), 400, 'bad digest');
-    expect(await alice.req({ method: 'DELETE', url: packageUrl('acme/shop', `/versions/${older.digest}`) }), 204, 'admin deletes a version');
-    expect(await alice.req({ method: 'DELETE', url: packageUrl('acme/shop', `/versions/${older.digest}`) }), 404, 'already gone');
+    expect(await alice.req({ method: 'DELETE', url: packageUrl('acme/shop', `/versions/${older.digest}`) }), 200, 'admin moves a version to the trash');
+    expect(await alice.req({ method: 'DELETE', url: packageUrl('acme/shop', `/versions/${older.digest}`) }), 409, 'already in the trash', 'CONFLICT');
     expect(await alice.req({ method: 'DELETE', url: `${packageUrl(repo, '/grants')}?subjectKind=team&subject=acme%2Freaders` }), 204, 'remove team grant');
     expect(await carol.get(packageUrl(repo, '/view')), 404, 'carol lost access');
     expect(await bob.req({ method: 'DELETE', url: packageUrl('acme/shop') }), 403, 'reader deletes the package', 'DENIED');
-    expect(await alice.req({ method: 'DELETE', url: packageUrl('acme/shop') }), 204, 'admin deletes the package');
-    expect(await alice.get(packageUrl('acme/shop', '/view')), 404, 'deleted package');
+    expect(await alice.req({ method: 'DELETE', url: packageUrl('acme/shop') }), 200, 'admin moves the package to the trash');
+    expect(await alice.get(packageUrl('acme/shop', '/view')), 404, 'trashed package');
   });
 
   test('owner default visibility and the owner package list', async () => {

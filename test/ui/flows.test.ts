@@ -410,14 +410,79 @@ describe('web UI in Chromium', { skip }, () => {
     await dialog.getByLabel(/Type 1\.0\.0 to confirm/).fill('1.0.0');
     await snap(page, '20-delete-version-confirm', { fullPage: false });
     await confirm.click();
-    await page.getByRole('status').filter({ hasText: 'Version 1.0.0 was deleted.' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Version 1.0.0 was moved to the trash.' }).waitFor();
     await page.goto('/acme/web');
     await page.getByText('1.1.0').first().waitFor();
     assert.equal(await page.locator('.version-list .tag', { hasText: /^1\.0\.0$/ }).count(), 0);
-    const gone = await fetch(`${server.url}/v2/acme/web/manifests/1.0.0`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
-    assert.equal(gone.status, 404, 'the deleted version is gone from the registry');
-    const kept = await fetch(`${server.url}/v2/acme/web/manifests/1.1.0`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
-    assert.equal(kept.status, 200);
+    const manifestUrl = (tag: string) => fetch(`${server.url}/v2/acme/web/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal((await manifestUrl('1.0.0')).status, 404, 'the trashed version is gone from the registry');
+    assert.equal((await manifestUrl('1.1.0')).status, 200);
+
+    // The owner's Trash lists it; Restore brings it back with its tag.
+    await page.goto('/acme');
+    await page.getByTestId('owner-usage').filter({ hasText: /in the trash/ }).waitFor();
+    await page.getByRole('link', { name: 'Trash', exact: true }).first().click();
+    await page.getByRole('heading', { name: 'Trash', level: 1 }).waitFor();
+    const entry = page.locator('.trash-item', { hasText: 'acme/web:1.0.0' });
+    await entry.waitFor();
+    await snap(page, '20b-trash');
+    await entry.getByRole('button', { name: 'Restore acme/web:1.0.0' }).click();
+    await page.getByRole('status').filter({ hasText: 'Restored acme/web:1.0.0. Tags back: 1.0.0.' }).waitFor();
+    await page.getByText('The trash is empty').waitFor();
+    assert.equal((await manifestUrl('1.0.0')).status, 200, 'pulls again after restore');
+    await page.goto('/acme/web');
+    await page.locator('.version-list .tag', { hasText: /^1\.0\.0$/ }).first().waitFor();
+    await page.getByTestId('package-usage').waitFor();
+  });
+
+  test('delete a package: it goes to the trash, its name stays reserved, and can be deleted forever', async () => {
+    const http = fetchHttp(server.url, `Basic ${Buffer.from(`alice:${token}`).toString('base64')}`);
+    const config = await pushBlob(http, 'acme/scratch', Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'));
+    const layer = await pushBlob(http, 'acme/scratch', Buffer.from('scratch layer'));
+    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }] });
+    const putManifest = () => http.request('PUT', '/v2/acme/scratch/manifests/1', Buffer.from(manifest), { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+    const put = await putManifest();
+    assert.equal(put.status, 201, put.body.toString());
+    const { page } = alice;
+    await page.goto('/acme/scratch/-/settings');
+    await page.getByRole('button', { name: 'Delete package' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete acme/scratch?' });
+    await dialog.getByLabel(/Type acme\/scratch to confirm/).fill('acme/scratch');
+    await dialog.getByRole('button', { name: 'Delete this package' }).click();
+    await page.getByRole('heading', { name: 'Trash', level: 1 }).waitFor();
+    const entry = page.locator('.trash-item', { hasText: 'Package acme/scratch' });
+    await entry.waitFor();
+    const push = await http.request('POST', '/v2/acme/scratch/blobs/uploads/');
+    assert.equal(push.status, 403, 'a push into the trashed package is refused');
+    assert.match(push.body.toString(), /package acme\/scratch is in the trash.*wharf trash restore/);
+    await entry.getByRole('button', { name: 'Delete acme/scratch forever' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete acme/scratch forever?' });
+    await snap(page, '20c-trash-delete-forever', { fullPage: false });
+    await confirm.getByRole('button', { name: 'Delete forever' }).click();
+    await page.getByRole('status').filter({ hasText: 'acme/scratch was deleted for good.' }).waitFor();
+    // The name is free again: a push creates a new package.
+    await pushBlob(http, 'acme/scratch', Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'));
+    await pushBlob(http, 'acme/scratch', Buffer.from('scratch layer'));
+    const again = await putManifest();
+    assert.equal(again.status, 201, again.body.toString());
+
+    // Site admins see storage per owner (deduplicated) on the minimal admin page.
+    const ctx = await newContext(browser, server.url);
+    try {
+      const admin = await openPage(ctx);
+      await admin.goto('/-/sign-in');
+      await admin.getByLabel('Username').fill(server.admin?.username ?? 'admin');
+      await admin.getByLabel('Password').fill(server.admin?.password ?? '');
+      await admin.getByRole('button', { name: /sign in/i }).click();
+      await admin.waitForURL((u) => !u.pathname.startsWith('/-/sign-in'));
+      await admin.goto('/-/admin/storage');
+      await admin.getByRole('heading', { name: 'Storage', level: 1 }).waitFor();
+      await admin.getByTestId('site-usage').filter({ hasText: 'In use' }).waitFor();
+      await admin.getByRole('row', { name: /^acme\b/ }).waitFor();
+      await snap(admin, '20d-admin-storage');
+    } finally {
+      await ctx.close();
+    }
   });
 
   test('pull-secret generator and organization list', async () => {

@@ -9,6 +9,7 @@ import { OwnerSettingsPage } from './pages/OwnerSettings.tsx';
 import { PackagePage } from './pages/Package.tsx';
 import { PackageSettingsPage } from './pages/PackageSettings.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
+import { AdminStoragePage, TrashPage } from './pages/Trash.tsx';
 import { Link, navigate, segments, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
 
@@ -63,6 +64,14 @@ function Header() {
                       <Link to="/-/settings/orgs">Organizations</Link>
                     </li>
                     <li>
+                      <Link to={`/${user.username}/-/trash`}>Trash</Link>
+                    </li>
+                    {user.admin ? (
+                      <li>
+                        <Link to="/-/admin/storage">Storage (site)</Link>
+                      </li>
+                    ) : null}
+                    <li>
                       <button type="button" onClick={out}>
                         Sign out
                       </button>
@@ -93,10 +102,12 @@ function Routes() {
     if (user === undefined) return <Loading />;
     if (page === 'settings') return <AccountPage tab={seg[2] ?? 'tokens'} />;
     if (page === 'orgs' && seg[2]) return <OrgPage org={seg[2]} />;
+    if (page === 'admin' && seg[2] === 'storage') return <AdminStoragePage />;
     return <NotFound />;
   }
   const owner = seg[0] ?? '';
   if (seg.length === 1) return <OwnerPage owner={owner} />;
+  if (seg.length === 3 && seg[1] === '-' && seg[2] === 'trash') return <TrashPage owner={owner} />;
   const dash = seg.indexOf('-');
   if (dash === 1 && seg[2] === 'settings' && seg.length === 3) return user === undefined ? <Loading /> : <OwnerSettingsPage owner={owner} />;
   if (dash > 1) {

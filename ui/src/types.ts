@@ -218,3 +218,46 @@ export interface Org {
   teams: { name: string; description: string; createdAt: string; members: { username: string; role: 'maintainer' | 'member' }[] }[];
   viewerRole: 'owner' | 'member' | null;
 }
+
+/** A package or version in the trash (GET /api/v1/owners/:owner/trash). */
+export interface TrashEntry {
+  id: string;
+  kind: 'package' | 'version';
+  owner: string;
+  package: string;
+  digest: string | null;
+  tags: string[];
+  manifests: number;
+  bytes: number;
+  trashedBy: string;
+  trashedAt: string;
+  expiresAt: string;
+}
+
+export interface RestoreResult {
+  entry: TrashEntry;
+  restoredTags: string[];
+  keptTags: { name: string; digest: string }[];
+}
+
+export interface UsageFigures {
+  liveBytes: number;
+  trashedBytes: number;
+  blobs: number;
+  blobBytes: number;
+  manifests: number;
+  manifestBytes: number;
+}
+
+export interface OwnerUsage extends UsageFigures {
+  owner: string;
+  packages: (UsageFigures & { name: string; trashed: boolean })[];
+}
+
+export interface SiteUsage extends UsageFigures {
+  owners: (UsageFigures & { owner: string })[];
+}
+
+export interface PackageUsage extends UsageFigures {
+  package: string;
+}

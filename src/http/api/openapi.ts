@@ -4,6 +4,8 @@
  * checks that every /api/v1 route Fastify knows is described here and vice versa.
  */
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import * as trash from './trash.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -18,6 +20,12 @@ const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` })
 const visibility: Schema = { type: 'string', enum: ['public', 'internal', 'private'] };
 const role: Schema = { type: 'string', enum: ['read', 'write', 'admin'] };
 const kind: Schema = { type: 'string', enum: ['image', 'chart', 'artifact'] };
+
+/** A route's exported zod schema as JSON Schema (the routes written that way describe themselves). */
+const json = (schema: z.ZodType): Schema => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema) as Schema;
+  return rest;
+};
 
 const schemas: Record<string, Schema> = {
   Error: obj({ errors: arr(obj({ code: str, message: str, detail: {} })) }),
@@ -169,9 +177,18 @@ const ROUTES: Record<string, Op> = {
   'DELETE /api/v1/trusts/{id}': { summary: 'Remove a CI trust', ok: 204, errors: [403, 404] },
   'GET /api/v1/packages/{owner}/{package}': { summary: 'Package settings summary and the caller role', ok: 200, result: ref('PackageSettings'), errors: [404] },
   'PATCH /api/v1/packages/{owner}/{package}': { summary: 'Change visibility (admins)', body: obj({ visibility }), ok: 200, result: ref('PackageSettings'), errors: [403, 404] },
-  'DELETE /api/v1/packages/{owner}/{package}': { summary: 'Delete the package (admins)', ok: 204, errors: [403, 404] },
+  'DELETE /api/v1/packages/{owner}/{package}': { summary: 'Move the package to the trash (admins); answers with the trash entry', ok: 200, result: json(trash.trashEntrySchema), errors: [403, 404] },
   'GET /api/v1/packages/{owner}/{package}/view': { summary: 'The package page', ok: 200, result: ref('PackageView'), errors: [404] },
-  'DELETE /api/v1/packages/{owner}/{package}/versions/{digest}': { summary: 'Delete a version (admins)', ok: 204, errors: [403, 404] },
+  'DELETE /api/v1/packages/{owner}/{package}/versions/{digest}': { summary: 'Move a version (with its platform manifests and referrers) to the trash (admins)', ok: 200, result: json(trash.trashEntrySchema), errors: [403, 404, 409] },
+  'GET /api/v1/packages/{owner}/{package}/usage': { summary: 'Bytes the package stores (live and trashed)', ok: 200, result: json(trash.packageUsageRoute.response), errors: [404] },
+  'GET /api/v1/owners/{owner}/usage': { summary: "Bytes the owner stores, deduplicated across its packages, and per package (owner's members)", ok: 200, result: json(trash.ownerUsageRoute.response), errors: [403] },
+  'GET /api/v1/admin/usage': { summary: 'Bytes stored site-wide (deduplicated) and per owner (site admins)', ok: 200, result: json(trash.siteUsageRoute.response), errors: [403] },
+  'GET /api/v1/owners/{owner}/trash': { summary: "The owner's trash entries the caller may restore or purge", ok: 200, result: json(trash.ownerTrashRoute.response) },
+  'GET /api/v1/admin/trash': { summary: 'Every trash entry (site admins)', ok: 200, result: json(trash.adminTrashRoute.response), errors: [403] },
+  'GET /api/v1/trash/{id}': { summary: 'One trash entry', ok: 200, result: json(trash.trashEntryRoute.response), errors: [404] },
+  'POST /api/v1/trash/{id}/restore': { summary: 'Restore an entry with its tags (a tag re-used meanwhile stays where it is)', ok: 200, result: json(trash.restoreTrashRoute.response), errors: [404, 409] },
+  'DELETE /api/v1/trash/{id}': { summary: 'Purge an entry now (GC frees its bytes on its next run)', ok: 200, result: json(trash.purgeTrashRoute.response), errors: [404] },
+  'POST /api/v1/admin/trash/purge': { summary: 'Purge every expired entry now: a run of the trash.purge job (site admins)', ok: 200, result: json(trash.purgeExpiredRoute.response), errors: [403] },
   'GET /api/v1/packages/{owner}/{package}/grants': { summary: 'Access grants (admins)', ok: 200, result: arr(ref('Grant')), errors: [403, 404] },
   'PUT /api/v1/packages/{owner}/{package}/grants': { summary: 'Grant a user or team a role (admins)', body: obj({ subjectKind: { type: 'string', enum: ['user', 'team'] }, subject: str, role }), ok: 204, errors: [403, 404] },
   'DELETE /api/v1/packages/{owner}/{package}/grants': { summary: 'Remove a grant (admins)', query: { subjectKind: str, subject: str }, ok: 204, errors: [403, 404] },

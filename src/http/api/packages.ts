@@ -46,15 +46,12 @@ export function registerPackageRoutes(app: FastifyInstance, deps: PackageRouteDe
     return packages.setVisibility(await signedIn(gate, req), packageName(req), b.visibility);
   });
 
-  app.delete('/api/v1/packages/:owner/:package', async (req, reply) => {
-    await packages.deletePackage(await signedIn(gate, req), packageName(req));
-    return reply.code(204).send();
-  });
+  // Both move to the trash (ADR 0010) and answer with the trash entry (restore it by its id).
+  app.delete('/api/v1/packages/:owner/:package', async (req) => packages.deletePackage(await signedIn(gate, req), packageName(req)));
 
-  app.delete('/api/v1/packages/:owner/:package/versions/:digest', async (req, reply) => {
-    await packages.deleteVersion(await signedIn(gate, req), packageName(req), parseDigest(param(req, 'digest')));
-    return reply.code(204).send();
-  });
+  app.delete('/api/v1/packages/:owner/:package/versions/:digest', async (req) =>
+    packages.deleteVersion(await signedIn(gate, req), packageName(req), parseDigest(param(req, 'digest'))),
+  );
 
   app.get('/api/v1/packages/:owner/:package/grants', async (req) => packages.grants(await signedIn(gate, req), packageName(req)));
 

@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'react';
 import { get } from '../api.ts';
-import { CommandBlock, Empty, formatCount, KindBadge, LoadError, Loading, PackageIcon, Time, VisibilityBadge } from '../components.tsx';
+import { CommandBlock, Empty, formatBytes, formatCount, KindBadge, LoadError, Loading, PackageIcon, Time, VisibilityBadge } from '../components.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link, navigate, ownerSettingsPath, packagePath, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { OwnerPackages, PackageKind } from '../types.ts';
+import type { OwnerPackages, OwnerUsage, PackageKind } from '../types.ts';
 
 const KINDS: { id: '' | PackageKind; label: string }[] = [
   { id: '', label: 'All kinds' },
@@ -37,11 +37,18 @@ export function OwnerPage({ owner }: { owner: string }) {
     navigate(`${path}${p.toString() ? `?${p.toString()}` : ''}`, { replace: true });
   };
 
+  const mine = user?.username === owner || user?.orgs.some((o) => o.org === owner);
+  const manages = user?.admin || user?.username === owner || user?.orgs.some((o) => o.org === owner && o.role === 'owner');
+  // Storage and the trash are for the owner's members and site admins; others never ask.
+  const seesStorage = mine === true || user?.admin === true;
+  const usage = useLoad(`usage|${owner}|${seesStorage ? (user?.username ?? '') : ''}`, () =>
+    seesStorage ? get<OwnerUsage>(`/api/v1/owners/${encodeURIComponent(owner)}/usage`) : Promise.resolve(null),
+  );
+  const sizeOf = (name: string) => usage.data?.packages.find((x) => x.name === name);
+
   if (load.error) return <LoadError error={load.error} what="owner" retry={load.reload} />;
   const data = load.data;
   const isOrg = data?.ownerKind === 'org';
-  const mine = user?.username === owner || user?.orgs.some((o) => o.org === owner);
-  const manages = user?.admin || user?.username === owner || user?.orgs.some((o) => o.org === owner && o.role === 'owner');
   const host = window.location.host;
 
   return (
@@ -60,6 +67,11 @@ export function OwnerPage({ owner }: { owner: string }) {
               Members &amp; teams
             </Link>
           ) : null}
+          {seesStorage ? (
+            <Link to={`/${encodeURIComponent(owner)}/-/trash`} className="btn">
+              Trash
+            </Link>
+          ) : null}
           {manages ? (
             <Link to={ownerSettingsPath(owner)} className="btn">
               Settings
@@ -67,6 +79,18 @@ export function OwnerPage({ owner }: { owner: string }) {
           ) : null}
         </div>
       </div>
+      {usage.data ? (
+        <p className="muted small usage-line" data-testid="owner-usage">
+          Storage: <strong>{formatBytes(usage.data.liveBytes)}</strong> in use
+          {usage.data.trashedBytes > 0 ? (
+            <>
+              {' '}
+              · {formatBytes(usage.data.trashedBytes)} in the <Link to={`/${encodeURIComponent(owner)}/-/trash`}>trash</Link>
+            </>
+          ) : null}{' '}
+          (a layer shared by several packages counts once)
+        </p>
+      ) : null}
 
       <form
         className="filters"
@@ -164,6 +188,12 @@ export function OwnerPage({ owner }: { owner: string }) {
                       <dt>Versions</dt>
                       <dd>{p.versions}</dd>
                     </div>
+                    {sizeOf(p.name) ? (
+                      <div>
+                        <dt>Size</dt>
+                        <dd>{formatBytes(sizeOf(p.name)?.liveBytes ?? 0)}</dd>
+                      </div>
+                    ) : null}
                   </dl>
                 </div>
               </li>

@@ -23,7 +23,7 @@ import { useLoad, useTitle } from '../hooks.ts';
 import { Markdown } from '../markdown.tsx';
 import { Link, navigate, packagePath, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { ChartDetail, ChartVersions, FileView, PackageView, ReferrerView, VersionView } from '../types.ts';
+import type { ChartDetail, ChartVersions, FileView, PackageUsage, PackageView, ReferrerView, VersionView } from '../types.ts';
 
 export function PackagePage({ name }: { name: string }) {
   const { user } = useSession();
@@ -59,11 +59,26 @@ export function PackagePage({ name }: { name: string }) {
   );
 }
 
+function StorageSection({ name }: { name: string }) {
+  const usage = useLoad(`usage|${name}`, () => get<PackageUsage>(packageApi(name, '/usage')));
+  if (!usage.data) return null;
+  return (
+    <section className="side-section">
+      <h2>Storage</h2>
+      <p className="storage-number" data-testid="package-usage">
+        {formatBytes(usage.data.liveBytes)}
+      </p>
+      {usage.data.trashedBytes > 0 ? <p className="muted small">{formatBytes(usage.data.trashedBytes)} more kept by versions in the trash</p> : null}
+    </section>
+  );
+}
+
 function Sidebar({ p, extra }: { p: PackageView; extra?: ReactNode }) {
   const related = p.related.filter((r) => r.relation !== 'artifact');
   return (
     <aside className="sidebar" aria-label="About this package">
       {extra}
+      <StorageSection name={p.name} />
       <section className="side-section">
         <h2>Downloads</h2>
         <p className="big-number">{formatCount(p.downloads.total)}</p>

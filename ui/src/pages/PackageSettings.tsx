@@ -5,7 +5,7 @@ import { useLoad, useTitle } from '../hooks.ts';
 import { Link, navigate, packagePath } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { TrustSection } from '../trusts.tsx';
-import type { Grant, PackageRole, PackageView, Visibility } from '../types.ts';
+import type { Grant, PackageRole, PackageView, TrashEntry, Visibility } from '../types.ts';
 
 const VISIBILITY_HELP: Record<Visibility, string> = {
   public: 'Anyone can pull it, without signing in.',
@@ -234,14 +234,14 @@ function DangerSection({ p, onChange }: { p: PackageView; onChange(): void }) {
     setError(null);
     try {
       if (dialog === 'version' && selected) {
-        await api('DELETE', packageApi(p.name, `/versions/${encodeURIComponent(selected.digest)}`));
-        setDone(`Version ${label(selected.digest)} was deleted.`);
+        const entry = await api<TrashEntry>('DELETE', packageApi(p.name, `/versions/${encodeURIComponent(selected.digest)}`));
+        setDone(`Version ${label(selected.digest)} was moved to the trash. It can be restored until ${entry.expiresAt.slice(0, 10)}.`);
         setDialog(null);
         setVersion('');
         onChange();
       } else if (dialog === 'package') {
         await api('DELETE', packageApi(p.name));
-        navigate(`/${p.owner}`);
+        navigate(`/${p.owner}/-/trash`);
       }
     } catch (err) {
       setError(messageOf(err));
@@ -253,11 +253,15 @@ function DangerSection({ p, onChange }: { p: PackageView; onChange(): void }) {
   return (
     <section className="card settings-section danger-zone" aria-labelledby="danger-title">
       <h2 id="danger-title">Danger zone</h2>
-      {done ? <Alert kind="success">{done}</Alert> : null}
+      {done ? (
+        <Alert kind="success">
+          {done} <Link to={`/${p.owner}/-/trash`}>Open the trash</Link>
+        </Alert>
+      ) : null}
       <div className="danger-row">
         <div>
           <h3>Delete a version</h3>
-          <p className="muted">Removes the version and all its tags. Clients can no longer pull it.</p>
+          <p className="muted">Moves the version, its tags, its platform images and its signatures to the trash. Clients can no longer pull it; you can restore it from the trash.</p>
         </div>
         {p.versions.length === 0 ? (
           <Empty title="No versions to delete" />
@@ -292,7 +296,7 @@ function DangerSection({ p, onChange }: { p: PackageView; onChange(): void }) {
       <div className="danger-row">
         <div>
           <h3>Delete this package</h3>
-          <p className="muted">Removes every version, tag, grant and setting of {p.name}. This cannot be undone.</p>
+          <p className="muted">Moves {p.name} with every version and tag to the trash. Its name stays reserved until it is restored or deleted for good.</p>
         </div>
         <button
           type="button"
@@ -317,11 +321,11 @@ function DangerSection({ p, onChange }: { p: PackageView; onChange(): void }) {
         onConfirm={run}
       >
         <p>
-          The manifest <code className="small">{selected?.digest}</code> and its tags ({selected?.tags.join(', ') || 'none'}) will be deleted.
+          The manifest <code className="small">{selected?.digest}</code> and its tags ({selected?.tags.join(', ') || 'none'}) will be moved to the trash, where you can restore them.
         </p>
       </ConfirmDialog>
       <ConfirmDialog open={dialog === 'package'} title={`Delete ${p.name}?`} confirmLabel="Delete this package" danger typed={p.name} busy={busy} error={error} onCancel={() => setDialog(null)} onConfirm={run}>
-        <p>Every version of this package will be deleted, for everyone. This cannot be undone.</p>
+        <p>Every version of this package disappears for everyone and goes to the trash; it can be restored from there until it is deleted for good.</p>
       </ConfirmDialog>
     </section>
   );
