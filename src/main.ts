@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { Registry } from 'prom-client';
 import type { Config } from './config/schema.ts';
 import { buildHttpApp } from './http/app.ts';
+import { buildMetricsApp } from './http/metrics.ts';
+import { WharfMetrics } from './lib/metrics.ts';
+import type { QueryObserver } from './metadata/instrumented-dialect.ts';
+import { storageByOwner } from './metadata/usage.ts';
 import { EventBus } from './lib/events.ts';
 import { type Metadata, openSqlite } from './metadata/metadata.ts';
 import type { RegistryEvents } from './services/events.ts';
@@ -39,7 +45,14 @@ export interface Wharf {
   tls: TlsReloader | null;
   trash: TrashService;
   usage: UsageService;
+  /** Background jobs (GC, trash purge, …), instrumented for metrics. */
   jobs: JobRunner;
+  /** Null when `metrics.enabled` is false. */
+  metrics: WharfMetrics | null;
+  /** The listener of `metrics.port`, when set (only /metrics). */
+  metricsApp: FastifyInstance | null;
+  /** Starts the metrics listener when `metrics.port` is set; its address, else null. */
+  listenMetrics(): Promise<string | null>;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -48,29 +61,32 @@ export interface Wharf {
 export const UI_DIR = join(import.meta.dirname, '..', 'ui', 'dist');
 
 export function createLogger(config: Config): Logger {
-  return pino({
+  const options = {
     level: config.log.level,
     base: { service: 'wharf' },
     redact: {
       paths: ['req.headers.authorization', 'headers.authorization', 'password', '*.password', 'token', '*.token'],
       censor: '[redacted]',
     },
-  });
+  };
+  if (config.log.format === 'json') return pino(options);
+  // In-process and synchronous, so the last lines before a crash are not lost in a worker thread.
+  return pino(options, pretty({ sync: true, colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }));
 }
 
-async function openStores(config: Config): Promise<BlobStore & UploadStore & { close?(): void }> {
+async function openStores(config: Config, metrics: WharfMetrics | null): Promise<BlobStore & UploadStore & { close?(): void }> {
   if (config.storage.driver === 'memory') return new MemoryStore();
   if (config.storage.driver === 's3') {
     const s3 = config.storage.s3;
     // Loaded on demand: the AWS SDK costs tens of MiB of memory the embedded profile never needs.
     const { S3Store } = await import('./storage/s3.ts');
-    return S3Store.open({ ...s3, region: s3.region ?? 'us-east-1' });
+    return S3Store.open({ ...s3, region: s3.region ?? 'us-east-1', observe: metrics ? metrics.objectStoreRequest.bind(metrics) : undefined });
   }
   return new FsStore(config.storage.fs.root ?? `${config.dataDir}/storage`, { fsync: config.storage.fs.fsync, directIo: config.storage.fs.directIo });
 }
 
 /** The configured metadata database (not yet migrated). */
-export async function openMetadata(config: Config, logger?: Logger): Promise<Metadata> {
+export async function openMetadata(config: Config, logger?: Logger, observe?: QueryObserver): Promise<Metadata> {
   if (config.database.driver === 'postgres') {
     const pg = config.database.postgres;
     if (!pg.url) throw new Error('database.postgres.url is required');
@@ -80,9 +96,10 @@ export async function openMetadata(config: Config, logger?: Logger): Promise<Met
       poolSize: pg.poolSize,
       schema: pg.schema,
       onIdleError: (err) => logger?.warn({ err }, 'postgres idle connection error'),
+      observe,
     });
   }
-  return openSqlite(config.database.sqlite.path ?? `${config.dataDir}/wharf.db`);
+  return openSqlite(config.database.sqlite.path ?? `${config.dataDir}/wharf.db`, { observe });
 }
 
 /** The configured certificate files, or null for plain HTTP. */
@@ -92,23 +109,35 @@ function tlsFiles(config: Config): TlsFiles | null {
 }
 
 /** The one composition root: config → logger → stores → services → http. */
-export async function createWharf(config: Config, opts: { logger?: Logger; clock?: () => number } = {}): Promise<Wharf> {
+export async function createWharf(
+  config: Config,
+  opts: { logger?: Logger; clock?: () => number; /** Where metrics are registered (a fresh one by default). */ metricsRegistry?: Registry } = {},
+): Promise<Wharf> {
   const logger = opts.logger ?? createLogger(config);
   const clock = opts.clock ?? Date.now;
   const certificates = tlsFiles(config);
   // Read before anything opens: a wrong path or a key that does not match stops the start.
   const https = certificates ? httpsOptions(certificates) : undefined;
-  const metadata = await openMetadata(config, logger);
+  const metrics = config.metrics.enabled
+    ? new WharfMetrics(opts.metricsRegistry ?? new Registry(), {
+        storageTopOwners: config.metrics.storageTopOwners,
+        storageRefreshMs: config.metrics.storageRefreshSeconds * 1000,
+        clock,
+        onCollectError: (what, err) => logger.warn({ err, what }, 'metrics collection failed'),
+      })
+    : null;
+  const metadata = await openMetadata(config, logger, metrics ? metrics.dbQuery.bind(metrics) : undefined);
   let store: Awaited<ReturnType<typeof openStores>>;
   try {
     await metadata.migrate();
-    store = await openStores(config);
+    store = await openStores(config, metrics);
   } catch (err) {
     await metadata.close();
     throw err;
   }
+  metrics?.setSources({ uploadSessions: () => metadata.uploads.count(), storageByOwner: () => storageByOwner(metadata.db) });
   const events = new EventBus<RegistryEvents>(logger);
-  const registry = new RegistryService({ metadata, blobs: store, events, clock });
+  const registry = new RegistryService({ metadata, blobs: store, events, clock, ...(metrics ? { metrics } : {}) });
   const uploads = new UploadService({
     metadata,
     uploads: store,
@@ -116,12 +145,12 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     log: logger,
     maxBlobBytes: config.limits.blobMaxBytes,
   });
-  const access = await createAccessServices(config, { metadata, clock, log: logger });
+  const access = await createAccessServices(config, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
   if (config.auth.enabled) await ensureAdmin(config, metadata, clock, logger);
   const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days });
   const usage = new UsageService({ metadata, authz: access.authz });
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
-  const jobs = new JobRunner({ metadata, clock, log: logger });
+  const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
   jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
   const charts = new ChartService({
     metadata,
@@ -152,9 +181,10 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     registry,
     uploads,
     manifestMaxBytes: config.limits.manifestMaxBytes,
-    trustProxy: config.server.trustProxy,
+    trustProxy: config.server.trustProxy || (config.server.trustedProxies.length > 0 ? config.server.trustedProxies : false),
     https,
     ready: () => metadata.ping(),
+    ...(metrics ? { metrics: { metrics, token: config.metrics.token, serve: config.metrics.port === undefined, auth: metrics, tokens: metrics } } : {}),
   });
   const server = app.server;
   const tls =
@@ -165,6 +195,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     tls.start();
     logger.info({ certificate: describeCertificate(https.cert instanceof Buffer ? https.cert : undefined), mutualTls: certificates?.clientCaFile !== undefined }, 'tls enabled');
   }
+  const metricsApp = metrics && config.metrics.port !== undefined ? await buildMetricsApp({ metrics, token: config.metrics.token }, logger) : null;
 
   const purgeEvery = config.uploads.purgeIntervalSeconds * 1000;
   const purge = setInterval(() => {
@@ -188,10 +219,17 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     trash,
     usage,
     jobs,
+    metrics,
+    metricsApp,
+    async listenMetrics() {
+      if (!metricsApp || config.metrics.port === undefined) return null;
+      return metricsApp.listen({ host: config.metrics.host ?? config.server.host, port: config.metrics.port });
+    },
     async close() {
       clearInterval(purge);
       tls?.stop();
       await jobs.stop();
+      await metricsApp?.close();
       await app.close();
       await events.settled();
       await downloads.close();

@@ -1,7 +1,27 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Booleans from YAML or from env strings ('true'/'false'/'1'/'0'), where z.coerce would read 'false' as true. */
 const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+
+/** proxy-addr's names for address ranges, accepted beside addresses and CIDRs. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8` or a range name. */
+export function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [addr = '', prefix, extra] = entry.split('/');
+  const family = isIP(addr);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** A list from YAML, or a comma-separated string from an environment variable. */
+const addressList = z
+  .union([z.array(z.string()), z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))])
+  .pipe(z.array(z.string().refine(isProxyAddress, { message: 'expected an IP address, a CIDR (10.0.0.0/8) or loopback/linklocal/uniquelocal' })));
 
 /**
  * The whole configuration as one schema. Defaults run a single node: filesystem blobs and
@@ -16,6 +36,12 @@ export const configSchema = z.object({
       /** Public URL clients use (token realm, Location headers); derived from the request when empty. */
       baseUrl: z.string().url().optional(),
       shutdownTimeoutSeconds: z.coerce.number().positive().default(30),
+      /**
+       * Proxies (addresses, CIDRs) whose X-Forwarded-For/-Proto/-Host are believed: the client
+       * address is the first hop not in this list. Empty = the socket's peer is the client.
+       */
+      trustedProxies: addressList.default([]),
+      /** Older spelling: true believes X-Forwarded-* from any peer. Prefer trustedProxies. */
       trustProxy: boolish.default(false),
       /**
        * HTTPS: with certFile and keyFile the server listens with TLS only. The files are read
@@ -163,6 +189,24 @@ export const configSchema = z.object({
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** `json`: one JSON object per line (for collectors); `pretty`: coloured, human-readable lines for a terminal. */
+      format: z.enum(['json', 'pretty']).default('json'),
+    })
+    .prefault({}),
+  metrics: z
+    .object({
+      /** Serve Prometheus metrics at GET /metrics. */
+      enabled: boolish.default(true),
+      /** When set, scrapes must send `Authorization: Bearer <token>`. */
+      token: z.string().min(1).optional(),
+      /** Serve /metrics on this port (its own listener) instead of the registry's port. */
+      port: z.coerce.number().int().min(0).max(65535).optional(),
+      /** Address of the metrics listener; defaults to server.host. */
+      host: z.string().optional(),
+      /** Owners with their own storage series (largest first); the rest are summed as "other". */
+      storageTopOwners: z.coerce.number().int().min(0).max(1000).default(20),
+      /** Least time between two computations of storage per owner (a query over every blob link). */
+      storageRefreshSeconds: z.coerce.number().int().min(10).default(300),
     })
     .prefault({}),
   charts: z

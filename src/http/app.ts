@@ -31,6 +31,9 @@ import { registerTokenApiRoutes } from './api/tokens.ts';
 import { registerTokenRoutes } from './token.ts';
 import { registerV2 } from './v2/router.ts';
 import { logFields } from './log-context.ts';
+import { decorateRouteTemplate, type MetricsEndpoint, registerMetricsRoute, routeTemplate, transferred } from './metrics.ts';
+import type { AuthMetrics } from '../services/authn.ts';
+import type { TokenMetrics } from './token.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -46,9 +49,12 @@ export interface HttpDeps {
   baseUrl: string | undefined;
   service: string | undefined;
   manifestMaxBytes: number;
-  trustProxy: boolean;
+  /** Fastify's trustProxy: true (any peer) or the proxies whose X-Forwarded-* headers are believed. */
+  trustProxy: boolean | string[];
   /** Listen with HTTPS (src/http/tls.ts) instead of plain HTTP. */
   https?: HttpsOptions | undefined;
+  /** Request metrics, and the /metrics endpoint unless it has a port of its own (`serve: false`). */
+  metrics?: MetricsEndpoint & { serve: boolean; auth?: AuthMetrics; tokens?: TokenMetrics };
   /** Readiness of backing stores, for /readyz. */
   ready: () => Promise<void>;
   /** Helm chart surfaces (classic repository, ChartMuseum API, /api/v1 charts). */
@@ -92,13 +98,38 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     reply.header('docker-distribution-api-version', 'registry/2.0');
     reply.header('x-request-id', req.id);
   });
+  decorateRouteTemplate(app);
 
-  // One line per request, with the repository and digest bound by the handlers.
+  const authGate = new AuthGate({
+    ...deps.access,
+    baseUrl: deps.baseUrl,
+    service: deps.service,
+    ...(deps.ui ? { session: sessionAuthenticator(deps.ui.sessions) } : {}),
+    ...(deps.metrics?.auth ? { metrics: deps.metrics.auth } : {}),
+  });
+
+  // Metrics of every request, and one log line with the repository and digest bound by the
+  // handlers, who called (never a credential), from where, and the bytes moved.
+  const metrics = deps.metrics?.metrics;
   app.addHook('onResponse', async (req, reply) => {
-    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    const { bytesIn, bytesOut } = transferred(req);
+    const status = reply.statusCode;
+    metrics?.request(routeTemplate(req), req.method, status, reply.elapsedTime / 1000, bytesIn, bytesOut);
+    const level = status >= 500 ? 'error' : 'info';
     if (!deps.logger.isLevelEnabled(level)) return;
     req.log[level](
-      { ...logFields(req), method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      {
+        ...logFields(req),
+        ...authGate.logFields(req),
+        method: req.method,
+        url: req.url,
+        status,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        client: req.ip,
+        userAgent: req.headers['user-agent'],
+        bytesIn,
+        bytesOut,
+      },
       'request',
     );
   });
@@ -117,14 +148,12 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
   });
 
-  const authGate = new AuthGate({
-    ...deps.access,
-    baseUrl: deps.baseUrl,
-    service: deps.service,
-    ...(deps.ui ? { session: sessionAuthenticator(deps.ui.sessions) } : {}),
-  });
+  if (deps.metrics?.serve) registerMetricsRoute(app, deps.metrics);
+
   const gate: AccessGate = deps.authEnabled ? authGate : openGate;
-  await app.register(async (token) => registerTokenRoutes(token, { ...deps.access, gate: authGate }));
+  await app.register(async (token) =>
+    registerTokenRoutes(token, { ...deps.access, gate: authGate, ...(deps.metrics?.tokens ? { metrics: deps.metrics.tokens } : {}) }),
+  );
   await app.register(async (api) => {
     registerAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts });
     registerTokenApiRoutes(api, {

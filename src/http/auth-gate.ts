@@ -3,7 +3,7 @@ import { ANONYMOUS, type Principal, type RepoAction } from '../auth/principal.ts
 import { looksLikeSecret, PAT_PREFIX } from '../auth/secrets.ts';
 import { RegistryError } from '../errors.ts';
 import type { RepoName } from '../oci/name.ts';
-import type { AuthnService } from '../services/authn.ts';
+import type { AuthMetrics, AuthnService } from '../services/authn.ts';
 import type { AuthzService } from '../services/authz.ts';
 import type { RegistryTokenService } from '../services/registry-tokens.ts';
 import type { AccessGate, AccessRequest } from './access.ts';
@@ -24,6 +24,15 @@ export interface AuthGateDeps {
   service: string | undefined;
   /** Session-cookie authentication for the web UI, when present. */
   session?: (req: FastifyRequest) => Promise<Principal | null>;
+  metrics?: AuthMetrics;
+}
+
+/** Who a request's log line names: the principal the gate resolved, never a credential. */
+export function principalLogFields(principal: Principal, via?: Identity['via']): Record<string, string> {
+  const fields: Record<string, string> = { principal: principal.kind === 'anonymous' ? 'anonymous' : principal.name, principalKind: principal.kind };
+  if (via) fields['auth'] = via;
+  if (principal.token) fields['tokenId'] = principal.token.id;
+  return fields;
 }
 
 export function clientAddress(req: FastifyRequest): string {
@@ -76,6 +85,12 @@ export class AuthGate implements AccessGate {
     return this.deps.service ?? (this.deps.baseUrl ? new URL(this.deps.baseUrl).host : req.host);
   }
 
+  /** The principal fields of a request's log line, when the gate identified its caller. */
+  logFields(req: FastifyRequest): Record<string, string> | undefined {
+    const identity = this.identities.get(req);
+    return identity ? principalLogFields(identity.principal, identity.via) : undefined;
+  }
+
   async identify(req: FastifyRequest): Promise<Identity> {
     const known = this.identities.get(req);
     if (known) return known;
@@ -118,14 +133,17 @@ export class AuthGate implements AccessGate {
       throw err;
     }
     const { principal } = identity;
+    const metrics = this.deps.metrics;
     if (access.type === 'base') {
       if (principal.kind === 'anonymous' && identity.via === 'none') {
+        metrics?.authFailure('missing_credentials');
         throw new HttpHeadersError('UNAUTHORIZED', 'authentication required', this.challenge(req, null));
       }
       return principal;
     }
     if (access.type === 'registry') {
       if (identity.via === 'none' && principal.kind === 'anonymous' && req.url.startsWith('/v2/')) {
+        metrics?.authFailure('missing_credentials');
         throw new HttpHeadersError('UNAUTHORIZED', 'authentication required', this.challenge(req, scope));
       }
       return principal;
@@ -141,12 +159,14 @@ export class AuthGate implements AccessGate {
       return principal;
     }
     if (identity.via === 'none' || identity.via === 'bearer') {
+      metrics?.authFailure(identity.via === 'none' ? 'missing_credentials' : 'insufficient_scope');
       const message = identity.via === 'none' ? 'authentication required' : 'insufficient scope';
       throw new HttpHeadersError('UNAUTHORIZED', message, this.challenge(req, scope, identity.via === 'bearer' ? 'insufficient_scope' : undefined), {
         repository: access.name,
         actions: missing,
       });
     }
+    metrics?.authFailure('denied');
     throw new RegistryError('DENIED', 'requested access to the resource is denied', { repository: access.name, actions: missing });
   }
 

@@ -63,7 +63,7 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
 
   const { status, wire } = TABLE[re.code];
   if (status >= 500) request.log.error({ err, ...logFields(request) }, 'request failed');
-  else request.log.debug({ code: re.code, msg: re.message, ...logFields(request) }, 'request rejected');
+  else request.log.debug({ code: re.code, reason: re.message, ...logFields(request) }, 'request rejected');
   if (err instanceof HttpHeadersError) reply.headers(err.headers);
   const retryAfter = (re.detail as { retryAfterSeconds?: unknown } | null | undefined)?.retryAfterSeconds;
   if (re.code === 'TOOMANYREQUESTS' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));

@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../errors.ts';
+import { SERVER_ROUTES } from '../lib/routes.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -24,7 +25,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Paths that belong to the registry and APIs: an unknown one is a JSON 404, never the app. */
-const RESERVED = /^\/(?:api|v1|v2|charts|token|\.well-known|healthz|readyz)(?:\/|$)/;
+const RESERVED = new RegExp(`^/(?:${SERVER_ROUTES.map((r) => r.replace('.', '\\.')).join('|')})(?:/|$)`);
 
 // Scripts only from our origin; README images may come from anywhere over https.
 const CSP = [

@@ -10,14 +10,28 @@ import { parseScopes, type Scope } from '../auth/scope.ts';
 import { RegistryError } from '../errors.ts';
 import type { AuthnService } from '../services/authn.ts';
 import type { RegistryTokenService } from '../services/registry-tokens.ts';
-import { type AuthGate, basicCredentials, basicPrincipal, clientAddress } from './auth-gate.ts';
+import type { TokenPrincipal } from '../lib/metrics.ts';
+import { type AuthGate, basicCredentials, basicPrincipal, clientAddress, principalLogFields } from './auth-gate.ts';
+import { bindLog } from './log-context.ts';
 import { HttpHeadersError } from './errors.ts';
+
+/** Counts issued registry tokens (lib/metrics.ts implements it). */
+export interface TokenMetrics {
+  tokenIssued(type: 'access' | 'refresh', principal: TokenPrincipal): void;
+}
 
 export interface TokenRouteDeps {
   authn: AuthnService;
   tokens: RegistryTokenService;
   keys: KeyRing;
   gate: AuthGate;
+  metrics?: TokenMetrics;
+}
+
+function tokenPrincipal(p: Principal): TokenPrincipal {
+  if (p.kind === 'ci') return 'ci';
+  if (p.kind === 'anonymous') return 'anonymous';
+  return p.token ? 'pat' : 'user';
 }
 
 function all(v: unknown): string[] {
@@ -31,13 +45,16 @@ function one(v: unknown): string | undefined {
 
 async function respond(
   deps: TokenRouteDeps,
+  req: FastifyRequest,
   reply: FastifyReply,
   principal: Principal,
   scopes: Scope[],
   service: string,
   refresh: { wanted: boolean; clientId: string },
 ) {
+  bindLog(req, principalLogFields(principal));
   const issued = await deps.tokens.issue(principal, scopes, service);
+  deps.metrics?.tokenIssued('access', tokenPrincipal(principal));
   const body: Record<string, unknown> = {
     token: issued.token,
     access_token: issued.token,
@@ -46,7 +63,10 @@ async function respond(
   };
   // Only password logins get refresh tokens: one minted from a PAT would outlive the PAT's
   // revocation, and clients without one simply keep the PAT they logged in with.
-  if (refresh.wanted && principal.kind === 'user' && !principal.token) body['refresh_token'] = await deps.tokens.issueRefresh(principal, refresh.clientId);
+  if (refresh.wanted && principal.kind === 'user' && !principal.token) {
+    body['refresh_token'] = await deps.tokens.issueRefresh(principal, refresh.clientId);
+    deps.metrics?.tokenIssued('refresh', 'user');
+  }
   return reply.code(200).header('cache-control', 'no-store').send(body);
 }
 
@@ -104,7 +124,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps):
     const principal = basic
       ? await principalOrAnonymous(deps, scopes, () => basicPrincipal(deps, basic, clientAddress(req), service))
       : ANONYMOUS;
-    return respond(deps, reply, principal, scopes, service, { wanted: one(q['offline_token']) === 'true', clientId: one(q['client_id']) ?? '' });
+    return respond(deps, req, reply, principal, scopes, service, { wanted: one(q['offline_token']) === 'true', clientId: one(q['client_id']) ?? '' });
   });
 
   app.post('/token', async (req: FastifyRequest, reply) => {
@@ -127,7 +147,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps):
     } else {
       throw new RegistryError('BAD_REQUEST', 'unsupported grant_type (password, refresh_token or token-exchange)', { grant_type: grant ?? null });
     }
-    return respond(deps, reply, principal, scopes, service, { wanted: wantsRefresh, clientId });
+    return respond(deps, req, reply, principal, scopes, service, { wanted: wantsRefresh, clientId });
   });
 
   app.get('/.well-known/jwks.json', async () => deps.keys.jwks());

@@ -12,6 +12,7 @@ import { SessionStore } from './sessions.ts';
 import { TrashStore } from './trash.ts';
 import { UsageStore } from './usage.ts';
 import type { DB } from './schema.ts';
+import { instrumentDialect, type QueryObserver } from './instrumented-dialect.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 
 /** All metadata stores bound to one Kysely handle (the database, or a transaction). */
@@ -84,7 +85,8 @@ export class Metadata {
   }
 }
 
-export function openSqlite(path: string): Metadata {
+export function openSqlite(path: string, opts: { observe?: QueryObserver | undefined } = {}): Metadata {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  return new Metadata(new Kysely<DB>({ dialect: new NodeSqliteDialect(path) }), 'sqlite');
+  const dialect = new NodeSqliteDialect(path);
+  return new Metadata(new Kysely<DB>({ dialect: opts.observe ? instrumentDialect(dialect, opts.observe) : dialect }), 'sqlite');
 }

@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { instrumentDialect, type QueryObserver } from './instrumented-dialect.ts';
 import { Metadata } from './metadata.ts';
 import type { DB } from './schema.ts';
 
@@ -10,6 +11,8 @@ export interface PostgresOptions {
   schema?: string | undefined;
   /** Errors of idle pooled connections (server restart, network); they must not crash the process. */
   onIdleError?: (err: Error) => void;
+  /** Receives every statement's latency by operation (metrics). */
+  observe?: QueryObserver | undefined;
 }
 
 const NUMERIC_OID = 1700;
@@ -60,5 +63,6 @@ export async function openPostgres(opts: PostgresOptions): Promise<Metadata> {
       }
     }
   }
-  return new Metadata(new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+  const dialect = new PostgresDialect({ pool });
+  return new Metadata(new Kysely<DB>({ dialect: opts.observe ? instrumentDialect(dialect, opts.observe) : dialect }), 'postgres');
 }

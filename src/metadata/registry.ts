@@ -278,6 +278,29 @@ export class ManifestStore {
     return rows.map((r) => r.digest as Digest);
   }
 
+  /** Which of `digests` a manifest of `repo` already references (blob or child manifest). */
+  async referenced(repo: RepoName, digests: readonly Digest[]): Promise<Set<Digest>> {
+    const out = new Set<Digest>();
+    for (const batch of batches([...new Set(digests)], IN_BATCH)) {
+      const rows = await this.db.selectFrom('manifest_refs').select('child').distinct().where('repo', '=', repo).where('child', 'in', batch).execute();
+      for (const r of rows) out.add(r.child as Digest);
+    }
+    return out;
+  }
+
+  /** The media types of one manifest of `repo` that references `child` (what the blob belongs to), or null. */
+  async referrerTypes(repo: RepoName, child: Digest): Promise<{ mediaType: string; configMediaType: string | null; artifactType: string | null } | null> {
+    const row = await this.db
+      .selectFrom('manifest_refs')
+      .innerJoin('manifests', (j) => j.onRef('manifests.repo', '=', 'manifest_refs.repo').onRef('manifests.digest', '=', 'manifest_refs.digest'))
+      .select(['manifests.media_type', 'manifests.config_media_type', 'manifests.artifact_type'])
+      .where('manifest_refs.repo', '=', repo)
+      .where('manifest_refs.child', '=', child)
+      .limit(1)
+      .executeTakeFirst();
+    return row ? { mediaType: row.media_type, configMediaType: row.config_media_type, artifactType: row.artifact_type } : null;
+  }
+
   /** Inserts the manifest and its references; a re-push of identical bytes is a no-op. */
   async put(m: ManifestRecord, children: readonly ManifestChild[]): Promise<void> {
     await this.db
@@ -438,6 +461,12 @@ export class UploadSessionStore {
 
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  }
+
+  /** Open sessions (not committed, cancelled or purged yet). */
+  async count(): Promise<number> {
+    const row = await this.db.selectFrom('uploads').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   async staleSince(before: number, limit: number): Promise<string[]> {

@@ -5,7 +5,7 @@ import { generatePassword, hashPassword } from '../auth/passwords.ts';
 import type { Config } from '../config/schema.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { AccountService } from './accounts.ts';
-import { AuthnService } from './authn.ts';
+import { type AuthMetrics, AuthnService } from './authn.ts';
 import { AuthzService } from './authz.ts';
 import { PersonalTokenService } from './personal-tokens.ts';
 import { RegistryTokenService } from './registry-tokens.ts';
@@ -22,7 +22,7 @@ export interface AccessServices {
 /** Builds the authentication and authorization services from config (called by main.ts). */
 export async function createAccessServices(
   config: Config,
-  deps: { metadata: Metadata; clock: () => number; log: Logger; fetch?: Fetch },
+  deps: { metadata: Metadata; clock: () => number; log: Logger; fetch?: Fetch; metrics?: AuthMetrics },
 ): Promise<AccessServices> {
   const { metadata, clock, log } = deps;
   const keys = new KeyRing(metadata, clock);
@@ -36,6 +36,7 @@ export async function createAccessServices(
     allowInsecureIssuers: config.auth.oidc.allowInsecureIssuers,
     rateLimit: config.auth.loginRateLimit,
     credentialCacheSeconds: config.auth.credentialCacheSeconds,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   const authz = new AuthzService({ metadata, clock, defaultVisibility: config.auth.defaultVisibility, enabled: config.auth.enabled });
   const tokens = new RegistryTokenService({
@@ -47,6 +48,7 @@ export async function createAccessServices(
     ttlSeconds: config.auth.tokenTtlSeconds,
     ciTtlSeconds: config.auth.ciTokenTtlSeconds,
     refreshTtlDays: config.auth.refreshTokenTtlDays,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   const accounts = new AccountService({ metadata, clock });
   const personalTokens = new PersonalTokenService({ metadata, clock, authz });

@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { RegistryError } from '../errors.ts';
+import { SERVER_ROUTES } from '../lib/routes.ts';
 import type { Account } from '../metadata/accounts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 
@@ -12,7 +13,7 @@ export interface AccountDeps {
 // Owner names are the first segment of repository paths, so they follow the OCI component
 // grammar, and must not shadow the server's own top-level routes.
 const OWNER_NAME = /^[a-z0-9](?:[a-z0-9]|[._-](?=[a-z0-9])){0,38}$/;
-const RESERVED = new Set(['v1', 'v2', 'api', 'token', 'charts', 'healthz', 'readyz', 'metrics', 'login', 'logout', 'settings', 'assets', 'static', 'admin', 'orgs', 'users', 'new', 'system', 'anonymous', 'well-known']);
+const RESERVED = new Set([...SERVER_ROUTES, 'login', 'logout', 'settings', 'assets', 'static', 'admin', 'orgs', 'users', 'new', 'system', 'anonymous', 'well-known']);
 const TEAM_NAME = /^[a-z0-9](?:[a-z0-9]|[._-](?=[a-z0-9])){0,38}$/;
 const MIN_PASSWORD = 8;
 

@@ -7,7 +7,13 @@ import { actionsOfScopes } from '../auth/policy.ts';
 import type { CiGrant, Principal } from '../auth/principal.ts';
 import { hashSecret, looksLikeSecret, PAT_PREFIX } from '../auth/secrets.ts';
 import { RegistryError } from '../errors.ts';
+import type { AuthFailureReason } from '../lib/metrics.ts';
 import type { Metadata } from '../metadata/metadata.ts';
+
+/** Counts refused credentials by reason (lib/metrics.ts implements it). */
+export interface AuthMetrics {
+  authFailure(reason: AuthFailureReason): void;
+}
 
 export interface AuthnDeps {
   metadata: Metadata;
@@ -17,10 +23,21 @@ export interface AuthnDeps {
   allowInsecureIssuers: boolean;
   rateLimit: { windowSeconds: number; perAccount: number; perAddress: number };
   credentialCacheSeconds: number;
+  metrics?: AuthMetrics;
 }
 
 function unauthorized(message = 'authentication required'): RegistryError {
   return new RegistryError('UNAUTHORIZED', message);
+}
+
+/** Runs `fn`, counting an UNAUTHORIZED it throws as a failure for `reason`. */
+export async function countingFailures<T>(metrics: AuthMetrics | undefined, reason: AuthFailureReason, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (metrics && err instanceof RegistryError && err.code === 'UNAUTHORIZED') metrics.authFailure(reason);
+    throw err;
+  }
 }
 
 /**
@@ -62,6 +79,7 @@ export class AuthnService {
       const { count, resetAt } = await m.loginFailures.get(key, now, windowMs);
       const limit = key.startsWith('user:') ? this.deps.rateLimit.perAccount : this.deps.rateLimit.perAddress;
       if (count >= limit) {
+        this.deps.metrics?.authFailure('rate_limited');
         throw new RegistryError('TOOMANYREQUESTS', 'too many failed sign-in attempts', { retryAfterSeconds: Math.max(1, Math.ceil((resetAt - now) / 1000)) });
       }
     }
@@ -81,6 +99,7 @@ export class AuthnService {
     if (!ok || !account) {
       for (const key of keys) await m.loginFailures.bump(key, now, windowMs);
       this.deps.log.info({ username, address }, 'sign-in failed');
+      this.deps.metrics?.authFailure('bad_password');
       throw unauthorized('invalid username or password');
     }
     if (cached === undefined) await m.loginFailures.reset(`user:${username}`);
@@ -89,6 +108,10 @@ export class AuthnService {
 
   /** A personal access token; `username`, when given, must be the token's owner. */
   async pat(secret: string, username?: string): Promise<Principal> {
+    return countingFailures(this.deps.metrics, 'bad_token', () => this.patPrincipal(secret, username));
+  }
+
+  private async patPrincipal(secret: string, username?: string): Promise<Principal> {
     const m = this.deps.metadata;
     const now = this.deps.clock();
     const token = looksLikeSecret(secret, PAT_PREFIX) ? await m.tokens.byHash(hashSecret(secret)) : null;
@@ -116,6 +139,10 @@ export class AuthnService {
 
   /** A CI job's OIDC ID token → a principal limited to what trusting owners/packages grant. */
   async ci(idToken: string): Promise<Principal> {
+    return countingFailures(this.deps.metrics, 'bad_ci_token', () => this.ciPrincipal(idToken));
+  }
+
+  private async ciPrincipal(idToken: string): Promise<Principal> {
     const issuer = OidcVerifier.issuerOf(idToken);
     if (!issuer) throw unauthorized('invalid identity token');
     if (!issuer.startsWith('https://') && !this.deps.allowInsecureIssuers) throw unauthorized('identity token issuer must use https');

@@ -626,6 +626,11 @@ export class ChartService {
     return { repo: rec.repo, digest, size: blob.size, kind: prov ? 'prov' : 'chart', open: () => blob.open(wholeBlob(blob.size)) };
   }
 
+  /** A classic-repository download: a pull of the chart's (or provenance's) blob. */
+  recordDownload(f: ChartFile): void {
+    this.deps.registry.recordBlobPull(f.repo, f.digest, f.size);
+  }
+
   // ---- ChartMuseum-compatible API -------------------------------------------------------------------
 
   /** Listed versions with full metadata, grouped by chart name (ChartMuseum's `GET /api/charts`). */

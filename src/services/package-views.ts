@@ -7,6 +7,7 @@ import type { Metadata } from '../metadata/metadata.ts';
 import type { ManifestSummary, TagRow } from '../metadata/package-views.ts';
 import type { Digest } from '../oci/digest.ts';
 import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaType } from '../oci/mediatypes.ts';
+import { artifactKind } from '../oci/kind.ts';
 import type { RepoName } from '../oci/name.ts';
 import type { BlobStore } from '../storage/types.ts';
 import type { AuthzService } from './authz.ts';
@@ -139,14 +140,10 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** A package page shows a multi-platform index as an image. */
 function kindOf(m: ManifestSummary): PackageKind {
-  if (m.configMediaType === MediaType.HelmConfig) return 'chart';
-  if (m.configMediaType === MediaType.OciConfig || m.configMediaType === MediaType.DockerConfig) {
-    const explicit = m.artifactType && m.artifactType !== m.configMediaType;
-    return explicit ? 'artifact' : 'image';
-  }
-  if (INDEX_TYPES.has(m.mediaType) && m.artifactType === null) return 'image';
-  return 'artifact';
+  const kind = artifactKind(m);
+  return kind === 'index' ? 'image' : kind;
 }
 
 /** A chart wins over an image, an image over an artifact (signatures pushed as tags are artifacts). */

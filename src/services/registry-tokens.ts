@@ -7,7 +7,7 @@ import { hashSecret, looksLikeSecret, newSecret, REFRESH_PREFIX, secretHint } fr
 import { RegistryError } from '../errors.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { isRepoName, type RepoName } from '../oci/name.ts';
-import type { AuthnService } from './authn.ts';
+import { type AuthMetrics, type AuthnService, countingFailures } from './authn.ts';
 import type { AuthzService } from './authz.ts';
 
 export interface RegistryTokenDeps {
@@ -19,6 +19,7 @@ export interface RegistryTokenDeps {
   ttlSeconds: number;
   ciTtlSeconds: number;
   refreshTtlDays: number;
+  metrics?: AuthMetrics;
 }
 
 export interface IssuedToken {
@@ -92,6 +93,10 @@ export class RegistryTokenService {
 
   /** Verifies a bearer token; throws UNAUTHORIZED when it is invalid, expired or revoked. */
   async verify(token: string, service: string): Promise<TokenGrant> {
+    return countingFailures(this.deps.metrics, 'bad_registry_token', () => this.grantOf(token, service));
+  }
+
+  private async grantOf(token: string, service: string): Promise<TokenGrant> {
     const claims = await this.verifiedClaims(token);
     if (claims.aud !== service) throw new RegistryError('UNAUTHORIZED', 'token was issued for another service');
     const principal = await this.principalOf(claims);
@@ -181,6 +186,10 @@ export class RegistryTokenService {
   }
 
   async redeemRefresh(secret: string): Promise<Principal> {
+    return countingFailures(this.deps.metrics, 'bad_refresh_token', () => this.refreshPrincipal(secret));
+  }
+
+  private async refreshPrincipal(secret: string): Promise<Principal> {
     const t = looksLikeSecret(secret, REFRESH_PREFIX) ? await this.deps.metadata.tokens.byHash(hashSecret(secret)) : null;
     const now = this.deps.clock();
     if (!t || t.kind !== 'refresh' || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) {

@@ -176,7 +176,7 @@ describe('RegistryService lists', () => {
 
   test('recordPull emits manifest.pulled', async () => {
     const d = digestOf(Buffer.from('m'));
-    h.registry.recordPull(repo, d);
+    h.registry.recordPull(repo, { digest: d, mediaType: 'application/vnd.oci.image.manifest.v1+json', configMediaType: null, artifactType: null });
     await h.events.settled();
     assert.deepEqual(h.seen, [{ type: 'manifest.pulled', event: { repo, digest: d } }]);
   });

@@ -3,6 +3,7 @@ import { RegistryError } from '../errors.ts';
 import type { ManifestChild, ManifestRecord } from '../metadata/registry.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { type Digest, digestAlgorithm, digestOf } from '../oci/digest.ts';
+import { type ArtifactKind, artifactKind, type KindFields } from '../oci/kind.ts';
 import { parseManifest } from '../oci/manifest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import { ownerOf, type Reference, type RepoName, type Tag } from '../oci/name.ts';
@@ -11,11 +12,20 @@ import type { RegistryEventBus } from './events.ts';
 import { TagListCache } from './tag-list-cache.ts';
 import { trashedManifestError, trashedPackageError } from './trash-refusals.ts';
 
+/** Counters of registry traffic by kind (lib/metrics.ts implements it). */
+export interface RegistryMetrics {
+  manifestPushed(kind: ArtifactKind): void;
+  manifestPulled(kind: ArtifactKind): void;
+  blobPushed(kind: ArtifactKind, bytes: number): void;
+  blobPulled(kind: ArtifactKind | 'unknown', bytes: number): void;
+}
+
 export interface RegistryDeps {
   metadata: Metadata;
   blobs: BlobStore;
   events: RegistryEventBus;
   clock: () => number;
+  metrics?: RegistryMetrics;
 }
 
 export interface Page<T> {
@@ -44,6 +54,8 @@ export class RegistryService {
   private readonly deps: RegistryDeps;
 
   private readonly tagLists = new TagListCache(TAG_LIST_CACHE_NAMES);
+  /** Kind of recently pulled blobs, so repeated pulls of a layer cost no query. */
+  private readonly blobKinds = new Map<Digest, ArtifactKind>();
 
   constructor(deps: RegistryDeps) {
     this.deps = deps;
@@ -87,8 +99,31 @@ export class RegistryService {
     return m;
   }
 
-  recordPull(repo: RepoName, digest: Digest): void {
-    this.deps.events.emit('manifest.pulled', { repo, digest });
+  /** A manifest was sent to a client (GET, not HEAD). */
+  recordPull(repo: RepoName, manifest: KindFields & { digest: Digest }): void {
+    this.deps.metrics?.manifestPulled(artifactKind(manifest));
+    this.deps.events.emit('manifest.pulled', { repo, digest: manifest.digest });
+  }
+
+  /**
+   * A blob GET was answered with `bytes`. Its kind is that of a manifest referencing it, looked up
+   * after the response started (and remembered), so a pull never waits for the metric.
+   */
+  recordBlobPull(repo: RepoName, digest: Digest, bytes: number): void {
+    const metrics = this.deps.metrics;
+    if (!metrics) return;
+    const known = this.blobKinds.get(digest);
+    if (known) return metrics.blobPulled(known, bytes);
+    this.deps.metadata.manifests.referrerTypes(repo, digest).then(
+      (types) => {
+        if (!types) return metrics.blobPulled('unknown', bytes);
+        const kind = artifactKind(types);
+        if (this.blobKinds.size >= BLOB_KIND_CACHE) this.blobKinds.delete(this.blobKinds.keys().next().value as Digest);
+        this.blobKinds.set(digest, kind);
+        metrics.blobPulled(kind, bytes);
+      },
+      () => metrics.blobPulled('unknown', bytes),
+    );
   }
 
   /**
@@ -127,6 +162,8 @@ export class RegistryService {
       ...parsed.manifests.map((d) => ({ digest: d.digest, kind: 'manifest' as const })),
     ];
 
+    const metrics = this.deps.metrics;
+    let published: Set<Digest> | null = null;
     await this.deps.metadata.transaction(async (m) => {
       // First: locks the repository row, so a concurrent trash move or restore of this package
       // is either wholly before this push or wholly after it (ADR 0010).
@@ -148,11 +185,25 @@ export class RegistryService {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'index references a manifest unknown to the repository', { digest: d.digest });
         }
       }
+      // Blobs no manifest of the repository referenced yet are the ones this push publishes.
+      if (metrics) published = await m.manifests.referenced(repo, parsed.blobs.map((d) => d.digest));
       await m.manifests.put(record, children);
       for (const tag of tags) await m.tags.put(repo, tag, digest, now);
     });
+    if (metrics && published) this.countPush(metrics, record, parsed.blobs, published);
     this.deps.events.emit('manifest.pushed', { repo, manifest: record, tags });
     return { digest, subject: record.subject, tags };
+  }
+
+  private countPush(metrics: RegistryMetrics, record: ManifestRecord, blobs: readonly { digest: Digest; size: number }[], referencedBefore: ReadonlySet<Digest>): void {
+    const kind = artifactKind(record);
+    metrics.manifestPushed(kind);
+    const counted = new Set<Digest>(referencedBefore);
+    for (const b of blobs) {
+      if (counted.has(b.digest)) continue;
+      counted.add(b.digest);
+      metrics.blobPushed(kind, b.size);
+    }
   }
 
   /** By tag: removes only the tag. By digest: removes the manifest and every tag on it. */
@@ -221,6 +272,8 @@ export const DEFAULT_PAGE = 100_000;
 /** Tag names held in memory for listings, across repositories (about 60 bytes each). */
 const TAG_LIST_CACHE_NAMES = 200_000;
 export const MAX_PAGE = 100_000;
+/** Digests whose kind is remembered for blob-pull metrics (about 150 bytes each). */
+const BLOB_KIND_CACHE = 10_000;
 
 /** Fetches one extra row to know whether another page exists without a second query. */
 async function paginate<T extends string>(

@@ -61,7 +61,8 @@ export const serverCommands: readonly Command[] = [
         else logger.info('SIGHUP: nothing to reload (no server.tls configured)');
       });
       const address = await wharf.app.listen({ host: config.server.host, port: config.server.port });
-      logger.info({ address, version: versionInfo().version, storage: config.storage.driver, database: config.database.driver, dataDir: config.dataDir }, 'wharf listening');
+      const metricsAddress = await wharf.listenMetrics();
+      logger.info({ address, metricsAddress, version: versionInfo().version, storage: config.storage.driver, database: config.database.driver, dataDir: config.dataDir }, 'wharf listening');
       return await stopped;
     },
   }),

@@ -70,6 +70,7 @@ export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDe
     if (etagMatches(req.headers['if-none-match'], f.digest)) return reply.code(304).send();
     if (req.method === 'HEAD') return reply.code(200).send();
     const stream = await f.open();
+    charts.recordDownload(f);
     return reply.code(200).send(stream);
   };
 

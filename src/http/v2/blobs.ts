@@ -48,6 +48,7 @@ export function blobRoutes(deps: V2Deps) {
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull'] });
       const blob = await deps.registry.blob(name, digest);
       if (blob.redirect && req.method === 'GET') {
+        deps.registry.recordBlobPull(name, digest, blob.size);
         return reply.header('docker-content-digest', digest).redirect(blob.redirect, 307);
       }
       const rangeHeader = req.headers.range;
@@ -63,6 +64,7 @@ export function blobRoutes(deps: V2Deps) {
       } else {
         reply.code(200).header('content-length', String(blob.size));
       }
+      if (req.method === 'GET') deps.registry.recordBlobPull(name, digest, range ? range.end - range.start + 1 : blob.size);
       if (file) return sendFile(reply, file, range ? range.end - range.start + 1 : blob.size, range ? 206 : 200, range?.start ?? 0);
       return stream ? reply.send(stream) : reply.send();
     },

@@ -67,7 +67,7 @@ export function manifestRoutes(deps: V2Deps) {
         return reply.code(304).send();
       }
       if (req.method === 'HEAD') return reply.code(200).send();
-      deps.registry.recordPull(name, m.digest);
+      deps.registry.recordPull(name, m);
       return reply.code(200).send(m.content);
     },
 

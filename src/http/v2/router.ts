@@ -25,6 +25,16 @@ const PATTERNS: { re: RegExp; area: 'tags' | 'manifests' | 'uploadStart' | 'uplo
   { re: /^(.+)\/referrers\/([^/]+)$/, area: 'referrers' },
 ];
 
+/** Metric labels of the endpoints (the route Fastify sees is `/v2/*` for all of them). */
+const TEMPLATES: Record<(typeof PATTERNS)[number]['area'], string> = {
+  tags: '/v2/<name>/tags/list',
+  manifests: '/v2/<name>/manifests/<reference>',
+  uploadStart: '/v2/<name>/blobs/uploads/',
+  upload: '/v2/<name>/blobs/uploads/<uuid>',
+  blob: '/v2/<name>/blobs/<digest>',
+  referrers: '/v2/<name>/referrers/<digest>',
+};
+
 export function registerV2(app: FastifyInstance, deps: V2Deps): void {
   const blobs = blobRoutes(deps);
   const uploads = uploadRoutes(deps);
@@ -59,12 +69,14 @@ export function registerV2(app: FastifyInstance, deps: V2Deps): void {
       const path = (req.params as { '*': string })['*'];
       const method = req.method as Method;
       if (path === '_catalog') {
+        req.routeTemplate = '/v2/_catalog';
         if (method !== 'GET') throw new RegistryError('METHOD_NOT_ALLOWED', 'method not allowed');
         return lists.catalog(req, reply);
       }
       for (const { re, area } of PATTERNS) {
         const m = re.exec(path);
         if (!m) continue;
+        req.routeTemplate = TEMPLATES[area];
         const name = parseRepoName(m[1] ?? '');
         bindLog(req, { repo: name });
         const handler = tables[area][method];

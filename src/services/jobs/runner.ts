@@ -40,6 +40,11 @@ export type RunOutcome<Summary> =
   /** Another process holds the job's lease (it is running there). */
   | { status: 'busy'; holder: string };
 
+/** Told how every run ended (metrics): any job is covered without code of its own. */
+export interface JobObserver {
+  jobFinished(job: string, status: 'succeeded' | 'failed' | 'interrupted', seconds: number, summary: Record<string, unknown> | null): void;
+}
+
 export interface JobRunnerDeps {
   metadata: Metadata;
   clock: () => number;
@@ -50,6 +55,7 @@ export interface JobRunnerDeps {
   leaseMs?: number;
   /** Least time between two progress writes to the database. */
   progressEveryMs?: number;
+  observer?: JobObserver;
 }
 
 interface Scheduled {
@@ -132,6 +138,7 @@ export class JobRunner {
         if (latest) await metadata.jobRuns.progress(id, latest);
         await metadata.jobRuns.finish(id, { status: 'succeeded', now: clock(), summary });
         jobLog.info({ summary, ms: clock() - now }, 'job finished');
+        this.deps.observer?.jobFinished(job.name, 'succeeded', (clock() - now) / 1000, summary);
         return { status: 'succeeded', run: await this.record(id), summary };
       } catch (err) {
         await writing;
@@ -140,6 +147,7 @@ export class JobRunner {
         const status = controller.signal.aborted ? 'interrupted' : 'failed';
         await metadata.jobRuns.finish(id, { status, now: clock(), error: message }).catch(() => undefined);
         jobLog.error({ err, status }, 'job did not finish');
+        this.deps.observer?.jobFinished(job.name, status, (clock() - now) / 1000, null);
         return { status, run: await this.record(id), error: err };
       } finally {
         clearInterval(renew);

@@ -25,6 +25,8 @@ export interface S3Options {
   createBucket: boolean;
   /** If-Match spelling for conditional overwrites (see s3/conditional.ts); 'auto' (default) probes. */
   conditionalWrites?: 'auto' | 'quoted' | 'bare' | 'none' | undefined;
+  /** Receives every S3 call's latency by operation (metrics); a "not found" answer counts as ok. */
+  observe?: ((operation: string, seconds: number, ok: boolean) => void) | undefined;
 }
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -56,7 +58,32 @@ export function createS3Client(opts: S3Options): S3Client {
       ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}),
     };
   }
-  return new S3Client(config);
+  const client = new S3Client(config);
+  if (opts.observe) observeRequests(client, opts.observe);
+  return client;
+}
+
+/**
+ * One middleware around every command (retries included: the latency a caller sees), labelled
+ * by the command's name (GetObject, UploadPart, …). GetObject resolves once the headers are in;
+ * the body streams afterwards.
+ */
+function observeRequests(client: S3Client, observe: (operation: string, seconds: number, ok: boolean) => void): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      const start = performance.now();
+      try {
+        const out = await next(args);
+        observe(operation, (performance.now() - start) / 1000, true);
+        return out;
+      } catch (err) {
+        observe(operation, (performance.now() - start) / 1000, isNotFound(err));
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 'wharfMetrics' },
+  );
 }
 
 /** `prefix` normalised to '' or 'a/b/' (no leading slash, one trailing slash). */
