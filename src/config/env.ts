@@ -34,7 +34,8 @@ export function isToolVariable(name: string): boolean {
   return TOOL_VARIABLES.has(name) || TOOL_PREFIXES.some((p) => name.startsWith(p));
 }
 
-export type Tree = { [key: string]: Tree | string };
+/** Values by path; a list (from YAML or programmatic overrides) is one value. */
+export type Tree = { [key: string]: Tree | string | string[] };
 
 function camel(segment: string): string {
   return segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -56,7 +57,7 @@ function set(tree: Tree, path: readonly string[], value: string): void {
   let node = tree;
   for (const seg of path.slice(0, -1)) {
     const next = node[seg];
-    node = typeof next === 'object' ? next : (node[seg] = {});
+    node = typeof next === 'object' && !Array.isArray(next) ? next : (node[seg] = {});
   }
   const last = path[path.length - 1];
   if (last !== undefined) node[last] = value;

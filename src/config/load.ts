@@ -9,7 +9,8 @@ import { type Config, configSchema } from './schema.ts';
 function merge(base: unknown, over: Tree): unknown {
   if (typeof base !== 'object' || base === null || Array.isArray(base)) base = {};
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(over)) out[k] = typeof v === 'object' ? merge(out[k], v) : v;
+  // Lists (server.trustedProxies) replace the base's list whole.
+  for (const [k, v] of Object.entries(over)) out[k] = typeof v === 'object' && !Array.isArray(v) ? merge(out[k], v) : v;
   return out;
 }
 
