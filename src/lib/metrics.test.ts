@@ -94,3 +94,16 @@ test('storage per owner is computed once per interval and kept when the query fa
   assert.deepEqual(await owners(), { a: 10, other: 1 }, 'the last figures stay');
   assert.equal(calls, 2, 'a failure waits a whole interval too');
 });
+
+test('request histograms export cumulative buckets, sum and count', async () => {
+  const m = new WharfMetrics(new Registry());
+  for (const s of [0.0005, 0.003, 0.003, 2, 100]) m.request('/healthz', 'GET', 200, s, 0, 0);
+  const text = await m.registry.metrics();
+  const line = (le: string) => text.split('\n').find((l) => l.startsWith('wharf_http_request_duration_seconds_bucket{') && l.includes(`le="${le}"`));
+  assert.match(String(line('0.001')), / 1$/);
+  assert.match(String(line('0.005')), / 3$/);
+  assert.match(String(line('60')), / 4$/);
+  assert.match(String(line('+Inf')), / 5$/);
+  assert.match(text, /wharf_http_request_duration_seconds_count\{route="\/healthz",method="GET",status_class="2xx"\} 5\n/);
+  assert.match(text, /wharf_http_request_duration_seconds_sum\{route="\/healthz",method="GET",status_class="2xx"\} 102\.0065\n/);
+});

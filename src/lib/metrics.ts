@@ -9,6 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type CounterCell, CounterFamily, type HistogramCell, HistogramFamily } from './metric-cells.ts';
 
 /** What a manifest or blob belongs to (see oci/kind.ts); `unknown` for blobs no manifest references. */
 export type TransferKind = 'image' | 'index' | 'chart' | 'artifact' | 'unknown';
@@ -77,16 +78,18 @@ const JOB_BUCKETS = [0.1, 1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21600];
 interface CounterChild {
   inc(value?: number): void;
 }
-interface HistogramChild {
-  observe(value: number): void;
+
+/** The cells of one (route, method, status class): resolved once, then reused by every request. */
+interface HttpSeries {
+  requests: CounterCell;
+  duration: HistogramCell;
+  received: CounterCell;
+  sent: CounterCell;
 }
 
-/** The children of one (route, method, status class): resolved once, then reused by every request. */
-interface HttpSeries {
-  requests: CounterChild;
-  duration: HistogramChild;
-  received: CounterChild;
-  sent: CounterChild;
+interface BackendSeries {
+  duration: HistogramCell;
+  errors: CounterCell;
 }
 
 /** The largest `n` owners by bytes, and the sum of the rest as "other" (present only when there is a rest). */
@@ -103,10 +106,10 @@ export class WharfMetrics {
   private readonly onCollectError: (what: string, err: unknown) => void;
   private sources: MetricsSources = {};
 
-  private readonly httpRequests: Counter<'route' | 'method' | 'status_class'>;
-  private readonly httpDuration: Histogram<'route' | 'method' | 'status_class'>;
-  private readonly httpReceived: Counter<'route' | 'method' | 'status_class'>;
-  private readonly httpSent: Counter<'route' | 'method' | 'status_class'>;
+  private readonly httpRequests: CounterFamily<'route' | 'method' | 'status_class'>;
+  private readonly httpDuration: HistogramFamily<'route' | 'method' | 'status_class'>;
+  private readonly httpReceived: CounterFamily<'route' | 'method' | 'status_class'>;
+  private readonly httpSent: CounterFamily<'route' | 'method' | 'status_class'>;
   /** route → method → series by status class (1..5); nested maps so a request allocates no key. */
   private readonly httpSeries = new Map<string, Map<string, (HttpSeries | undefined)[]>>();
 
@@ -129,12 +132,12 @@ export class WharfMetrics {
   private readonly webhookDuration: Histogram;
   private readonly webhookAbandoned: Counter;
 
-  private readonly dbDuration: Histogram<'operation'>;
-  private readonly dbErrors: Counter<'operation'>;
-  private readonly dbByOperation = new Map<string, { duration: HistogramChild; errors: CounterChild }>();
-  private readonly storeDuration: Histogram<'operation'>;
-  private readonly storeErrors: Counter<'operation'>;
-  private readonly storeByOperation = new Map<string, { duration: HistogramChild; errors: CounterChild }>();
+  private readonly dbDuration: HistogramFamily<'operation'>;
+  private readonly dbErrors: CounterFamily<'operation'>;
+  private readonly dbByOperation = new Map<string, BackendSeries>();
+  private readonly storeDuration: HistogramFamily<'operation'>;
+  private readonly storeErrors: CounterFamily<'operation'>;
+  private readonly storeByOperation = new Map<string, BackendSeries>();
 
   private readonly storageTopOwners: number;
   private readonly storageRefreshMs: number;
@@ -151,16 +154,16 @@ export class WharfMetrics {
 
     // ---- HTTP ----
     const httpLabels = ['route', 'method', 'status_class'] as const;
-    this.httpRequests = new Counter({ name: 'wharf_http_requests_total', help: 'HTTP requests by route template, method and status class', labelNames: httpLabels, registers });
-    this.httpDuration = new Histogram({
+    this.httpRequests = new CounterFamily({ name: 'wharf_http_requests_total', help: 'HTTP requests by route template, method and status class', labelNames: httpLabels, registers });
+    this.httpDuration = new HistogramFamily({
       name: 'wharf_http_request_duration_seconds',
       help: 'Time from receiving a request to the end of its response',
       labelNames: httpLabels,
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.httpReceived = new Counter({ name: 'wharf_http_received_bytes_total', help: 'Bytes received on HTTP connections (request lines, headers and bodies)', labelNames: httpLabels, registers });
-    this.httpSent = new Counter({ name: 'wharf_http_sent_bytes_total', help: 'Bytes sent on HTTP connections (status lines, headers and bodies)', labelNames: httpLabels, registers });
+    this.httpReceived = new CounterFamily({ name: 'wharf_http_received_bytes_total', help: 'Bytes received on HTTP connections (request lines, headers and bodies)', labelNames: httpLabels, registers });
+    this.httpSent = new CounterFamily({ name: 'wharf_http_sent_bytes_total', help: 'Bytes sent on HTTP connections (status lines, headers and bodies)', labelNames: httpLabels, registers });
 
     // ---- registry traffic ----
     const byKind = (name: string, help: string) => {
@@ -202,16 +205,16 @@ export class WharfMetrics {
     this.webhookAbandoned = new Counter({ name: 'wharf_webhook_deliveries_abandoned_total', help: 'Webhook deliveries given up after their last retry', registers });
 
     // ---- backends ----
-    this.dbDuration = new Histogram({ name: 'wharf_db_query_duration_seconds', help: 'Metadata database statements by operation (select, insert, update, delete, begin, commit, …)', labelNames: ['operation'] as const, buckets: LATENCY_BUCKETS, registers });
-    this.dbErrors = new Counter({ name: 'wharf_db_query_errors_total', help: 'Metadata database statements that failed, by operation', labelNames: ['operation'] as const, registers });
-    this.storeDuration = new Histogram({
+    this.dbDuration = new HistogramFamily({ name: 'wharf_db_query_duration_seconds', help: 'Metadata database statements by operation (select, insert, update, delete, begin, commit, …)', labelNames: ['operation'] as const, buckets: LATENCY_BUCKETS, registers });
+    this.dbErrors = new CounterFamily({ name: 'wharf_db_query_errors_total', help: 'Metadata database statements that failed, by operation', labelNames: ['operation'] as const, registers });
+    this.storeDuration = new HistogramFamily({
       name: 'wharf_object_store_request_duration_seconds',
       help: 'Object store (S3) requests by operation, until the response headers',
       labelNames: ['operation'] as const,
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.storeErrors = new Counter({ name: 'wharf_object_store_request_errors_total', help: 'Object store (S3) requests that failed, by operation', labelNames: ['operation'] as const, registers });
+    this.storeErrors = new CounterFamily({ name: 'wharf_object_store_request_errors_total', help: 'Object store (S3) requests that failed, by operation', labelNames: ['operation'] as const, registers });
 
     // ---- scrape-time gauges ----
     const self = this;
@@ -280,16 +283,16 @@ export class WharfMetrics {
     if (!s) {
       const labels = [route, method, STATUS_CLASSES[cls] ?? '5xx'] as const;
       s = byClass[cls] = {
-        requests: this.httpRequests.labels(...labels),
-        duration: this.httpDuration.labels(...labels),
-        received: this.httpReceived.labels(...labels),
-        sent: this.httpSent.labels(...labels),
+        requests: this.httpRequests.cell(...labels),
+        duration: this.httpDuration.cell(...labels),
+        received: this.httpReceived.cell(...labels),
+        sent: this.httpSent.cell(...labels),
       };
     }
-    s.requests.inc();
+    s.requests.value++;
     s.duration.observe(seconds);
-    if (bytesIn > 0) s.received.inc(bytesIn);
-    if (bytesOut > 0) s.sent.inc(bytesOut);
+    s.received.value += bytesIn;
+    s.sent.value += bytesOut;
   }
 
   // ---- registry traffic ----
@@ -354,16 +357,16 @@ export class WharfMetrics {
 
   dbQuery(operation: string, seconds: number, ok: boolean): void {
     let s = this.dbByOperation.get(operation);
-    if (!s) this.dbByOperation.set(operation, (s = { duration: this.dbDuration.labels(operation), errors: this.dbErrors.labels(operation) }));
+    if (!s) this.dbByOperation.set(operation, (s = { duration: this.dbDuration.cell(operation), errors: this.dbErrors.cell(operation) }));
     s.duration.observe(seconds);
-    if (!ok) s.errors.inc();
+    if (!ok) s.errors.value++;
   }
 
   objectStoreRequest(operation: string, seconds: number, ok: boolean): void {
     let s = this.storeByOperation.get(operation);
-    if (!s) this.storeByOperation.set(operation, (s = { duration: this.storeDuration.labels(operation), errors: this.storeErrors.labels(operation) }));
+    if (!s) this.storeByOperation.set(operation, (s = { duration: this.storeDuration.cell(operation), errors: this.storeErrors.cell(operation) }));
     s.duration.observe(seconds);
-    if (!ok) s.errors.inc();
+    if (!ok) s.errors.value++;
   }
 
   // ---- storage per owner ----
