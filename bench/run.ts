@@ -3,10 +3,11 @@
  * `BENCH_QUICK=1 npm run bench` (seconds). Not a test: it asserts nothing and exits 0 unless
  * the harness itself breaks. Settings: bench/config.ts; method: docs/benchmarks.md.
  *
- * Three sections, each selectable with BENCH_ONLY (default: all): `core` (the comparison with
+ * Four sections, each selectable with BENCH_ONLY (default: all): `core` (the comparison with
  * Distribution; its workload names, e.g. BENCH_ONLY=manifest-get, select core workloads),
- * `charts` (bench/charts.ts, the Helm index) and `scale` (bench/scale.ts, one vs two replicas on
- * RGW + PostgreSQL; skipped with a reason when the services cannot be reached or started).
+ * `charts` (bench/charts.ts, the Helm index), `scale` (bench/scale.ts, one vs two replicas on
+ * RGW + PostgreSQL; skipped with a reason when the services cannot be reached or started) and
+ * `metrics` (bench/metrics.ts, the cost of a /metrics scrape with many owners and series).
  * Their Markdown goes, in that order, into bench/output/results.md.
  */
 import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import { chooseLoadGen } from './loadgen.ts';
 import { summarizeProfile } from './profile-summary.ts';
 import { currentLoad, toJson, toMarkdown, type RunInfo } from './report.ts';
 import { Results } from './results.ts';
+import { metricsBenchMarkdown, runMetricsBench } from './metrics.ts';
 import { runScaleBench, scaleBenchMarkdown } from './scale.ts';
 import { startDistribution, startWharf, type Server } from './servers.ts';
 import {
@@ -33,7 +35,7 @@ import {
   type Context,
 } from './workloads.ts';
 
-const SECTIONS = ['core', 'charts', 'scale'] as const;
+const SECTIONS = ['core', 'charts', 'scale', 'metrics'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /**
@@ -127,6 +129,16 @@ async function main(): Promise<void> {
       const md = scaleBenchMarkdown(r);
       await appendFile(resultsMd, `\n${md}`);
       await writeFile(join(cfg.outDir, 'results-scale.json'), `${JSON.stringify(r, null, 2)}\n`);
+      process.stdout.write(`\n${md}\n`);
+    });
+  }
+  if (sections.has('metrics')) {
+    await section('metrics', async () => {
+      const owners = Number(process.env['BENCH_METRICS_OWNERS'] ?? (cfg.quick ? 500 : 5000));
+      const r = await runMetricsBench({ owners, scrapes: cfg.quick ? 10 : 50, log: (m) => log(`metrics: ${m}`) });
+      const md = `## /metrics scrape cost\n\n${metricsBenchMarkdown(r)}\n`;
+      await appendFile(resultsMd, `\n${md}`);
+      await writeFile(join(cfg.outDir, 'results-metrics.json'), `${JSON.stringify(r, null, 2)}\n`);
       process.stdout.write(`\n${md}\n`);
     });
   }
