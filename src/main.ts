@@ -1,6 +1,6 @@
+import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
 import { Registry } from 'prom-client';
 import type { Config } from './config/schema.ts';
 import { buildHttpApp } from './http/app.ts';
@@ -70,7 +70,9 @@ export function createLogger(config: Config): Logger {
     },
   };
   if (config.log.format === 'json') return pino(options);
-  // In-process and synchronous, so the last lines before a crash are not lost in a worker thread.
+  // Loaded only when asked for (a server logging JSON never pays for it), in-process and
+  // synchronous, so the last lines before a crash are not lost in a worker thread.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return pino(options, pretty({ sync: true, colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }));
 }
 

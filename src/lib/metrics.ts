@@ -92,6 +92,15 @@ interface BackendSeries {
   errors: CounterCell;
 }
 
+/** A cell behind the `inc` of a prom-client child. */
+function counting(cell: CounterCell): CounterChild {
+  return {
+    inc(value = 1) {
+      cell.value += value;
+    },
+  };
+}
+
 /** The largest `n` owners by bytes, and the sum of the rest as "other" (present only when there is a rest). */
 export function topOwners(rows: readonly OwnerUsage[], n: number): OwnerUsage[] {
   const sorted = [...rows].sort((a, b) => b.bytes - a.bytes || (a.owner < b.owner ? -1 : 1));
@@ -167,8 +176,8 @@ export class WharfMetrics {
 
     // ---- registry traffic ----
     const byKind = (name: string, help: string) => {
-      const c = new Counter({ name, help, labelNames: ['kind'] as const, registers });
-      return Object.fromEntries(TRANSFER_KINDS.map((k) => [k, c.labels(k)])) as Record<TransferKind, CounterChild>;
+      const c = new CounterFamily({ name, help, labelNames: ['kind'] as const, registers });
+      return Object.fromEntries(TRANSFER_KINDS.map((k) => [k, counting(c.cell(k))])) as Record<TransferKind, CounterChild>;
     };
     this.manifestPushes = byKind('wharf_manifest_pushes_total', 'Manifests stored by push, by kind (image, index, chart, artifact)');
     this.manifestPulls = byKind('wharf_manifest_pulls_total', 'Manifests sent by GET, by kind');
@@ -184,8 +193,8 @@ export class WharfMetrics {
       labelNames: ['type', 'principal'] as const,
       registers,
     });
-    const failures = new Counter({ name: 'wharf_auth_failures_total', help: 'Refused credentials and requests, by reason', labelNames: ['reason'] as const, registers });
-    this.authFailures = Object.fromEntries(AUTH_FAILURE_REASONS.map((r) => [r, failures.labels(r)])) as Record<AuthFailureReason, CounterChild>;
+    const failures = new CounterFamily({ name: 'wharf_auth_failures_total', help: 'Refused credentials and requests, by reason', labelNames: ['reason'] as const, registers });
+    this.authFailures = Object.fromEntries(AUTH_FAILURE_REASONS.map((r) => [r, counting(failures.cell(r))])) as Record<AuthFailureReason, CounterChild>;
 
     // ---- background jobs (GC, trash purge, …) ----
     this.jobRuns = new Counter({ name: 'wharf_job_runs_total', help: 'Background job runs in this process, by job and final status', labelNames: ['job', 'status'] as const, registers });

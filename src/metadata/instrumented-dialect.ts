@@ -53,16 +53,19 @@ function instrumentConnection(conn: DatabaseConnection, observe: QueryObserver):
   if (PATCHED.has(conn)) return conn;
   PATCHED.add(conn);
   const execute = conn.executeQuery.bind(conn);
-  conn.executeQuery = async <R>(query: CompiledQuery, options?: Parameters<DatabaseConnection['executeQuery']>[1]): Promise<QueryResult<R>> => {
+  // A plain .then rather than an async wrapper: one promise hop less on every statement.
+  conn.executeQuery = <R>(query: CompiledQuery, options?: Parameters<DatabaseConnection['executeQuery']>[1]): Promise<QueryResult<R>> => {
     const start = performance.now();
-    try {
-      const result = await execute<R>(query, options);
-      observe(operationOf(query), (performance.now() - start) / 1000, true);
-      return result;
-    } catch (err) {
-      observe(operationOf(query), (performance.now() - start) / 1000, false);
-      throw err;
-    }
+    return execute<R>(query, options).then(
+      (result) => {
+        observe(operationOf(query), (performance.now() - start) / 1000, true);
+        return result;
+      },
+      (err: unknown) => {
+        observe(operationOf(query), (performance.now() - start) / 1000, false);
+        throw err;
+      },
+    );
   };
   return conn;
 }
@@ -85,8 +88,8 @@ class InstrumentedDriver implements Driver {
   init(): Promise<void> {
     return this.inner.init();
   }
-  async acquireConnection(): Promise<DatabaseConnection> {
-    return instrumentConnection(await this.inner.acquireConnection(), this.observe);
+  acquireConnection(): Promise<DatabaseConnection> {
+    return this.inner.acquireConnection().then((conn) => instrumentConnection(conn, this.observe));
   }
   beginTransaction(conn: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     return this.inner.beginTransaction(conn, settings);
