@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { createWharf, type Wharf } from '../../src/main.ts';
 import { scaleProfile } from '../scale/backends.ts';
@@ -17,7 +17,7 @@ export interface TestApp extends Wharf {
  * SQLite database and authentication off; pass `{ storage: { driver: 'fs' } }` for the
  * filesystem, `{ auth: { enabled: 'true', admin: { password: 'admin-password' } } }` for access control.
  */
-export async function buildTestApp(overrides: Overrides = {}, opts: { clock?: () => number } = {}): Promise<TestApp> {
+export async function buildTestApp(overrides: Overrides = {}, opts: { clock?: () => number; logger?: Logger } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-app-'));
   // WHARF_TEST_PROFILE=scale: S3 + PostgreSQL from the env instead of memory + SQLite.
   const profile = await scaleProfile();

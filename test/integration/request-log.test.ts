@@ -6,22 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
-import { createWharf, type Wharf } from '../../src/main.ts';
 import { digestOf } from '../../src/oci/digest.ts';
+import { buildTestApp, type TestApp } from '../helpers/app.ts';
 
 type Line = Record<string, unknown> & { msg: string; raw: string };
 
 const PASSWORD = 'admin-password-for-logs';
 
-async function startLogged(server: Record<string, unknown> = {}): Promise<{ wharf: Wharf; url: string; lines: Line[]; close(): Promise<void> }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wharf-log-'));
+async function startLogged(server: Record<string, unknown> = {}): Promise<{ wharf: TestApp; url: string; lines: Line[]; close(): Promise<void> }> {
   const lines: Line[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -29,28 +26,9 @@ async function startLogged(server: Record<string, unknown> = {}): Promise<{ whar
       done();
     },
   });
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      dataDir,
-      storage: { driver: 'memory' },
-      database: { sqlite: { path: ':memory:' } },
-      auth: { enabled: 'true', admin: { password: PASSWORD } },
-      log: { level: 'debug' },
-      server: server as never,
-    },
-  });
-  const wharf = await createWharf(config, { logger: pino({ level: 'debug' }, sink) });
+  const wharf = await buildTestApp({ auth: { enabled: 'true', admin: { password: PASSWORD } }, server: server as never }, { logger: pino({ level: 'debug' }, sink) });
   const url = await wharf.app.listen({ host: '127.0.0.1', port: 0 });
-  return {
-    wharf,
-    url,
-    lines,
-    async close() {
-      await wharf.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return { wharf, url, lines, close: () => wharf.close() };
 }
 
 const basic = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`;
@@ -157,7 +135,7 @@ describe('request log: client address and trusted proxies', () => {
   }
 
   test('an entry that is no address or CIDR is a configuration error', () => {
-    assert.throws(() => loadConfig({ env: { WHARF_SERVER__TRUSTED_PROXIES: '10.0.0.0/33' } }), /CIDR[\s\S]*server\.trustedProxies/);
+    assert.throws(() => loadConfig({ env: { WHARF_SERVER__TRUSTED_PROXIES: '10.0.0.0/33' } }), /server\.trustedProxies[\s\S]*CIDR/);
     assert.throws(() => loadConfig({ env: {}, overrides: { server: { trustedProxies: ['proxy.example'] } } }), /CIDR/);
     assert.deepEqual(loadConfig({ env: { WHARF_SERVER__TRUSTED_PROXIES: 'loopback,fd00::/8' } }).server.trustedProxies, ['loopback', 'fd00::/8']);
   });
