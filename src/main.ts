@@ -17,6 +17,9 @@ import { UploadService } from './services/uploads.ts';
 import { FsStore } from './storage/fs.ts';
 import { MemoryStore } from './storage/memory.ts';
 import type { BlobStore, UploadStore } from './storage/types.ts';
+import { JobRunner } from './services/jobs/runner.ts';
+import { GarbageCollector, touchEveryMs } from './services/gc/collector.ts';
+import { GcAdminService } from './services/gc/admin.ts';
 
 export interface Wharf {
   app: FastifyInstance;
@@ -29,6 +32,9 @@ export interface Wharf {
   access: AccessServices;
   packages: PackageService;
   charts: ChartService;
+  jobs: JobRunner;
+  gc: GarbageCollector;
+  gcAdmin: GcAdminService;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -47,7 +53,7 @@ export function createLogger(config: Config): Logger {
   });
 }
 
-async function openStores(config: Config): Promise<BlobStore & UploadStore & { close?(): void }> {
+export async function openStores(config: Config): Promise<BlobStore & UploadStore & { close?(): void }> {
   if (config.storage.driver === 'memory') return new MemoryStore();
   if (config.storage.driver === 's3') {
     const s3 = config.storage.s3;
@@ -74,6 +80,19 @@ export async function openMetadata(config: Config, logger?: Logger): Promise<Met
   return openSqlite(config.database.sqlite.path ?? `${config.dataDir}/wharf.db`);
 }
 
+/** Garbage collection as the server and `wharf gc` both build it. */
+export function createCollector(
+  config: Config,
+  deps: { metadata: Metadata; store: BlobStore & UploadStore; uploads: UploadService; events: EventBus<RegistryEvents>; clock: () => number },
+): GarbageCollector {
+  return new GarbageCollector({
+    ...deps,
+    graceSeconds: config.gc.graceSeconds,
+    referrersGraceSeconds: config.gc.referrersGraceSeconds,
+    staleUploadSeconds: config.uploads.staleAfterSeconds,
+  });
+}
+
 /** The one composition root: config → logger → stores → services → http. */
 export async function createWharf(config: Config, opts: { logger?: Logger; clock?: () => number } = {}): Promise<Wharf> {
   const logger = opts.logger ?? createLogger(config);
@@ -88,7 +107,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     throw err;
   }
   const events = new EventBus<RegistryEvents>(logger);
-  const registry = new RegistryService({ metadata, blobs: store, events, clock });
+  const registry = new RegistryService({ metadata, blobs: store, events, clock, touchEveryMs: touchEveryMs(config.gc.graceSeconds) });
   const uploads = new UploadService({
     metadata,
     uploads: store,
@@ -113,6 +132,10 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
   const sessions = new SessionService({ metadata, authn: access.authn, clock });
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
   const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads });
+  const jobs = new JobRunner({ metadata, clock, log: logger });
+  const gc = createCollector(config, { metadata, store, uploads, events, clock });
+  const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
+  jobs.schedule(gc, config.gc.intervalSeconds * 1000, { dryRun: false });
   const app = await buildHttpApp({
     ui: { sessions, views, dir: UI_DIR },
     charts: { service: charts, maxUploadBytes: config.charts.maxUploadBytes },
@@ -127,7 +150,9 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     manifestMaxBytes: config.limits.manifestMaxBytes,
     trustProxy: config.server.trustProxy,
     ready: () => metadata.ping(),
+    gcAdmin,
   });
+  jobs.start();
 
   const purgeEvery = config.uploads.purgeIntervalSeconds * 1000;
   const purge = setInterval(() => {
@@ -146,8 +171,12 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     access,
     packages,
     charts,
+    jobs,
+    gc,
+    gcAdmin,
     async close() {
       clearInterval(purge);
+      await jobs.stop();
       await app.close();
       await events.settled();
       await downloads.close();

@@ -35,6 +35,7 @@ import { RegistryError } from '../errors.ts';
 import { suggestion } from '../lib/did-you-mean.ts';
 import { versionInfo, versionLine } from '../lib/version.ts';
 import { type Command, CliError, UsageError } from './command.ts';
+import { gcCommands } from './commands/gc.ts';
 import { orgCommands } from './commands/orgs.ts';
 import { serverCommands } from './commands/server.ts';
 import { tokenCommands } from './commands/tokens.ts';
@@ -43,7 +44,7 @@ import { type Io, Output } from './output.ts';
 import { Runtime } from './runtime.ts';
 
 /** Every command, in the order `wharf --help` lists them. */
-export const COMMANDS: readonly Command[] = [...serverCommands, ...userCommands, ...orgCommands, ...tokenCommands];
+export const COMMANDS: readonly Command[] = [...serverCommands, ...userCommands, ...orgCommands, ...tokenCommands, ...gcCommands];
 
 function groupOf(c: Command): string {
   return c.name.split(' ')[0] ?? c.name;

@@ -21,6 +21,8 @@ import { type AccessGate, openGate } from './access.ts';
 import { AuthGate } from './auth-gate.ts';
 import { frameworkErrorHandler, sendError } from './errors.ts';
 import { registerAccountRoutes } from './api/accounts.ts';
+import { registerAdminGcRoutes } from './api/admin-gc.ts';
+import type { GcAdminService } from '../services/gc/admin.ts';
 import { registerPackageRoutes } from './api/packages.ts';
 import { registerTokenApiRoutes } from './api/tokens.ts';
 import { registerTokenRoutes } from './token.ts';
@@ -45,6 +47,8 @@ export interface HttpDeps {
   charts?: { service: ChartService; maxUploadBytes: number };
   /** Web UI: sign-in sessions, package pages, and the built single-page app (served from `dir` when set). */
   ui?: { sessions: SessionService; views: PackageViewService; dir: string | null };
+  /** Garbage collection for site admins (/api/v1/admin/gc). */
+  gcAdmin?: GcAdminService;
 }
 
 /** The Fastify app as a value (no listen), so tests can `inject` and two registries can coexist. */
@@ -120,6 +124,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       registryHost: (req) => (deps.baseUrl ? new URL(deps.baseUrl).host : req.host),
     });
     registerPackageRoutes(api, { gate: authGate, packages: deps.packages });
+    if (deps.gcAdmin) registerAdminGcRoutes(api, { gate: authGate, gc: deps.gcAdmin });
     if (deps.ui) {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
       registerPackageViewRoutes(api, { gate: authGate, views: deps.ui.views, baseUrl: deps.baseUrl });

@@ -7,6 +7,7 @@ import { BlobLinkStore, ManifestStore, RepositoryStore, TagStore, UploadSessionS
 import { ChartStore } from './charts.ts';
 import { DownloadStore } from './downloads.ts';
 import { JobRunStore, LeaseStore } from './jobs.ts';
+import { GcStore } from './gc.ts';
 import { PackageViewStore } from './package-views.ts';
 import { SessionStore } from './sessions.ts';
 import type { DB } from './schema.ts';
@@ -33,6 +34,7 @@ export class Metadata {
   readonly packageViews: PackageViewStore;
   readonly leases: LeaseStore;
   readonly jobRuns: JobRunStore;
+  readonly gc: GcStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -41,7 +43,7 @@ export class Metadata {
     this.dialect = dialect;
     this.repositories = new RepositoryStore(db);
     this.blobLinks = new BlobLinkStore(db);
-    this.manifests = new ManifestStore(db);
+    this.manifests = new ManifestStore(db, { rowLocks: dialect === 'postgres' });
     this.tags = new TagStore(db);
     this.uploads = new UploadSessionStore(db);
     this.accounts = new AccountStore(db);
@@ -58,6 +60,7 @@ export class Metadata {
     this.packageViews = new PackageViewStore(db);
     this.leases = new LeaseStore(db);
     this.jobRuns = new JobRunStore(db);
+    this.gc = new GcStore(db);
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

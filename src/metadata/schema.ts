@@ -17,6 +17,8 @@ export interface RepoBlobsTable {
   digest: string;
   size: number;
   created_at: number;
+  /** Last upload, mount or HEAD/GET in this repository (ms); null only before migration 0008 ran. */
+  touched_at: number | null;
 }
 
 export interface ManifestsTable {
@@ -52,6 +54,12 @@ export interface UploadsTable {
   repo: string;
   created_at: number;
   updated_at: number;
+  /** The digest this session is committing into (a GC pin), set just before the commit. */
+  digest?: string | null;
+}
+
+export interface BlobLocksTable {
+  digest: string;
 }
 
 
@@ -62,4 +70,5 @@ export interface DB extends AccountTables {
   manifest_refs: ManifestRefsTable;
   tags: TagsTable;
   uploads: UploadsTable;
+  blob_locks: BlobLocksTable;
 }

@@ -6,6 +6,7 @@ import { accounts } from './0003_accounts.ts';
 import { sessionsDownloads } from './0005_sessions_downloads.ts';
 import { tagVersion } from './0006_tag_version.ts';
 import { jobs } from './0007_jobs.ts';
+import { gc } from './0008_gc.ts';
 import { columnTypes, type DialectKind } from './types.ts';
 
 export type { DialectKind } from './types.ts';
@@ -24,6 +25,7 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
     '0005_sessions_downloads': sessionsDownloads(t),
     '0006_tag_version': tagVersion(t),
     '0007_jobs': jobs(t),
+    '0008_gc': gc(t),
   };
 }
 
