@@ -65,17 +65,17 @@ export class GcAdminService {
 
   /** Throws unless `actor` may start a run (checked before a request body is read). */
   authorizeStart(actor: Principal): void {
-    this.requireAdmin(actor, true);
+    this.requireAdmin(actor);
   }
 
-  private requireAdmin(actor: Principal, write: boolean): void {
+  private requireAdmin(actor: Principal): void {
     if (actor.kind !== 'user' && actor.kind !== 'system') throw new RegistryError('UNAUTHORIZED', 'sign in required');
-    if (!actor.admin) throw new RegistryError('DENIED', 'site administrators only');
-    if (write && actor.token) throw new RegistryError('DENIED', 'personal access tokens cannot start garbage collection; sign in');
+    // Personal access tokens never carry the site-admin flag (services/authn.ts).
+    if (!actor.admin) throw new RegistryError('DENIED', 'site administrators only (personal access tokens never carry site-admin rights)');
   }
 
   async status(actor: Principal, limit: number): Promise<GcStatusView> {
-    this.requireAdmin(actor, false);
+    this.requireAdmin(actor);
     const { metadata, runner } = this.deps;
     const runs = (await metadata.jobRuns.list(GC_JOB, { limit })).map(runView);
     const running = runs.find((r) => r.status === 'running') ?? (await this.runningElsewhere(runs));
@@ -101,7 +101,7 @@ export class GcAdminService {
    * when a run (or a backup, which holds the same lease) is in progress anywhere.
    */
   async start(actor: Principal, dryRun: boolean): Promise<{ id: string; outcome: Promise<RunOutcome<GcSummary>> }> {
-    this.requireAdmin(actor, true);
+    this.requireAdmin(actor);
     const { runner, collector } = this.deps;
     let started!: (id: string) => void;
     const id = new Promise<string>((resolve) => (started = resolve));
