@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { Loading, NotFound } from './components.tsx';
 import { AccountPage } from './pages/Account.tsx';
+import { AdminPage } from './pages/Admin.tsx';
 import { HomePage } from './pages/Home.tsx';
 import { OrgPage } from './pages/Org.tsx';
 import { OwnerPage } from './pages/Owner.tsx';
@@ -62,6 +63,11 @@ function Header() {
                     <li>
                       <Link to="/-/settings/orgs">Organizations</Link>
                     </li>
+                    {user.admin ? (
+                      <li>
+                        <Link to="/-/admin/gc">Site administration</Link>
+                      </li>
+                    ) : null}
                     <li>
                       <button type="button" onClick={out}>
                         Sign out
@@ -93,6 +99,7 @@ function Routes() {
     if (user === undefined) return <Loading />;
     if (page === 'settings') return <AccountPage tab={seg[2] ?? 'tokens'} />;
     if (page === 'orgs' && seg[2]) return <OrgPage org={seg[2]} />;
+    if (page === 'admin') return <AdminPage section={seg[2] ?? 'gc'} />;
     return <NotFound />;
   }
   const owner = seg[0] ?? '';

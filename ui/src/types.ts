@@ -218,3 +218,41 @@ export interface Org {
   teams: { name: string; description: string; createdAt: string; members: { username: string; role: 'maintainer' | 'member' }[] }[];
   viewerRole: 'owner' | 'member' | null;
 }
+
+/** GET /api/v1/admin/gc (src/http/api/admin-gc.ts has the schema). */
+export interface GcSummary {
+  dryRun: boolean;
+  exact: boolean;
+  graceSeconds: number;
+  manifestsDeleted: number;
+  linksRemoved: number;
+  blobsScanned: number;
+  blobsDeleted: number;
+  bytesFreed: number;
+  uploadsRemoved: number;
+  multipartAborted: number;
+  durationMs: number;
+  errors: string[];
+}
+
+export interface GcRun {
+  id: string;
+  trigger: 'schedule' | 'api' | 'cli' | 'startup';
+  actor: string | null;
+  dryRun: boolean;
+  status: 'running' | 'succeeded' | 'failed' | 'interrupted';
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  progress: { phase?: string; scanned?: number; found?: number; bytes?: number } | null;
+  summary: Partial<GcSummary> | null;
+  error: string | null;
+}
+
+export interface GcStatus {
+  graceSeconds: number;
+  intervalSeconds: number;
+  nextRunAt: string | null;
+  running: GcRun | null;
+  runs: GcRun[];
+}
