@@ -48,17 +48,18 @@ async function lockCluster(base: string): Promise<pg.Client> {
   return c;
 }
 
-export async function startCluster(): Promise<Cluster> {
+/** `env`: extra settings for every replica (e.g. WHARF_GC__GRACE_SECONDS). */
+export async function startCluster(opts: { env?: Record<string, string> } = {}): Promise<Cluster> {
   const lock = await lockCluster(process.env['DATABASE_URL'] ?? '');
   try {
-    return await startLockedCluster(lock);
+    return await startLockedCluster(lock, opts.env ?? {});
   } catch (err) {
     await lock.end();
     throw err;
   }
 }
 
-async function startLockedCluster(lock: pg.Client): Promise<Cluster> {
+async function startLockedCluster(lock: pg.Client, extraEnv: Record<string, string>): Promise<Cluster> {
   const s3 = s3TestOptions({ prefix: `scale/${uniqueName('run')}/` });
   const base = process.env['DATABASE_URL'] ?? '';
   const dbName = uniqueName('wharf_scale');
@@ -88,6 +89,7 @@ async function startLockedCluster(lock: pg.Client): Promise<Cluster> {
     WHARF_SERVER__BASE_URL: new URL(lbUrl).origin,
     WHARF_SERVER__TRUST_PROXY: 'true',
     WHARF_LOG__LEVEL: process.env['WHARF_E2E_LOG_LEVEL'] ?? 'info',
+    ...extraEnv,
   };
   const start = (port: number) => startWharf({ port, env, readyTimeoutMs: 60_000 });
   const replicas: StartedServer[] = [];
