@@ -61,6 +61,8 @@ export interface GcDeps {
 /** Blobs decided together: one reference query and, for a real run, one locked transaction. */
 const BATCH = 500;
 const PAGE = 500;
+/** Unreferenced blobs re-checked and deleted per locked transaction. */
+const LOCKED_CHUNK = 64;
 /**
  * A dry run keeps the orphaned referrers it finds in memory to follow cascades (a signature of a
  * removed SBOM) exactly; past this many it stops following and reports `exact: false`.
@@ -405,17 +407,24 @@ class Run {
           }
           return;
         }
-        await metadata.transaction(async (m) => {
-          await m.gc.lockBlobs([...sizes.keys()]);
-          const still = await m.gc.referenced([...sizes.keys()]);
-          const doomed = [...sizes.keys()].filter((d) => !still.has(d));
-          await store.deleteMany(doomed);
-          await m.gc.unlockBlobs([...sizes.keys()]);
-          for (const d of doomed) {
-            p.removed++;
-            p.bytes += sizes.get(d) ?? 0;
-          }
-        });
+        // Small locked transactions: on SQLite a transaction holds the process's one connection,
+        // so requests wait for at most one chunk of deletes.
+        const found = [...sizes.keys()];
+        for (let i = 0; i < found.length; i += LOCKED_CHUNK) {
+          const chunk = found.slice(i, i + LOCKED_CHUNK);
+          await metadata.transaction(async (m) => {
+            await m.gc.lockBlobs(chunk);
+            const still = await m.gc.referenced(chunk);
+            const doomed = chunk.filter((d) => !still.has(d));
+            await store.deleteMany(doomed);
+            await m.gc.unlockBlobs(chunk);
+            for (const d of doomed) {
+              p.removed++;
+              p.bytes += sizes.get(d) ?? 0;
+            }
+          });
+          await yieldToOthers();
+        }
       });
       await this.checkpoint();
     }
