@@ -3,10 +3,11 @@
  * `BENCH_QUICK=1 npm run bench` (seconds). Not a test: it asserts nothing and exits 0 unless
  * the harness itself breaks. Settings: bench/config.ts; method: docs/benchmarks.md.
  *
- * Three sections, each selectable with BENCH_ONLY (default: all): `core` (the comparison with
+ * Four sections, each selectable with BENCH_ONLY (default: all): `core` (the comparison with
  * Distribution; its workload names, e.g. BENCH_ONLY=manifest-get, select core workloads),
- * `charts` (bench/charts.ts, the Helm index) and `scale` (bench/scale.ts, one vs two replicas on
- * RGW + PostgreSQL; skipped with a reason when the services cannot be reached or started).
+ * `charts` (bench/charts.ts, the Helm index), `scale` (bench/scale.ts, one vs two replicas on
+ * RGW + PostgreSQL; skipped with a reason when the services cannot be reached or started) and
+ * `gc` (bench/gc.ts, garbage collection over 100,000 blobs on both profiles).
  * Their Markdown goes, in that order, into bench/output/results.md.
  */
 import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { summarizeProfile } from './profile-summary.ts';
 import { currentLoad, toJson, toMarkdown, type RunInfo } from './report.ts';
 import { Results } from './results.ts';
 import { runScaleBench, scaleBenchMarkdown } from './scale.ts';
+import { gcBenchMarkdown, runGcBench } from './gc.ts';
 import { startDistribution, startWharf, type Server } from './servers.ts';
 import {
   blobWorkload,
@@ -33,7 +35,7 @@ import {
   type Context,
 } from './workloads.ts';
 
-const SECTIONS = ['core', 'charts', 'scale'] as const;
+const SECTIONS = ['core', 'charts', 'scale', 'gc'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /**
@@ -127,6 +129,20 @@ async function main(): Promise<void> {
       const md = scaleBenchMarkdown(r);
       await appendFile(resultsMd, `\n${md}`);
       await writeFile(join(cfg.outDir, 'results-scale.json'), `${JSON.stringify(r, null, 2)}\n`);
+      process.stdout.write(`\n${md}\n`);
+    });
+  }
+  if (sections.has('gc')) {
+    await section('gc', async () => {
+      // Quick mode: a tenth of the data set (BENCH_GC_BLOBS/BENCH_GC_MANIFESTS override).
+      if (cfg.quick) {
+        process.env['BENCH_GC_BLOBS'] ??= '10000';
+        process.env['BENCH_GC_MANIFESTS'] ??= '2000';
+      }
+      const rows = await runGcBench({ log: (m) => log(`gc: ${m}`) });
+      const md = `## Garbage collection\n\n${gcBenchMarkdown(rows)}\n`;
+      await appendFile(resultsMd, `\n${md}`);
+      await writeFile(join(cfg.outDir, 'results-gc.json'), `${JSON.stringify(rows, null, 2)}\n`);
       process.stdout.write(`\n${md}\n`);
     });
   }
