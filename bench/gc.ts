@@ -36,7 +36,7 @@ import { openMetadata } from '../src/main.ts';
 import type { Digest } from '../src/oci/digest.ts';
 import { layout } from '../src/storage/layout.ts';
 import { createS3Client } from '../src/storage/s3/client.ts';
-import { emptyPrefix, freshSchema, postgresMissing, s3Missing, s3TestOptions } from '../test/scale/backends.ts';
+import { emptyPrefix, freshSchema, postgresMissing, s3Missing, s3TestOptions, scaleEnv } from '../test/scale/backends.ts';
 import { startWharf, type StartedServer } from '../test/helpers/server.ts';
 import { chooseLoadGen, runLoad } from './loadgen.ts';
 import { readMemory } from './servers.ts';
@@ -280,20 +280,7 @@ export async function runGcBench(opts: { log?: (m: string) => void } = {}): Prom
         out.push(
           await benchProfile(
             'S3 (RGW) + PostgreSQL',
-            {
-              WHARF_STORAGE__DRIVER: 's3',
-              WHARF_STORAGE__S3__BUCKET: s3.bucket,
-              WHARF_STORAGE__S3__REGION: s3.region,
-              WHARF_STORAGE__S3__ENDPOINT: s3.endpoint ?? '',
-              WHARF_STORAGE__S3__FORCE_PATH_STYLE: String(s3.forcePathStyle),
-              WHARF_STORAGE__S3__ACCESS_KEY_ID: s3.accessKeyId ?? '',
-              WHARF_STORAGE__S3__SECRET_ACCESS_KEY: s3.secretAccessKey ?? '',
-              WHARF_STORAGE__S3__PREFIX: s3.prefix,
-              WHARF_STORAGE__S3__CREATE_BUCKET: 'true',
-              WHARF_DATABASE__DRIVER: 'postgres',
-              WHARF_DATABASE__POSTGRES__URL: db.url,
-              WHARF_DATABASE__POSTGRES__SCHEMA: db.schema,
-            },
+            scaleEnv(s3, db),
             { blobs, manifests, log },
           ),
         );

@@ -30,7 +30,7 @@ import {
 } from '../helpers/clients.ts';
 import { login } from '../helpers/e2e.ts';
 import { type StartedServer, startWharf } from '../helpers/server.ts';
-import { emptyPrefix, freshSchema, postgresMissing, s3Missing, s3TestOptions } from '../scale/backends.ts';
+import { emptyPrefix, freshSchema, postgresMissing, s3Missing, s3TestOptions, scaleEnv } from '../scale/backends.ts';
 
 const MiB = 1024 * 1024;
 
@@ -66,20 +66,7 @@ const PROFILES: Profile[] = [
       const db = await freshSchema();
       const client = createS3Client(s3);
       return {
-        env: {
-          WHARF_STORAGE__DRIVER: 's3',
-          WHARF_STORAGE__S3__BUCKET: s3.bucket,
-          WHARF_STORAGE__S3__REGION: s3.region,
-          WHARF_STORAGE__S3__ENDPOINT: s3.endpoint ?? '',
-          WHARF_STORAGE__S3__FORCE_PATH_STYLE: String(s3.forcePathStyle),
-          WHARF_STORAGE__S3__ACCESS_KEY_ID: s3.accessKeyId ?? '',
-          WHARF_STORAGE__S3__SECRET_ACCESS_KEY: s3.secretAccessKey ?? '',
-          WHARF_STORAGE__S3__PREFIX: s3.prefix,
-          WHARF_STORAGE__S3__CREATE_BUCKET: 'true',
-          WHARF_DATABASE__DRIVER: 'postgres',
-          WHARF_DATABASE__POSTGRES__URL: db.url,
-          WHARF_DATABASE__POSTGRES__SCHEMA: db.schema,
-        },
+        env: scaleEnv(s3, db),
         // The key prefix's bytes, as a bucket's usage report would count them.
         async storedBytes() {
           let total = 0;

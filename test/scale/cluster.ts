@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { type StartedServer, startWharf } from '../helpers/server.ts';
-import { emptyPrefix, postgresMissing, s3Missing, s3TestOptions, uniqueName } from './backends.ts';
+import { emptyPrefix, postgresMissing, s3Missing, s3TestOptions, scaleEnv, uniqueName } from './backends.ts';
 import type { S3Options } from '../../src/storage/s3/client.ts';
 
 export const lbUrl = process.env['REGISTRY_LB_URL'] ?? '';
@@ -71,17 +71,7 @@ async function startLockedCluster(lock: pg.Client, extraEnv: Record<string, stri
   const databaseUrl = u.toString();
   const credentials = { username: 'admin', password: `scale-${randomBytes(12).toString('hex')}` };
   const env: Record<string, string> = {
-    WHARF_STORAGE__DRIVER: 's3',
-    WHARF_STORAGE__S3__BUCKET: s3.bucket,
-    WHARF_STORAGE__S3__REGION: s3.region,
-    WHARF_STORAGE__S3__ENDPOINT: s3.endpoint ?? '',
-    WHARF_STORAGE__S3__FORCE_PATH_STYLE: String(s3.forcePathStyle),
-    WHARF_STORAGE__S3__ACCESS_KEY_ID: s3.accessKeyId ?? '',
-    WHARF_STORAGE__S3__SECRET_ACCESS_KEY: s3.secretAccessKey ?? '',
-    WHARF_STORAGE__S3__PREFIX: s3.prefix,
-    WHARF_STORAGE__S3__CREATE_BUCKET: 'true',
-    WHARF_DATABASE__DRIVER: 'postgres',
-    WHARF_DATABASE__POSTGRES__URL: databaseUrl,
+    ...scaleEnv(s3, { url: databaseUrl }),
     WHARF_AUTH__ADMIN__USERNAME: credentials.username,
     WHARF_AUTH__ADMIN__PASSWORD: credentials.password,
     // Every replica must name the same token service and public URL (docs/deploy/scale-out.md).
