@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RegistryError } from '../errors.ts';
@@ -94,7 +94,8 @@ export class FsStore implements BlobStore, UploadStore {
 
   async delete(digest: Digest): Promise<boolean> {
     try {
-      await rm(this.path(layout.blob(digest)));
+      // unlink, not rm: one system call per blob (GC deletes them by the thousand).
+      await unlink(this.path(layout.blob(digest)));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
