@@ -8,6 +8,7 @@
  * `charts` (bench/charts.ts, the Helm index), `scale` (bench/scale.ts, one vs two replicas on
  * RGW + PostgreSQL; skipped with a reason when the services cannot be reached or started) and
  * `metrics` (bench/metrics.ts, the cost of a /metrics scrape with many owners and series).
+ * `gc` (bench/gc.ts, garbage collection over 100,000 blobs on both profiles).
  * Their Markdown goes, in that order, into bench/output/results.md.
  */
 import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -23,6 +24,7 @@ import { currentLoad, toJson, toMarkdown, type RunInfo } from './report.ts';
 import { Results } from './results.ts';
 import { metricsBenchMarkdown, runMetricsBench } from './metrics.ts';
 import { runScaleBench, scaleBenchMarkdown } from './scale.ts';
+import { gcBenchMarkdown, runGcBench } from './gc.ts';
 import { startDistribution, startWharf, type Server } from './servers.ts';
 import {
   blobWorkload,
@@ -35,7 +37,7 @@ import {
   type Context,
 } from './workloads.ts';
 
-const SECTIONS = ['core', 'charts', 'scale', 'metrics'] as const;
+const SECTIONS = ['core', 'charts', 'scale', 'metrics', 'gc'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /**
@@ -139,6 +141,20 @@ async function main(): Promise<void> {
       const md = `## /metrics scrape cost\n\n${metricsBenchMarkdown(r)}\n`;
       await appendFile(resultsMd, `\n${md}`);
       await writeFile(join(cfg.outDir, 'results-metrics.json'), `${JSON.stringify(r, null, 2)}\n`);
+      process.stdout.write(`\n${md}\n`);
+    });
+  }
+  if (sections.has('gc')) {
+    await section('gc', async () => {
+      // Quick mode: a tenth of the data set (BENCH_GC_BLOBS/BENCH_GC_MANIFESTS override).
+      if (cfg.quick) {
+        process.env['BENCH_GC_BLOBS'] ??= '10000';
+        process.env['BENCH_GC_MANIFESTS'] ??= '2000';
+      }
+      const rows = await runGcBench({ log: (m) => log(`gc: ${m}`) });
+      const md = `## Garbage collection\n\n${gcBenchMarkdown(rows)}\n`;
+      await appendFile(resultsMd, `\n${md}`);
+      await writeFile(join(cfg.outDir, 'results-gc.json'), `${JSON.stringify(rows, null, 2)}\n`);
       process.stdout.write(`\n${md}\n`);
     });
   }

@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'MANIFEST_TOO_LARGE',
   'ROUTE_UNKNOWN',
   'METHOD_NOT_ALLOWED',
+  /** Deleting a manifest that a remaining index of the repository lists (sent as DENIED, 409). */
+  'MANIFEST_REFERENCED',
   // Non-registry API surfaces (/api, /charts, /token)
   'NOT_FOUND',
   'CONFLICT',

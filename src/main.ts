@@ -29,6 +29,8 @@ import { UploadService } from './services/uploads.ts';
 import { FsStore } from './storage/fs.ts';
 import { MemoryStore } from './storage/memory.ts';
 import type { BlobStore, UploadStore } from './storage/types.ts';
+import { GarbageCollector, touchEveryMs } from './services/gc/collector.ts';
+import { GcAdminService } from './services/gc/admin.ts';
 
 export interface Wharf {
   app: FastifyInstance;
@@ -53,6 +55,8 @@ export interface Wharf {
   metricsApp: FastifyInstance | null;
   /** Starts the metrics listener when `metrics.port` is set; its address, else null. */
   listenMetrics(): Promise<string | null>;
+  gc: GarbageCollector;
+  gcAdmin: GcAdminService;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -76,7 +80,7 @@ export function createLogger(config: Config): Logger {
   return pino(options, pretty({ sync: true, colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }));
 }
 
-async function openStores(config: Config, metrics: WharfMetrics | null): Promise<BlobStore & UploadStore & { close?(): void }> {
+export async function openStores(config: Config, metrics: WharfMetrics | null = null): Promise<BlobStore & UploadStore & { close?(): void }> {
   if (config.storage.driver === 'memory') return new MemoryStore();
   if (config.storage.driver === 's3') {
     const s3 = config.storage.s3;
@@ -110,6 +114,19 @@ function tlsFiles(config: Config): TlsFiles | null {
   return certFile && keyFile ? { certFile, keyFile, clientCaFile } : null;
 }
 
+/** Garbage collection as the server and `wharf gc` both build it. */
+export function createCollector(
+  config: Config,
+  deps: { metadata: Metadata; store: BlobStore & UploadStore; uploads: UploadService; events: EventBus<RegistryEvents>; clock: () => number },
+): GarbageCollector {
+  return new GarbageCollector({
+    ...deps,
+    graceSeconds: config.gc.graceSeconds,
+    referrersGraceSeconds: config.gc.referrersGraceSeconds,
+    staleUploadSeconds: config.uploads.staleAfterSeconds,
+  });
+}
+
 /** The one composition root: config → logger → stores → services → http. */
 export async function createWharf(
   config: Config,
@@ -139,7 +156,7 @@ export async function createWharf(
   }
   metrics?.setSources({ uploadSessions: () => metadata.uploads.count(), storageByOwner: () => storageByOwner(metadata.db) });
   const events = new EventBus<RegistryEvents>(logger);
-  const registry = new RegistryService({ metadata, blobs: store, events, clock, ...(metrics ? { metrics } : {}) });
+  const registry = new RegistryService({ metadata, blobs: store, events, clock, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
   const uploads = new UploadService({
     metadata,
     uploads: store,
@@ -168,6 +185,9 @@ export async function createWharf(
   const sessions = new SessionService({ metadata, authn: access.authn, clock });
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
   const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads });
+  const gc = createCollector(config, { metadata, store, uploads, events, clock });
+  const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
+  jobs.schedule(gc, config.gc.intervalSeconds * 1000, { dryRun: false });
   const app = await buildHttpApp({
     ui: { sessions, views, dir: UI_DIR },
     charts: { service: charts, maxUploadBytes: config.charts.maxUploadBytes },
@@ -186,6 +206,7 @@ export async function createWharf(
     trustProxy: config.server.trustProxy || (config.server.trustedProxies.length > 0 ? config.server.trustedProxies : false),
     https,
     ready: () => metadata.ping(),
+    gcAdmin,
     ...(metrics ? { metrics: { metrics, token: config.metrics.token, serve: config.metrics.port === undefined, auth: metrics, tokens: metrics } } : {}),
   });
   const server = app.server;
@@ -221,6 +242,8 @@ export async function createWharf(
     trash,
     usage,
     jobs,
+    gc,
+    gcAdmin,
     metrics,
     metricsApp,
     async listenMetrics() {

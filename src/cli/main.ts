@@ -36,6 +36,7 @@ import { suggestion } from '../lib/did-you-mean.ts';
 import { versionInfo, versionLine } from '../lib/version.ts';
 import { type Command, CliError, UsageError } from './command.ts';
 import { backupCommands } from './commands/backup.ts';
+import { gcCommands } from './commands/gc.ts';
 import { orgCommands } from './commands/orgs.ts';
 import { serverCommands } from './commands/server.ts';
 import { tokenCommands } from './commands/tokens.ts';
@@ -45,7 +46,7 @@ import { type Io, Output } from './output.ts';
 import { Runtime } from './runtime.ts';
 
 /** Every command, in the order `wharf --help` lists them. */
-export const COMMANDS: readonly Command[] = [...serverCommands, ...userCommands, ...orgCommands, ...tokenCommands, ...backupCommands, ...trashCommands];
+export const COMMANDS: readonly Command[] = [...serverCommands, ...userCommands, ...orgCommands, ...tokenCommands, ...backupCommands, ...trashCommands, ...gcCommands];
 
 function groupOf(c: Command): string {
   return c.name.split(' ')[0] ?? c.name;

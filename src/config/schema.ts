@@ -150,6 +150,21 @@ export const configSchema = z.object({
       purgeIntervalSeconds: z.coerce.number().min(0).default(3600),
     })
     .prefault({}),
+  /** Garbage collection (docs/adr/0009-garbage-collection.md). */
+  gc: z
+    .object({
+      /**
+       * A blob uploaded, mounted or checked (HEAD/GET) in a repository within this many seconds
+       * counts as in use there by a push in progress. 0 protects nothing: only for tests, or
+       * when no push can be running.
+       */
+      graceSeconds: z.coerce.number().int().min(0).default(3600),
+      /** Referrers whose subject is gone are removed once this old; empty = the grace. */
+      referrersGraceSeconds: z.coerce.number().int().min(0).optional(),
+      /** Scheduled runs, every this many seconds across all replicas; 0 = only on demand. */
+      intervalSeconds: z.coerce.number().int().min(0).default(3600),
+    })
+    .prefault({}),
   auth: z
     .object({
       /** Off only for throwaway local use: everyone may do everything. */

@@ -22,6 +22,8 @@ import { type AccessGate, openGate } from './access.ts';
 import { AuthGate } from './auth-gate.ts';
 import { frameworkErrorHandler, sendError } from './errors.ts';
 import { registerAccountRoutes } from './api/accounts.ts';
+import { registerAdminGcRoutes } from './api/admin-gc.ts';
+import type { GcAdminService } from '../services/gc/admin.ts';
 import { registerPackageRoutes } from './api/packages.ts';
 import { registerTrashRoutes } from './api/trash.ts';
 import type { JobRunner } from '../services/jobs/runner.ts';
@@ -61,6 +63,8 @@ export interface HttpDeps {
   charts?: { service: ChartService; maxUploadBytes: number };
   /** Web UI: sign-in sessions, package pages, and the built single-page app (served from `dir` when set). */
   ui?: { sessions: SessionService; views: PackageViewService; dir: string | null };
+  /** Garbage collection for site admins (/api/v1/admin/gc). */
+  gcAdmin?: GcAdminService;
 }
 
 /** The Fastify app as a value (no listen), so tests can `inject` and two registries can coexist. */
@@ -163,6 +167,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     });
     registerPackageRoutes(api, { gate: authGate, packages: deps.packages });
     registerTrashRoutes(api, { gate: authGate, trash: deps.trash, usage: deps.usage, jobs: deps.jobs });
+    if (deps.gcAdmin) registerAdminGcRoutes(api, { gate: authGate, gc: deps.gcAdmin });
     if (deps.ui) {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
       registerPackageViewRoutes(api, { gate: authGate, views: deps.ui.views, baseUrl: deps.baseUrl });

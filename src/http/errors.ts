@@ -26,6 +26,9 @@ const TABLE: Record<ErrorCode, { status: number; wire: string }> = {
   MANIFEST_TOO_LARGE: { status: 413, wire: 'MANIFEST_INVALID' },
   ROUTE_UNKNOWN: { status: 404, wire: 'UNSUPPORTED' },
   METHOD_NOT_ALLOWED: { status: 405, wire: 'UNSUPPORTED' },
+  // A refusal by the registry's rules, not by access control: DENIED is the spec's code for a
+  // refused operation, 409 says the resource's state is why (docs/adr/0009-garbage-collection.md).
+  MANIFEST_REFERENCED: { status: 409, wire: 'DENIED' },
   NOT_FOUND: { status: 404, wire: 'NOT_FOUND' },
   CONFLICT: { status: 409, wire: 'CONFLICT' },
   BAD_REQUEST: { status: 400, wire: 'BAD_REQUEST' },

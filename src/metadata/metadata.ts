@@ -7,6 +7,7 @@ import { BlobLinkStore, ManifestStore, RepositoryStore, TagStore, UploadSessionS
 import { ChartStore } from './charts.ts';
 import { DownloadStore } from './downloads.ts';
 import { JobRunStore, LeaseStore } from './jobs.ts';
+import { GcStore } from './gc.ts';
 import { PackageViewStore } from './package-views.ts';
 import { SessionStore } from './sessions.ts';
 import { TrashStore } from './trash.ts';
@@ -38,6 +39,7 @@ export class Metadata {
   readonly jobRuns: JobRunStore;
   readonly trash: TrashStore;
   readonly usage: UsageStore;
+  readonly gc: GcStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -46,7 +48,7 @@ export class Metadata {
     this.dialect = dialect;
     this.repositories = new RepositoryStore(db);
     this.blobLinks = new BlobLinkStore(db);
-    this.manifests = new ManifestStore(db);
+    this.manifests = new ManifestStore(db, { rowLocks: dialect === 'postgres' });
     this.tags = new TagStore(db);
     this.uploads = new UploadSessionStore(db);
     this.accounts = new AccountStore(db);
@@ -65,6 +67,7 @@ export class Metadata {
     this.jobRuns = new JobRunStore(db);
     this.trash = new TrashStore(db);
     this.usage = new UsageStore(db);
+    this.gc = new GcStore(db);
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

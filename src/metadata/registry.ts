@@ -139,27 +139,67 @@ export class BlobLinkStore {
     this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
+  /** Links the blob to the repository, or marks an existing link as just touched. */
   async link(repo: RepoName, digest: Digest, size: number, now: number): Promise<void> {
     await this.db
       .insertInto('repo_blobs')
-      .values({ repo, digest, size, created_at: now })
-      .onConflict((oc) => oc.columns(['repo', 'digest']).doNothing())
+      .values({ repo, digest, size, created_at: now, touched_at: now })
+      .onConflict((oc) => oc.columns(['repo', 'digest']).doUpdateSet({ touched_at: now }))
       .execute();
   }
 
-  /** A blob readable through `repo` (linked, and the package not in the trash). */
-  async get(repo: RepoName, digest: Digest): Promise<{ size: number } | null> {
+  /** A blob readable through `repo` (linked, and the package not in the trash), with when the link was last touched. */
+  async get(repo: RepoName, digest: Digest): Promise<{ size: number; touchedAt: number } | null> {
     // A left join: blobs are linked before the first manifest PUT creates the repository row.
     const [row] = await this.prepared.rows('blob.get', [repo, digest], () =>
       this.db
         .selectFrom('repo_blobs')
         .leftJoin('repositories', 'repositories.name', 'repo_blobs.repo')
-        .select('repo_blobs.size')
+        .select(['repo_blobs.size', 'repo_blobs.touched_at'])
         .where('repo_blobs.repo', '=', repo)
         .where('repo_blobs.digest', '=', digest)
         .where('repositories.trashed_at', 'is', null),
     );
-    return row ? { size: Number(row.size) } : null;
+    return row ? { size: Number(row.size), touchedAt: Number(row.touched_at ?? 0) } : null;
+  }
+
+  /**
+   * Records a use of the links at `now` where the stored touch is at or before `staleAt`, and
+   * returns how many it updated. On PostgreSQL the update row-locks those links until the
+   * transaction ends, so a concurrent GC delete of them waits and then sees the new touch.
+   */
+  async touch(repo: RepoName, digests: readonly Digest[], now: number, staleAt: number): Promise<number> {
+    let n = 0;
+    for (const batch of batches([...new Set(digests)], IN_BATCH)) {
+      const res = await this.db
+        .updateTable('repo_blobs')
+        .set({ touched_at: now })
+        .where('repo', '=', repo)
+        .where('digest', 'in', batch)
+        .where((eb) => eb.or([eb('touched_at', '<=', staleAt), eb('touched_at', 'is', null)]))
+        .executeTakeFirst();
+      n += Number(res.numUpdatedRows);
+    }
+    return n;
+  }
+
+  /**
+   * Cross-repository mount: links `digest` into `repo` if it is linked to `from`, in one
+   * transaction that first row-locks the source link (a no-op update), so GC cannot remove the
+   * source link and then the bytes between the check and the new link. Returns the size, or null.
+   */
+  async mount(from: RepoName, repo: RepoName, digest: Digest, now: number): Promise<number | null> {
+    const locked = await this.db
+      .updateTable('repo_blobs')
+      .set((eb) => ({ size: eb.ref('size') }))
+      .where('repo', '=', from)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    if (locked.numUpdatedRows === 0n) return null;
+    const row = await this.db.selectFrom('repo_blobs').select('size').where('repo', '=', from).where('digest', '=', digest).executeTakeFirst();
+    if (!row) return null;
+    await this.link(repo, digest, Number(row.size), now);
+    return Number(row.size);
   }
 
   /** The subset of `digests` linked to `repo`, with sizes. */
@@ -186,9 +226,12 @@ export class BlobLinkStore {
 export class ManifestStore {
   private readonly db: Kysely<DB>;
   private readonly prepared: PreparedQueries;
-  constructor(db: Kysely<DB>) {
+  private readonly rowLocks: boolean;
+  /** `rowLocks`: the dialect has SELECT … FOR SHARE/UPDATE (PostgreSQL; SQLite transactions take the whole database). */
+  constructor(db: Kysely<DB>, opts: { rowLocks?: boolean } = {}) {
     this.db = db;
     this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
+    this.rowLocks = opts.rowLocks ?? false;
   }
 
   /** A manifest that is not in the trash (trashed ones are unknown to every reader). */
@@ -199,18 +242,24 @@ export class ManifestStore {
     return row ? toRecord(row) : null;
   }
 
-  /** The subset of `digests` present in `repo` and not in the trash. */
+  /**
+   * The subset of `digests` present in `repo` and not in the trash. Inside a transaction on
+   * PostgreSQL the rows are share-locked until it ends, so an index being stored and the deletion
+   * of one of its children (which locks the child for update first) cannot both succeed.
+   */
   async existing(repo: RepoName, digests: readonly Digest[]): Promise<Set<Digest>> {
     const out = new Set<Digest>();
-    for (const [digest, state] of await this.states(repo, digests)) if (state === 'live') out.add(digest);
+    for (const [digest, state] of await this.states(repo, digests, { share: true })) if (state === 'live') out.add(digest);
     return out;
   }
 
   /** Live or trashed, for each of `digests` that has a row in `repo`. */
-  async states(repo: RepoName, digests: readonly Digest[]): Promise<Map<Digest, ManifestState>> {
+  async states(repo: RepoName, digests: readonly Digest[], opts: { share?: boolean } = {}): Promise<Map<Digest, ManifestState>> {
     const out = new Map<Digest, ManifestState>();
-    for (const batch of batches([...new Set(digests)], IN_BATCH)) {
-      const rows = await this.db.selectFrom('manifests').select(['digest', 'trashed_at']).where('repo', '=', repo).where('digest', 'in', batch).execute();
+    for (const batch of batches([...new Set(digests)].sort(), IN_BATCH)) {
+      let q = this.db.selectFrom('manifests').select(['digest', 'trashed_at']).where('repo', '=', repo).where('digest', 'in', batch);
+      if (opts.share && this.rowLocks) q = q.orderBy('digest').forShare();
+      const rows = await q.execute();
       for (const r of rows) out.set(r.digest as Digest, r.trashed_at == null ? 'live' : 'trashed');
     }
     return out;
@@ -299,6 +348,33 @@ export class ManifestStore {
       .limit(1)
       .executeTakeFirst();
     return row ? { mediaType: row.media_type, configMediaType: row.config_media_type, artifactType: row.artifact_type } : null;
+  }
+
+  /** Locks the manifest for deletion (PostgreSQL: FOR UPDATE); false when it does not exist. */
+  async lockForDelete(repo: RepoName, digest: Digest): Promise<boolean> {
+    let q = this.db.selectFrom('manifests').select('digest').where('repo', '=', repo).where('digest', '=', digest);
+    if (this.rowLocks) q = q.forUpdate();
+    return (await q.executeTakeFirst()) !== undefined;
+  }
+
+  /** Indexes of `repo` that list `digest` as a child, with their tags. */
+  async listedBy(repo: RepoName, digest: Digest, limit = 10): Promise<{ digest: Digest; tags: Tag[] }[]> {
+    const rows = await this.db
+      .selectFrom('manifest_refs')
+      .select('digest')
+      .where('repo', '=', repo)
+      .where('child', '=', digest)
+      .where('kind', '=', 'manifest')
+      .where('digest', '!=', digest)
+      .orderBy('digest')
+      .limit(limit)
+      .execute();
+    const out: { digest: Digest; tags: Tag[] }[] = [];
+    for (const r of rows) {
+      const tags = await this.db.selectFrom('tags').select('name').where('repo', '=', repo).where('digest', '=', r.digest).orderBy('name').execute();
+      out.push({ digest: r.digest as Digest, tags: tags.map((t) => t.name as Tag) });
+    }
+    return out;
   }
 
   /** Inserts the manifest and its references; a re-push of identical bytes is a no-op. */
@@ -467,6 +543,21 @@ export class UploadSessionStore {
   async count(): Promise<number> {
     const row = await this.db.selectFrom('uploads').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
     return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Pins `digest` for the session's commit: GC keeps those bytes while the row says so. Call in
+   * a transaction: the digest's blob_locks row serialises the pin with a GC batch deciding about
+   * the same digest (docs/adr/0009-garbage-collection.md).
+   */
+  async pin(id: string, digest: Digest): Promise<void> {
+    await this.db
+      .insertInto('blob_locks')
+      .values({ digest })
+      .onConflict((oc) => oc.column('digest').doUpdateSet({ digest }))
+      .execute();
+    await this.db.updateTable('uploads').set({ digest }).where('id', '=', id).execute();
+    await this.db.deleteFrom('blob_locks').where('digest', '=', digest).execute();
   }
 
   async staleSince(before: number, limit: number): Promise<string[]> {

@@ -20,6 +20,8 @@ export interface RepoBlobsTable {
   digest: string;
   size: number;
   created_at: number;
+  /** Last upload, mount or HEAD/GET in this repository (ms); null only before migration 0008 ran. */
+  touched_at: number | null;
 }
 
 export interface ManifestsTable {
@@ -57,6 +59,12 @@ export interface UploadsTable {
   repo: string;
   created_at: number;
   updated_at: number;
+  /** The digest this session is committing into (a GC pin), set just before the commit. */
+  digest?: string | null;
+}
+
+export interface BlobLocksTable {
+  digest: string;
 }
 
 /** A package or version in the trash (migration 0009). */
@@ -94,4 +102,5 @@ export interface DB extends AccountTables {
   trash: TrashTable;
   trash_manifests: TrashManifestsTable;
   trash_tags: TrashTagsTable;
+  blob_locks: BlobLocksTable;
 }

@@ -26,6 +26,12 @@ export interface RegistryDeps {
   events: RegistryEventBus;
   clock: () => number;
   metrics?: RegistryMetrics;
+  /**
+   * How old a link's stored touch may be before a use (HEAD/GET, manifest PUT) writes a new one;
+   * GC adds it to the grace, so a use protects a link for the whole grace without a database
+   * write on every request (docs/adr/0009-garbage-collection.md). Default 0: every use writes.
+   */
+  touchEveryMs?: number;
 }
 
 export interface Page<T> {
@@ -63,10 +69,25 @@ export class RegistryService {
 
   // ---- blobs ------------------------------------------------------------------------------
 
-  /** A blob readable through `repo`: linked to it and present in the store. */
+  private get touchEveryMs(): number {
+    return this.deps.touchEveryMs ?? 0;
+  }
+
+  /**
+   * A blob readable through `repo`: linked to it and present in the store. Counts as a use of
+   * the link for GC: a client that saw the blob may PUT a manifest referencing it within the
+   * grace, so a stale touch is written (and awaited) before the answer.
+   */
   async blob(repo: RepoName, digest: Digest): Promise<BlobReadResult> {
     const link = await this.deps.metadata.blobLinks.get(repo, digest);
     if (!link) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    const now = this.deps.clock();
+    if (link.touchedAt <= now - this.touchEveryMs) {
+      if ((await this.deps.metadata.blobLinks.touch(repo, [digest], now, now - this.touchEveryMs)) === 0) {
+        // GC removed the link between the read and the touch.
+        throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+      }
+    }
     const redirect = await this.deps.blobs.redirectUrl(digest);
     return {
       size: link.size,
@@ -169,6 +190,10 @@ export class RegistryService {
       // is either wholly before this push or wholly after it (ADR 0010).
       if ((await m.repositories.ensure(repo, ownerOf(repo), now)).trashedAt !== null) throw await trashedPackageError(m, repo);
       if ((await m.manifests.state(repo, digest)) === 'trashed') throw await trashedManifestError(m, repo, digest);
+      // Touch stale links first: on PostgreSQL that row-locks exactly the links GC could be
+      // removing, so either GC's delete waits and then sees the touch, or it ran first and the
+      // read below no longer finds them (docs/adr/0009-garbage-collection.md).
+      await m.blobLinks.touch(repo, parsed.blobs.map((d) => d.digest), now, now - this.touchEveryMs);
       const linked = await m.blobLinks.getMany(repo, parsed.blobs.map((d) => d.digest));
       for (const d of parsed.blobs) {
         const size = linked.get(d.digest);
@@ -216,7 +241,14 @@ export class RegistryService {
       this.deps.events.emit('tag.deleted', { repo, tag: ref.tag, digest: current.digest });
       return;
     }
-    const deleted = await this.deps.metadata.transaction((m) => m.manifests.delete(repo, ref.digest));
+    const deleted = await this.deps.metadata.transaction(async (m) => {
+      // Locked first, so an index being stored that lists it either commits before our check
+      // (and is seen) or waits and then finds the child gone.
+      if (!(await m.manifests.lockForDelete(repo, ref.digest))) return false;
+      const indexes = await m.manifests.listedBy(repo, ref.digest);
+      if (indexes.length > 0) throw referencedError(repo, ref.digest, indexes);
+      return m.manifests.delete(repo, ref.digest);
+    });
     if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', { name: repo, reference: ref.digest });
     this.deps.events.emit('manifest.deleted', { repo, digest: ref.digest });
   }
@@ -265,6 +297,17 @@ export class RegistryService {
     };
     return Buffer.from(JSON.stringify(index));
   }
+}
+
+function referencedError(repo: RepoName, digest: Digest, indexes: { digest: Digest; tags: Tag[] }[]): RegistryError {
+  const [first] = indexes;
+  const named = first ? `${first.digest}${first.tags.length > 0 ? ` (tag ${first.tags.join(', ')})` : ''}` : '';
+  const more = indexes.length > 1 ? ` and ${indexes.length - 1} more` : '';
+  return new RegistryError(
+    'MANIFEST_REFERENCED',
+    `manifest ${digest} is listed by index ${named}${more} in ${repo}; delete the index first`,
+    { name: repo, digest, indexes: indexes.map((i) => ({ digest: i.digest, tags: i.tags })) },
+  );
 }
 
 // Without `n` clients expect the whole list (as Distribution does); beyond this a Link header pages.

@@ -68,7 +68,7 @@ describe('UploadService', () => {
     await uploads.append(web, id, 0, chunk('hello '));
     const digest = digestOf(Buffer.from('hello world'));
     await uploads.complete(web, id, digest, chunk('world'));
-    assert.deepEqual(await metadata.blobLinks.get(web, digest), { size: 11 });
+    assert.equal((await metadata.blobLinks.get(web, digest))?.size, 11);
     assert.equal(await metadata.repositories.exists(web), true);
     assert.equal(await metadata.uploads.get(id), null);
     assert.equal(await metadata.blobLinks.get(api, digest), null);
@@ -90,7 +90,7 @@ describe('UploadService', () => {
     assert.equal(await uploads.mount(web, parseRepoName('acme/none'), digest), false);
     assert.equal(await metadata.blobLinks.get(web, digest), null);
     assert.equal(await uploads.mount(web, api, digest), true);
-    assert.deepEqual(await metadata.blobLinks.get(web, digest), { size: 6 });
+    assert.equal((await metadata.blobLinks.get(web, digest))?.size, 6);
     assert.equal(await uploads.mount(web, api, digest), true, 'mounting twice is harmless');
   });
 

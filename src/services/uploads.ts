@@ -39,8 +39,14 @@ export class UploadService {
 
   async start(repo: RepoName): Promise<string> {
     const id = randomUUID();
-    await this.deps.uploads.create(id);
+    // The row first: GC removes stored sessions that have no row (docs/adr/0009-garbage-collection.md).
     await this.deps.metadata.uploads.create(id, repo, this.deps.clock());
+    try {
+      await this.deps.uploads.create(id);
+    } catch (err) {
+      await this.deps.metadata.uploads.delete(id).catch(() => undefined);
+      throw err;
+    }
     return id;
   }
 
@@ -49,10 +55,11 @@ export class UploadService {
    * caller then starts a normal session); the caller checks that `from` may be read.
    */
   async mount(repo: RepoName, from: RepoName, digest: Digest): Promise<boolean> {
-    const link = await this.deps.metadata.blobLinks.get(from, digest);
-    if (!link) return false;
-    await this.link(repo, digest, link.size);
-    return true;
+    const now = this.deps.clock();
+    return this.deps.metadata.transaction(async (m) => {
+      await m.repositories.ensure(repo, ownerOf(repo), now);
+      return (await m.blobLinks.mount(from, repo, digest, now)) !== null;
+    });
   }
 
   /** Current size of a session that belongs to `repo`. */
@@ -70,12 +77,23 @@ export class UploadService {
   }
 
   /** Final PUT: optional last chunk, verify, make visible, link to the repository. */
+  /**
+   * Final PUT: optional last chunk, verify, make visible, link to the repository. The digest is
+   * pinned on the session before the store commits (GC keeps pinned bytes), and the link and the
+   * session's removal are one transaction, so the bytes are protected by a pin or a link at
+   * every moment, including when the store finds them already present and keeps those.
+   */
   async complete(repo: RepoName, id: string, digest: Digest, body: ChunkBody | null): Promise<void> {
     await this.session(repo, id);
     if (body) await this.deps.uploads.append(id, undefined, body.stream, this.appendOptions(body));
+    await this.deps.metadata.transaction((m) => m.uploads.pin(id, digest));
     const { size } = await this.deps.uploads.commit(id, digest);
-    await this.link(repo, digest, size);
-    await this.deps.metadata.uploads.delete(id);
+    const now = this.deps.clock();
+    await this.deps.metadata.transaction(async (m) => {
+      await m.repositories.ensure(repo, ownerOf(repo), now);
+      await m.blobLinks.link(repo, digest, size, now);
+      await m.uploads.delete(id);
+    });
   }
 
   async cancel(repo: RepoName, id: string): Promise<void> {
@@ -84,9 +102,9 @@ export class UploadService {
     await this.deps.metadata.uploads.delete(id);
   }
 
-  /** Removes sessions idle for longer than `maxAgeMs`. Returns how many were purged. */
-  async purgeStale(maxAgeMs: number): Promise<number> {
-    const ids = await this.deps.metadata.uploads.staleSince(this.deps.clock() - maxAgeMs, 1000);
+  /** Removes up to 1000 sessions idle for longer than `maxAgeMs` at `now`. Returns how many were purged. */
+  async purgeStale(maxAgeMs: number, now = this.deps.clock()): Promise<number> {
+    const ids = await this.deps.metadata.uploads.staleSince(now - maxAgeMs, 1000);
     for (const id of ids) {
       await this.deps.uploads.abort(id);
       await this.deps.metadata.uploads.delete(id);
@@ -100,14 +118,6 @@ export class UploadService {
     if (body.length !== undefined) opts.expectedLength = body.length;
     if (this.maxSize !== undefined) opts.maxSize = this.maxSize;
     return opts;
-  }
-
-  private async link(repo: RepoName, digest: Digest, size: number): Promise<void> {
-    const now = this.deps.clock();
-    await this.deps.metadata.transaction(async (m) => {
-      await m.repositories.ensure(repo, ownerOf(repo), now);
-      await m.blobLinks.link(repo, digest, size, now);
-    });
   }
 
   private async session(repo: RepoName, id: string): Promise<void> {

@@ -5,13 +5,14 @@ import { digestAlgorithm } from '../oci/digest.ts';
 import { KeyedMutex } from '../lib/keyed-mutex.ts';
 import { consumeBody } from './body.ts';
 import { UploadHashes } from './hashing.ts';
-import type { AppendOptions, BlobStat, BlobStore, ByteRange, UploadStore } from './types.ts';
+import type { AppendOptions, BlobStat, BlobStore, ByteRange, StoredSession, UploadStore } from './types.ts';
 
 /** In-memory blob and upload store for unit tests; passes the same contract suite as fs. */
 export class MemoryStore implements BlobStore, UploadStore {
   readonly kind = 'memory';
   private readonly blobs = new Map<Digest, Buffer>();
   private readonly uploads = new Map<string, Buffer[]>();
+  private readonly uploadTimes = new Map<string, number>();
   private readonly locks = new KeyedMutex();
   private readonly hashes = new UploadHashes();
 
@@ -34,8 +35,16 @@ export class MemoryStore implements BlobStore, UploadStore {
     return this.blobs.delete(digest);
   }
 
+  async deleteMany(digests: readonly Digest[]): Promise<void> {
+    for (const d of digests) this.blobs.delete(d);
+  }
+
   async *walk(): AsyncIterable<Digest> {
     yield* [...this.blobs.keys()];
+  }
+
+  async *sessions(): AsyncIterable<StoredSession> {
+    yield* [...this.uploadTimes].map(([id, modifiedAt]) => ({ id, modifiedAt }));
   }
 
   private parts(id: string): Buffer[] {
@@ -46,6 +55,7 @@ export class MemoryStore implements BlobStore, UploadStore {
 
   async create(id: string): Promise<void> {
     this.uploads.set(id, []);
+    this.uploadTimes.set(id, Date.now());
   }
 
   async size(id: string): Promise<number> {
@@ -76,6 +86,7 @@ export class MemoryStore implements BlobStore, UploadStore {
         throw err;
       }
       this.parts(id).push(...added);
+      this.uploadTimes.set(id, Date.now());
       const size = await this.size(id);
       this.hashes.advanced(id, size);
       return size;
@@ -92,6 +103,7 @@ export class MemoryStore implements BlobStore, UploadStore {
       }
       if (!this.blobs.has(digest)) this.blobs.set(digest, bytes);
       this.uploads.delete(id);
+      this.uploadTimes.delete(id);
       return { size: bytes.length };
     });
   }
@@ -99,5 +111,6 @@ export class MemoryStore implements BlobStore, UploadStore {
   async abort(id: string): Promise<void> {
     this.hashes.forget(id);
     this.uploads.delete(id);
+    this.uploadTimes.delete(id);
   }
 }

@@ -7,6 +7,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -39,7 +40,7 @@ import {
 import { type IfMatchMode, ifMatchValue, probeIfMatch } from './s3/conditional.ts';
 import { PartCutter } from './s3/parts.ts';
 import { describedSize, emptySession, type PartRef, parseSession, type SessionState } from './s3/session.ts';
-import type { AppendOptions, BlobStat, BlobStore, ByteRange, UploadStore } from './types.ts';
+import type { AppendOptions, BlobStat, BlobStore, ByteRange, StoredSession, UploadStore } from './types.ts';
 
 export type { S3Options } from './s3/client.ts';
 
@@ -76,6 +77,7 @@ export class S3Store implements BlobStore, UploadStore {
   private readonly locks = new KeyedMutex();
   private readonly hashes = new UploadHashes();
   private ifMatch: IfMatchMode = 'none';
+  private bulkDelete = true;
 
   private constructor(s3: S3Client, opts: S3Options) {
     this.s3 = s3;
@@ -172,6 +174,99 @@ export class S3Store implements BlobStore, UploadStore {
     if (!(await this.stat(digest))) return false;
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.blobKey(digest) }));
     return true;
+  }
+
+  /**
+   * One DeleteObjects request per 1000 keys. Servers that refuse it (some S3-compatible ones
+   * require Content-MD5, which the SDK no longer sends) get single deletes, a few at a time.
+   */
+  async deleteMany(digests: readonly Digest[]): Promise<void> {
+    for (let i = 0; i < digests.length; i += 1000) {
+      const keys = digests.slice(i, i + 1000).map((d) => this.blobKey(d));
+      if (this.bulkDelete) {
+        try {
+          const res = await this.s3.send(
+            new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+          );
+          const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+          if (failed.length > 0) throw new Error(`s3: DeleteObjects failed for ${failed.length} keys: ${failed[0]?.Code ?? ''} ${failed[0]?.Message ?? ''}`);
+          continue;
+        } catch (err) {
+          const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+          if (status === undefined || status >= 500) throw err;
+          this.bulkDelete = false;
+        }
+      }
+      for (let j = 0; j < keys.length; j += 16) {
+        await Promise.all(keys.slice(j, j + 16).map((Key) => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }))));
+      }
+    }
+  }
+
+  /**
+   * Sessions found in the bucket: the objects under `uploads/` grouped by session (listed in key
+   * order, so one group at a time is held), then multipart uploads under `uploads/` whose session
+   * has no objects left (a commit or abort killed halfway).
+   */
+  async *sessions(): AsyncIterable<StoredSession> {
+    const base = this.prefix + layout.uploadsRoot + '/';
+    let current: StoredSession | null = null;
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ...(token ? { ContinuationToken: token } : {}) }),
+      );
+      for (const obj of page.Contents ?? []) {
+        const id = (obj.Key ?? '').slice(base.length).split('/')[0] ?? '';
+        if (!UPLOAD_ID.test(id)) continue;
+        const at = obj.LastModified?.getTime() ?? 0;
+        if (current && current.id === id) current.modifiedAt = Math.max(current.modifiedAt, at);
+        else {
+          if (current) yield current;
+          current = { id, modifiedAt: at };
+        }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    if (current) yield current;
+    for await (const u of this.multipartUploads(base)) {
+      const id = u.key.slice(base.length).split('/')[0] ?? '';
+      if (!UPLOAD_ID.test(id)) continue;
+      const listed = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${base}${id}/`, MaxKeys: 1 }));
+      if ((listed.KeyCount ?? 0) === 0) yield { id, modifiedAt: u.initiated };
+    }
+  }
+
+  async sweepIncomplete(before: number): Promise<number> {
+    let n = 0;
+    for await (const u of this.multipartUploads(this.prefix + layout.blobsRoot + '/')) {
+      if (u.initiated >= before) continue;
+      await this.abortMultipart({ key: u.key, uploadId: u.uploadId });
+      n++;
+    }
+    return n;
+  }
+
+  private async *multipartUploads(prefix: string): AsyncIterable<{ key: string; uploadId: string; initiated: number }> {
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    for (;;) {
+      const page = await this.s3.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+          ...(idMarker ? { UploadIdMarker: idMarker } : {}),
+        }),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (u.Key && u.UploadId) yield { key: u.Key, uploadId: u.UploadId, initiated: u.Initiated?.getTime() ?? 0 };
+      }
+      if (!page.IsTruncated) return;
+      keyMarker = page.NextKeyMarker;
+      idMarker = page.NextUploadIdMarker;
+      if (!keyMarker && !idMarker) return;
+    }
   }
 
   async *walk(): AsyncIterable<Digest> {

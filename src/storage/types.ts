@@ -26,8 +26,17 @@ export interface BlobStore {
   localPath?(digest: Digest): string;
   /** Returns false when there was nothing to delete. */
   delete(digest: Digest): Promise<boolean>;
+  /** Deletes each blob that exists (garbage collection's batches; one request per batch where the backend can). */
+  deleteMany(digests: readonly Digest[]): Promise<void>;
   /** Every committed digest, in no particular order (for garbage collection). */
   walk(): AsyncIterable<Digest>;
+}
+
+/** An upload session's bytes as found in storage, for garbage collection. */
+export interface StoredSession {
+  id: string;
+  /** Last write to the session's bytes (ms since the epoch). */
+  modifiedAt: number;
 }
 
 export interface AppendOptions {
@@ -56,5 +65,13 @@ export interface UploadStore {
    * On a digest mismatch throws DIGEST_INVALID and leaves the session untouched.
    */
   commit(id: string, digest: Digest): Promise<BlobStat>;
+  /** Removes everything of the session (bytes, parts, multipart uploads); a no-op when absent. */
   abort(id: string): Promise<void>;
+  /** Every session present in storage, in no particular order; GC aborts those nobody owns. */
+  sessions(): AsyncIterable<StoredSession>;
+  /**
+   * Removes bytes of interrupted work outside any session that started before `before` (S3:
+   * multipart copies of large blobs left by a killed commit). Returns how many it removed.
+   */
+  sweepIncomplete?(before: number): Promise<number>;
 }

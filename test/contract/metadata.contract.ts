@@ -108,9 +108,9 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         const big = 5 * 1024 ** 3 + 17; // > 2^32, < 2^53
         await m.blobLinks.link(r, dg('a'), 10, 1);
         await m.blobLinks.link(r, dg('b'), big, 1);
-        await m.blobLinks.link(r, dg('a'), 999, 2); // relinking keeps the first link
+        await m.blobLinks.link(r, dg('a'), 999, 2); // relinking keeps the first link's size, touches it
         await m.blobLinks.link(repo('other/repo'), dg('c'), 3, 1);
-        assert.deepEqual(await m.blobLinks.get(r, dg('a')), { size: 10 });
+        assert.deepEqual(await m.blobLinks.get(r, dg('a')), { size: 10, touchedAt: 2 });
         const b = await m.blobLinks.get(r, dg('b'));
         assert.equal(typeof b?.size, 'number');
         assert.equal(b?.size, big);
@@ -127,7 +127,7 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         assert.equal(await m.blobLinks.unlink(r, dg('a')), true);
         assert.equal(await m.blobLinks.unlink(r, dg('a')), false);
         assert.equal(await m.blobLinks.get(r, dg('a')), null);
-        assert.deepEqual(await m.blobLinks.get(repo('other/repo'), dg('c')), { size: 3 });
+        assert.deepEqual(await m.blobLinks.get(repo('other/repo'), dg('c')), { size: 3, touchedAt: 1 });
       });
     });
 

@@ -41,6 +41,27 @@ export function s3TestOptions(overrides: Partial<S3Options> = {}): S3Options {
   };
 }
 
+/**
+ * The WHARF_* environment that puts a started server (or `wharf` command) on these S3 options
+ * and this PostgreSQL database (and schema).
+ */
+export function scaleEnv(s3: S3Options, db: { url: string; schema?: string | undefined }): Record<string, string> {
+  return {
+    WHARF_STORAGE__DRIVER: 's3',
+    WHARF_STORAGE__S3__BUCKET: s3.bucket,
+    WHARF_STORAGE__S3__REGION: s3.region,
+    WHARF_STORAGE__S3__ENDPOINT: s3.endpoint ?? '',
+    WHARF_STORAGE__S3__FORCE_PATH_STYLE: String(s3.forcePathStyle),
+    WHARF_STORAGE__S3__ACCESS_KEY_ID: s3.accessKeyId ?? '',
+    WHARF_STORAGE__S3__SECRET_ACCESS_KEY: s3.secretAccessKey ?? '',
+    WHARF_STORAGE__S3__PREFIX: s3.prefix,
+    WHARF_STORAGE__S3__CREATE_BUCKET: 'true',
+    WHARF_DATABASE__DRIVER: 'postgres',
+    WHARF_DATABASE__POSTGRES__URL: db.url,
+    ...(db.schema ? { WHARF_DATABASE__POSTGRES__SCHEMA: db.schema } : {}),
+  };
+}
+
 /** Deletes every object under `prefix` (multipart uploads are aborted by the store itself). */
 export async function emptyPrefix(opts: S3Options, client?: S3Client): Promise<number> {
   const s3 = client ?? createS3Client(opts);

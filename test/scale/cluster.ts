@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { type StartedServer, startWharf } from '../helpers/server.ts';
-import { emptyPrefix, postgresMissing, s3Missing, s3TestOptions, uniqueName } from './backends.ts';
+import { emptyPrefix, postgresMissing, s3Missing, s3TestOptions, scaleEnv, uniqueName } from './backends.ts';
 import type { S3Options } from '../../src/storage/s3/client.ts';
 
 export const lbUrl = process.env['REGISTRY_LB_URL'] ?? '';
@@ -48,17 +48,18 @@ async function lockCluster(base: string): Promise<pg.Client> {
   return c;
 }
 
-export async function startCluster(): Promise<Cluster> {
+/** `env`: extra settings for every replica (e.g. WHARF_GC__GRACE_SECONDS). */
+export async function startCluster(opts: { env?: Record<string, string> } = {}): Promise<Cluster> {
   const lock = await lockCluster(process.env['DATABASE_URL'] ?? '');
   try {
-    return await startLockedCluster(lock);
+    return await startLockedCluster(lock, opts.env ?? {});
   } catch (err) {
     await lock.end();
     throw err;
   }
 }
 
-async function startLockedCluster(lock: pg.Client): Promise<Cluster> {
+async function startLockedCluster(lock: pg.Client, extraEnv: Record<string, string>): Promise<Cluster> {
   const s3 = s3TestOptions({ prefix: `scale/${uniqueName('run')}/` });
   const base = process.env['DATABASE_URL'] ?? '';
   const dbName = uniqueName('wharf_scale');
@@ -70,17 +71,7 @@ async function startLockedCluster(lock: pg.Client): Promise<Cluster> {
   const databaseUrl = u.toString();
   const credentials = { username: 'admin', password: `scale-${randomBytes(12).toString('hex')}` };
   const env: Record<string, string> = {
-    WHARF_STORAGE__DRIVER: 's3',
-    WHARF_STORAGE__S3__BUCKET: s3.bucket,
-    WHARF_STORAGE__S3__REGION: s3.region,
-    WHARF_STORAGE__S3__ENDPOINT: s3.endpoint ?? '',
-    WHARF_STORAGE__S3__FORCE_PATH_STYLE: String(s3.forcePathStyle),
-    WHARF_STORAGE__S3__ACCESS_KEY_ID: s3.accessKeyId ?? '',
-    WHARF_STORAGE__S3__SECRET_ACCESS_KEY: s3.secretAccessKey ?? '',
-    WHARF_STORAGE__S3__PREFIX: s3.prefix,
-    WHARF_STORAGE__S3__CREATE_BUCKET: 'true',
-    WHARF_DATABASE__DRIVER: 'postgres',
-    WHARF_DATABASE__POSTGRES__URL: databaseUrl,
+    ...scaleEnv(s3, { url: databaseUrl }),
     WHARF_AUTH__ADMIN__USERNAME: credentials.username,
     WHARF_AUTH__ADMIN__PASSWORD: credentials.password,
     // Every replica must name the same token service and public URL (docs/deploy/scale-out.md).
@@ -88,6 +79,7 @@ async function startLockedCluster(lock: pg.Client): Promise<Cluster> {
     WHARF_SERVER__BASE_URL: new URL(lbUrl).origin,
     WHARF_SERVER__TRUST_PROXY: 'true',
     WHARF_LOG__LEVEL: process.env['WHARF_E2E_LOG_LEVEL'] ?? 'info',
+    ...extraEnv,
   };
   const start = (port: number) => startWharf({ port, env, readyTimeoutMs: 60_000 });
   const replicas: StartedServer[] = [];

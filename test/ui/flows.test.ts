@@ -476,7 +476,7 @@ describe('web UI in Chromium', { skip }, () => {
       await admin.getByRole('button', { name: /sign in/i }).click();
       await admin.waitForURL((u) => !u.pathname.startsWith('/-/sign-in'));
       await admin.goto('/-/admin/storage');
-      await admin.getByRole('heading', { name: 'Storage', level: 1 }).waitFor();
+      await admin.getByRole('heading', { name: 'Storage', level: 2 }).waitFor();
       await admin.getByTestId('site-usage').filter({ hasText: 'In use' }).waitFor();
       await admin.getByRole('row', { name: /^acme\b/ }).waitFor();
       await snap(admin, '20d-admin-storage');

@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { Loading, NotFound } from './components.tsx';
 import { AccountPage } from './pages/Account.tsx';
+import { AdminPage } from './pages/Admin.tsx';
 import { HomePage } from './pages/Home.tsx';
 import { OrgPage } from './pages/Org.tsx';
 import { OwnerPage } from './pages/Owner.tsx';
@@ -9,7 +10,7 @@ import { OwnerSettingsPage } from './pages/OwnerSettings.tsx';
 import { PackagePage } from './pages/Package.tsx';
 import { PackageSettingsPage } from './pages/PackageSettings.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
-import { AdminStoragePage, TrashPage } from './pages/Trash.tsx';
+import { TrashPage } from './pages/Trash.tsx';
 import { Link, navigate, segments, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
 
@@ -63,14 +64,14 @@ function Header() {
                     <li>
                       <Link to="/-/settings/orgs">Organizations</Link>
                     </li>
+                    {user.admin ? (
+                      <li>
+                        <Link to="/-/admin/gc">Site administration</Link>
+                      </li>
+                    ) : null}
                     <li>
                       <Link to={`/${user.username}/-/trash`}>Trash</Link>
                     </li>
-                    {user.admin ? (
-                      <li>
-                        <Link to="/-/admin/storage">Storage (site)</Link>
-                      </li>
-                    ) : null}
                     <li>
                       <button type="button" onClick={out}>
                         Sign out
@@ -102,7 +103,7 @@ function Routes() {
     if (user === undefined) return <Loading />;
     if (page === 'settings') return <AccountPage tab={seg[2] ?? 'tokens'} />;
     if (page === 'orgs' && seg[2]) return <OrgPage org={seg[2]} />;
-    if (page === 'admin' && seg[2] === 'storage') return <AdminStoragePage />;
+    if (page === 'admin') return <AdminPage section={seg[2] ?? 'gc'} />;
     return <NotFound />;
   }
   const owner = seg[0] ?? '';

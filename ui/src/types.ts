@@ -261,3 +261,41 @@ export interface SiteUsage extends UsageFigures {
 export interface PackageUsage extends UsageFigures {
   package: string;
 }
+
+/** GET /api/v1/admin/gc (src/http/api/admin-gc.ts has the schema). */
+export interface GcSummary {
+  dryRun: boolean;
+  exact: boolean;
+  graceSeconds: number;
+  manifestsDeleted: number;
+  linksRemoved: number;
+  blobsScanned: number;
+  blobsDeleted: number;
+  bytesFreed: number;
+  uploadsRemoved: number;
+  multipartAborted: number;
+  durationMs: number;
+  errors: string[];
+}
+
+export interface GcRun {
+  id: string;
+  trigger: 'schedule' | 'api' | 'cli' | 'startup';
+  actor: string | null;
+  dryRun: boolean;
+  status: 'running' | 'succeeded' | 'failed' | 'interrupted';
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  progress: { phase?: string; scanned?: number; found?: number; bytes?: number } | null;
+  summary: Partial<GcSummary> | null;
+  error: string | null;
+}
+
+export interface GcStatus {
+  graceSeconds: number;
+  intervalSeconds: number;
+  nextRunAt: string | null;
+  running: GcRun | null;
+  runs: GcRun[];
+}

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import * as trash from './trash.ts';
+import { getGcRoute, postGcRoute } from './admin-gc.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -136,6 +137,16 @@ function operation(op: Op, pathParams: string[]): Schema {
   };
 }
 
+/** JSON Schema of a route's zod schema (routes that export one; see admin-gc.ts). */
+function fromZod(schema: z.ZodType, io: 'input' | 'output' = 'output'): Schema {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Schema;
+  return rest;
+}
+
+function queryFromZod(schema: z.ZodType): Record<string, Schema> {
+  return (fromZod(schema, 'input')['properties'] ?? {}) as Record<string, Schema>;
+}
+
 /** Route table: `METHOD /path/{param}` → operation. */
 const ROUTES: Record<string, Op> = {
   'GET /api/v1/session': { summary: 'The signed-in user of the session cookie and its CSRF token', ok: 200, result: ref('Session') },
@@ -195,6 +206,20 @@ const ROUTES: Record<string, Op> = {
   'GET /api/v1/packages/{owner}/{package}/trusts': { summary: "CI issuers trusted for this package (admins): its own, then the owner's it inherits (repo null)", ok: 200, result: arr(ref('Trust')), errors: [403, 404] },
   'POST /api/v1/packages/{owner}/{package}/trusts': { summary: 'Trust a CI issuer for this package (admins); conditions that pin no repository need confirmAnyRepository: true', body: ref('TrustBody'), ok: 201, result: ref('Trust'), errors: [400, 403, 404] },
   'GET /api/v1/charts/{repository}': { summary: 'Chart versions in semver order (`{repository}/versions`) or one version with README, values and helm commands (`{repository}/versions/{version}`)', ok: 200, result: { oneOf: [obj({ repository: str, name: str, latest: nullable(str), versions: arr(ref('ChartVersion')) }), ref('ChartDetail')] }, errors: [403, 404] },
+  'GET /api/v1/admin/gc': {
+    summary: 'Garbage collection: recent runs, the running run and the next scheduled one (site admins)',
+    query: queryFromZod(getGcRoute.query),
+    ok: 200,
+    result: fromZod(getGcRoute.response),
+    errors: [403],
+  },
+  'POST /api/v1/admin/gc': {
+    summary: 'Start a garbage collection run or dry run; answers at once with its id (site admins, signed in)',
+    body: fromZod(postGcRoute.body, 'input'),
+    ok: 202,
+    result: fromZod(postGcRoute.response),
+    errors: [403, 409],
+  },
   'GET /api/v1/audit': { summary: 'Audit log (site admins)', query: { limit: int, before: time, actor: str, target: str }, ok: 200, result: arr(ref('AuditEntry')), errors: [403] },
 };
 

@@ -9,6 +9,9 @@ export type JobProgress = Record<string, string | number | boolean | null>;
 
 export interface JobContext {
   runId: string;
+  trigger: RunRequest<unknown>['trigger'];
+  /** Who asked for the run (null for the schedule). */
+  actor: string | null;
   /** Aborted when the runner stops or the lease is lost; a job checks it between batches. */
   signal: AbortSignal;
   /** Latest progress (phase, counts, bytes); cheap to call often: it is persisted at most every few seconds. */
@@ -32,6 +35,8 @@ export interface RunRequest<Options> {
   actor?: string | null;
   /** Called with every progress report (a terminal's progress line). */
   onProgress?: (p: JobProgress) => void;
+  /** Called once the lease is held and the run recorded (an API answering with the run id at once). */
+  onStart?: (runId: string) => void;
 }
 
 export type RunOutcome<Summary> =
@@ -78,6 +83,8 @@ export class JobRunner {
   private readonly scheduled = new Map<string, Scheduled>();
   private readonly running = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
   private stopped = false;
+  /** A job that never ran is first due one interval after the schedule started, not at once. */
+  private scheduleStartedAt: number | null = null;
 
   constructor(deps: JobRunnerDeps) {
     this.deps = deps;
@@ -105,6 +112,7 @@ export class JobRunner {
       if (orphans > 0) jobLog.warn({ orphans }, 'earlier runs were interrupted');
       await metadata.jobRuns.start({ id, job: job.name, trigger: req.trigger, actor: req.actor ?? null, options: req.options, holder: this.holder, now });
       jobLog.info({ trigger: req.trigger, options: req.options }, 'job started');
+      req.onStart?.(id);
 
       const renew = setInterval(() => {
         metadata.leases.renew(job.name, this.holder, clock() + this.leaseMs).then(
@@ -121,6 +129,8 @@ export class JobRunner {
       let writing: Promise<void> = Promise.resolve();
       const ctx: JobContext = {
         runId: id,
+        trigger: req.trigger,
+        actor: req.actor ?? null,
         signal: controller.signal,
         log: jobLog,
         progress: (p) => {
@@ -170,6 +180,7 @@ export class JobRunner {
 
   /** Starts the schedule's timers. */
   start(): void {
+    this.scheduleStartedAt = this.deps.clock();
     for (const s of this.scheduled.values()) this.arm(s, this.checkEvery(s) * Math.random());
   }
 
@@ -177,8 +188,8 @@ export class JobRunner {
   async nextRun(name: string): Promise<number | null> {
     const s = this.scheduled.get(name);
     if (!s) return null;
-    const last = await this.deps.metadata.jobRuns.lastStarted(name);
-    return last === null ? this.deps.clock() : last + s.intervalMs;
+    const last = (await this.deps.metadata.jobRuns.lastStarted(name)) ?? this.scheduleStartedAt ?? this.deps.clock();
+    return last + s.intervalMs;
   }
 
   isRunningHere(name: string): boolean {
@@ -209,7 +220,7 @@ export class JobRunner {
 
   private async tick(s: Scheduled): Promise<void> {
     if (this.stopped || this.running.has(s.job.name)) return;
-    const last = await this.deps.metadata.jobRuns.lastStarted(s.job.name);
+    const last = (await this.deps.metadata.jobRuns.lastStarted(s.job.name)) ?? this.scheduleStartedAt;
     if (last !== null && this.deps.clock() - last < s.intervalMs) return;
     await this.run(s.job, { options: s.options as never, trigger: 'schedule' });
   }

@@ -127,7 +127,7 @@ export function AdminStoragePage() {
     <section aria-labelledby="storage-title">
       <div className="page-head">
         <div>
-          <h1 id="storage-title">Storage</h1>
+          <h2 id="storage-title">Storage</h2>
           <p className="muted">Site-wide, a blob stored once counts once, however many packages use it.</p>
         </div>
       </div>
