@@ -439,11 +439,11 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         assert.equal((await m.packages.get(r))?.trashedAt, 7);
         assert.deepEqual(await m.packages.listByOwner('acme'), []);
         await m.repositories.setTrashed(r, null);
-        assert.deepEqual(await m.blobLinks.get(r, dg('l1')), { size: 100 });
+        assert.equal((await m.blobLinks.get(r, dg('l1')))?.size, 100);
         assert.deepEqual(await m.repositories.ensure(repo('acme/new'), 'acme', 9), { trashedAt: null });
         assert.deepEqual(await m.blobLinks.get(repo('acme/new2'), dg('x')), null);
         await m.blobLinks.link(repo('acme/new2'), dg('x'), 3, 1);
-        assert.deepEqual(await m.blobLinks.get(repo('acme/new2'), dg('x')), { size: 3 }, 'readable before the repository row exists');
+        assert.equal((await m.blobLinks.get(repo('acme/new2'), dg('x')))?.size, 3, 'readable before the repository row exists');
       });
 
       test('entries: membership, tags taken and given back (a re-used name stays), size, removal', async () => {

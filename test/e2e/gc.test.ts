@@ -203,7 +203,12 @@ for (const profile of PROFILES) {
       const head = await fetch(`${server.url}/v2/${ns}/charts/gcchart/manifests/1.0.0`, { method: 'HEAD', headers: { ...auth, accept: 'application/vnd.oci.image.manifest.v1+json' } });
       const digest = head.headers.get('docker-content-digest') ?? '';
       const del = await fetch(`${server.url}/api/v1/packages/${ns}/${encodeURIComponent('charts/gcchart')}/versions/${digest}`, { method: 'DELETE', headers: auth });
-      assert.equal(del.status, 204, await del.text());
+      assert.equal(del.status, 200, 'the version moves to the trash');
+      const { id } = (await del.json()) as { id: string };
+      const kept = await wharfGc();
+      assert.ok(kept.bytesFreed < tgz.length, `a trashed chart keeps its bytes (freed ${kept.bytesFreed})`);
+      const purge = await fetch(`${server.url}/api/v1/trash/${id}`, { method: 'DELETE', headers: auth });
+      assert.equal(purge.status, 200, await purge.text());
       const freed = await wharfGc();
       assert.ok(freed.bytesFreed >= tgz.length, `freed ${freed.bytesFreed} of a ${tgz.length}-byte chart`);
       await helm(['push', join(dir, 'pkg', 'gcchart-1.0.0.tgz'), `oci://${server.host}/${ns}/charts`, '--plain-http']);

@@ -84,7 +84,10 @@ describe('site administration: garbage collection in Chromium', { skip: browserU
   test('an admin starts a dry run and a run; both are listed with what they freed', async () => {
     await pushImage('admin/app', 'keep', 2000);
     const gone = await pushImage('admin/app', 'gone', 200_000);
-    assert.equal((await http('DELETE', `/api/v1/packages/admin/app/versions/${gone.digest}`)).status, 204);
+    const trashed = await http('DELETE', `/api/v1/packages/admin/app/versions/${gone.digest}`);
+    assert.equal(trashed.status, 200, trashed.text);
+    const purged = await http('DELETE', `/api/v1/trash/${(JSON.parse(trashed.text) as { id: string }).id}`);
+    assert.equal(purged.status, 200, purged.text);
 
     const page = await signIn(server.admin?.username ?? 'admin', server.admin?.password ?? '');
     await page.getByRole('button', { name: server.admin?.username ?? 'admin' }).click();
