@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AccountsTable, CiTrustsTable, GrantsTable, TokensTable } from './accounts-schema.ts';
 import type { DB } from './schema.ts';
+import type { DialectKind } from './migrations/index.ts';
 import { PreparedQueries } from './prepared.ts';
 
 export type Visibility = 'public' | 'internal' | 'private';
@@ -34,14 +35,17 @@ function toAccount(r: AccountsTable): Account {
 /** Users and organizations share one namespace: both own packages. */
 export class AccountStore {
   private readonly db: Kysely<DB>;
+  private readonly dialect: DialectKind;
   private readonly prepared: PreparedQueries;
-  constructor(db: Kysely<DB>) {
+  constructor(db: Kysely<DB>, dialect: DialectKind) {
     this.db = db;
+    this.dialect = dialect;
     this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
-  async create(a: { name: string; kind: 'user' | 'org'; email?: string | null; passwordHash?: string | null; isAdmin?: boolean; now: number }): Promise<void> {
-    await this.db
+  /** Creates the account; false when the name is taken (also when a concurrent request took it first). */
+  async create(a: { name: string; kind: 'user' | 'org'; email?: string | null; passwordHash?: string | null; isAdmin?: boolean; now: number }): Promise<boolean> {
+    const r = await this.db
       .insertInto('accounts')
       .values({
         name: a.name,
@@ -53,7 +57,21 @@ export class AccountStore {
         disabled: 0,
         created_at: a.now,
       })
-      .execute();
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
+  /**
+   * Inside a transaction: reads the account and, on PostgreSQL, locks its row until commit, so
+   * read-check-write sequences on it (the last owner of an organization) are serialized.
+   * SQLite transactions are serialized already (BEGIN IMMEDIATE).
+   */
+  async getForUpdate(name: string): Promise<Account | null> {
+    let q = this.db.selectFrom('accounts').selectAll().where('name', '=', name);
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    const r = await q.executeTakeFirst();
+    return r ? toAccount(r) : null;
   }
 
   async get(name: string): Promise<Account | null> {
@@ -93,9 +111,11 @@ export interface TeamRef {
 
 export class MembershipStore {
   private readonly db: Kysely<DB>;
+  private readonly dialect: DialectKind;
   private readonly prepared: PreparedQueries;
-  constructor(db: Kysely<DB>) {
+  constructor(db: Kysely<DB>, dialect: DialectKind) {
     this.db = db;
+    this.dialect = dialect;
     this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
@@ -128,8 +148,25 @@ export class MembershipStore {
     return this.db.selectFrom('org_members').select(['org', 'role']).where('username', '=', username).orderBy('org').execute();
   }
 
-  async createTeam(org: string, name: string, description: string, now: number): Promise<void> {
-    await this.db.insertInto('teams').values({ org, name, description, created_at: now }).execute();
+  /** Creates the team; false when it exists (also when a concurrent request created it first). */
+  async createTeam(org: string, name: string, description: string, now: number): Promise<boolean> {
+    const r = await this.db
+      .insertInto('teams')
+      .values({ org, name, description, created_at: now })
+      .onConflict((oc) => oc.columns(['org', 'name']).doNothing())
+      .executeTakeFirst();
+    return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
+  /**
+   * Inside a transaction: whether the team exists, locking its row on PostgreSQL until commit, so
+   * adding a member or a grant cannot interleave with the team's deletion (which would leave rows
+   * that point at no team). SQLite transactions are serialized already.
+   */
+  async lockTeam(org: string, name: string): Promise<boolean> {
+    let q = this.db.selectFrom('teams').select('name').where('org', '=', org).where('name', '=', name);
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    return (await q.executeTakeFirst()) !== undefined;
   }
 
   async deleteTeam(org: string, name: string): Promise<boolean> {
@@ -435,11 +472,10 @@ export class TrustStore {
     return r ? toTrust(r) : null;
   }
 
-  async delete(id: string): Promise<CiTrust | null> {
-    const r = await this.db.selectFrom('ci_trusts').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!r) return null;
-    await this.db.deleteFrom('ci_trusts').where('id', '=', id).execute();
-    return toTrust(r);
+  /** Deletes the trust; false when it is already gone (a concurrent delete counts once). */
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('ci_trusts').where('id', '=', id).executeTakeFirst();
+    return r.numDeletedRows > 0n;
   }
 
   async issuers(): Promise<string[]> {

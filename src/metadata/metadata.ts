@@ -13,6 +13,7 @@ import { TrashStore } from './trash.ts';
 import { UsageStore } from './usage.ts';
 import type { DB } from './schema.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
+import { withConstraintErrors } from './constraints.ts';
 
 /** All metadata stores bound to one Kysely handle (the database, or a transaction). */
 export class Metadata {
@@ -48,8 +49,8 @@ export class Metadata {
     this.manifests = new ManifestStore(db);
     this.tags = new TagStore(db);
     this.uploads = new UploadSessionStore(db);
-    this.accounts = new AccountStore(db);
-    this.memberships = new MembershipStore(db);
+    this.accounts = new AccountStore(db, dialect);
+    this.memberships = new MembershipStore(db, dialect);
     this.packages = new PackageStore(db);
     this.tokens = new TokenStore(db);
     this.trusts = new TrustStore(db);
@@ -86,5 +87,5 @@ export class Metadata {
 
 export function openSqlite(path: string): Metadata {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  return new Metadata(new Kysely<DB>({ dialect: new NodeSqliteDialect(path) }), 'sqlite');
+  return new Metadata(new Kysely<DB>({ dialect: withConstraintErrors(new NodeSqliteDialect(path)) }), 'sqlite');
 }

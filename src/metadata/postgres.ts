@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { withConstraintErrors } from './constraints.ts';
 import { Metadata } from './metadata.ts';
 import type { DB } from './schema.ts';
 
@@ -60,5 +61,5 @@ export async function openPostgres(opts: PostgresOptions): Promise<Metadata> {
       }
     }
   }
-  return new Metadata(new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+  return new Metadata(new Kysely<DB>({ dialect: withConstraintErrors(new PostgresDialect({ pool })) }), 'postgres');
 }

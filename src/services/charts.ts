@@ -37,6 +37,8 @@ import type { UploadService } from './uploads.ts';
 const LEGACY_CHART_LAYER = 'application/tar+gzip';
 const CONFIG_MAX_BYTES = 1024 * 1024;
 const PAGE_ROWS = 500;
+/** How long an upload's cross-replica lease outlives a process that died holding it. */
+const UPLOAD_LEASE_MS = 60_000;
 
 export interface ChartDeps {
   metadata: Metadata;
@@ -705,33 +707,54 @@ export class ChartService {
   /** Stores a prepared chart as an OCI artifact and indexes it before returning. */
   async commitUpload(p: PreparedChart): Promise<ChartVersionRecord> {
     const key = `upload:${p.owner}/${p.meta.name}@${p.meta.version}`;
-    return this.locks.run(key, async () => {
-      const existing = await this.deps.metadata.charts.listedVersion(p.owner, p.meta.name, p.meta.version);
-      if (existing.length > 0 && !this.deps.allowOverwrite) {
-        throw new RegistryError('CONFLICT', `${chartFileName(p.meta.name, p.meta.version)} already exists`, {
-          name: p.meta.name,
-          version: p.meta.version,
-          repository: existing[0]?.repo,
-        });
-      }
-      const config = Buffer.from(metadataToConfigJson(p.meta));
-      const configDesc = await this.putBlob(p.repo, config, MediaType.HelmConfig);
-      const layers = [];
-      if (p.prov) layers.push(await this.putBlob(p.repo, p.prov, MediaType.HelmProvenance));
-      layers.push(await this.putBlob(p.repo, p.tgz, MediaType.HelmChart));
-      const manifest = {
-        schemaVersion: 2,
-        mediaType: MediaType.OciManifest,
-        config: configDesc,
-        layers,
-        annotations: ociAnnotations(p.meta, iso(this.deps.clock()).replace(/\.\d{3}Z$/, 'Z')),
-      };
-      const bytes = Buffer.from(JSON.stringify(manifest));
-      const result = await this.deps.registry.putManifest(p.repo, { kind: 'tag', tag: parseTag(versionToTag(p.meta.version)) }, bytes, MediaType.OciManifest);
-      const rec = await this.index(p.repo, result.digest);
-      if (!rec || rec.status !== 'ok') throw new RegistryError('INTERNAL', 'uploaded chart could not be indexed', { reason: rec?.error ?? null });
-      return rec;
-    });
+    return this.locks.run(key, () => this.acrossReplicas(key, () => this.commitLocked(p)));
+  }
+
+  /**
+   * Runs `fn` holding a database lease on `key`, so the check-then-write of an upload is not
+   * raced by another replica; a concurrent upload of the same version is a CONFLICT. The lease
+   * expires on its own if this process dies (kill -9) while holding it.
+   */
+  private async acrossReplicas<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const leases = this.deps.metadata.leases;
+    const holder = randomBytes(8).toString('hex');
+    const now = this.deps.clock();
+    if (!(await leases.acquire(key, holder, now, now + UPLOAD_LEASE_MS))) {
+      throw new RegistryError('CONFLICT', 'another upload of this chart version is in progress; retry when it is done', { key: key.slice('upload:'.length) });
+    }
+    try {
+      return await fn();
+    } finally {
+      await leases.release(key, holder);
+    }
+  }
+
+  private async commitLocked(p: PreparedChart): Promise<ChartVersionRecord> {
+    const existing = await this.deps.metadata.charts.listedVersion(p.owner, p.meta.name, p.meta.version);
+    if (existing.length > 0 && !this.deps.allowOverwrite) {
+      throw new RegistryError('CONFLICT', `${chartFileName(p.meta.name, p.meta.version)} already exists`, {
+        name: p.meta.name,
+        version: p.meta.version,
+        repository: existing[0]?.repo,
+      });
+    }
+    const config = Buffer.from(metadataToConfigJson(p.meta));
+    const configDesc = await this.putBlob(p.repo, config, MediaType.HelmConfig);
+    const layers = [];
+    if (p.prov) layers.push(await this.putBlob(p.repo, p.prov, MediaType.HelmProvenance));
+    layers.push(await this.putBlob(p.repo, p.tgz, MediaType.HelmChart));
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: configDesc,
+      layers,
+      annotations: ociAnnotations(p.meta, iso(this.deps.clock()).replace(/\.\d{3}Z$/, 'Z')),
+    };
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    const result = await this.deps.registry.putManifest(p.repo, { kind: 'tag', tag: parseTag(versionToTag(p.meta.version)) }, bytes, MediaType.OciManifest);
+    const rec = await this.index(p.repo, result.digest);
+    if (!rec || rec.status !== 'ok') throw new RegistryError('INTERNAL', 'uploaded chart could not be indexed', { reason: rec?.error ?? null });
+    return rec;
   }
 
   private async putBlob(repo: RepoName, bytes: Buffer, mediaType: string): Promise<{ mediaType: string; digest: Digest; size: number }> {
