@@ -42,6 +42,12 @@ export interface UserView {
   createdAt: string;
 }
 
+/** Ends a user's web sessions and revokes their refresh tokens (what a password login handed out). */
+async function endSignIns(m: Metadata, username: string, now: number): Promise<void> {
+  await m.sessions.deleteAllFor(username);
+  await m.tokens.revokeAllFor(username, 'refresh', now);
+}
+
 /** Refuses to remove or demote the last owner of `org`. */
 async function keepAnOwner(m: Metadata, org: string, username: string): Promise<void> {
   const owners = (await m.memberships.orgMembers(org)).filter((o) => o.role === 'owner');
@@ -99,21 +105,32 @@ export class AccountService {
     return (await this.deps.metadata.accounts.list('user')).map(userView);
   }
 
-  /** Own password (any signed-in user) or anyone's (admins). Refresh tokens are revoked. */
+  /**
+   * Own password (any signed-in user) or anyone's (admins). Everything the old password opened
+   * ends with it: the user's web sessions (the caller's own included) and refresh tokens.
+   * Personal access tokens stay: they are credentials of their own, revoked one by one.
+   */
   async setPassword(actor: Principal, username: string, password: string): Promise<void> {
     this.requireUser(actor);
     if (actor.name !== username && !actor.admin) throw denied();
     validatePassword(password);
     await this.user(username);
-    await this.deps.metadata.accounts.setPassword(username, await hashPassword(password));
-    await this.deps.metadata.tokens.revokeAllFor(username, 'refresh', this.deps.clock());
+    const hash = await hashPassword(password);
+    await this.deps.metadata.transaction(async (m) => {
+      await m.accounts.setPassword(username, hash);
+      await endSignIns(m, username, this.deps.clock());
+    });
     await this.audit(actor, 'user.password', username);
   }
 
+  /** Disabling a user also ends their web sessions and refresh tokens, so enabling them again revives neither. */
   async updateUser(actor: Principal, username: string, fields: { admin?: boolean; disabled?: boolean; email?: string | null }): Promise<UserView> {
     this.requireAdmin(actor);
     await this.user(username);
-    await this.deps.metadata.accounts.update(username, fields);
+    await this.deps.metadata.transaction(async (m) => {
+      await m.accounts.update(username, fields);
+      if (fields.disabled === true) await endSignIns(m, username, this.deps.clock());
+    });
     await this.audit(actor, 'user.update', username, fields);
     return this.user(username);
   }
