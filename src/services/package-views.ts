@@ -479,12 +479,15 @@ export class PackageViewService {
     return { total, last30Days };
   }
 
-  /** Readable packages linked to the same source repository ("this app's chart" / "this chart's images"). */
+  /**
+   * Readable packages of the same owner linked to the same source repository ("this app's
+   * chart" / "this chart's images").
+   */
   private async related(actor: Principal, pkg: PackageRecord, kind: PackageKind): Promise<PackageView['related']> {
     if (!pkg.source) return [];
     const m = this.deps.metadata;
     const out: PackageView['related'] = [];
-    for (const other of await m.packageViews.bySource(pkg.source)) {
+    for (const other of await m.packageViews.bySource(pkg.owner, pkg.source)) {
       if (other === pkg.name || !(await this.deps.authz.canPull(actor, other as RepoName))) continue;
       const manifests = (await m.packageViews.manifests([other])).filter((x) => x.subject === null);
       const otherKind = packageKind(manifests);
