@@ -54,8 +54,11 @@ function fastifyToRegistry(err: FastifyError): RegistryError {
   return new RegistryError('INTERNAL', 'internal server error');
 }
 
-/** The one serializer: `{"errors":[{code,message,detail}]}` for every failure. */
-export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * Everything of an error response but its body: the status, the wire code, and the headers it
+ * must carry (a challenge, Retry-After, Content-Range); logs 5xx with the request's context.
+ */
+function prepareError(err: unknown, request: FastifyRequest, reply: FastifyReply): { re: RegistryError; status: number; wire: string } {
   let re: RegistryError;
   if (err instanceof RegistryError) re = err;
   else if (err instanceof Error && 'statusCode' in err) re = fastifyToRegistry(err as FastifyError);
@@ -70,9 +73,29 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   if (re.code === 'RANGE_NOT_SATISFIABLE' && typeof re.detail === 'object' && re.detail && 'size' in re.detail) {
     reply.header('content-range', `bytes */${String((re.detail as { size: unknown }).size)}`);
   }
-  const body = { errors: [{ code: wire, message: re.message, detail: status >= 500 ? null : (re.detail ?? null) }] };
+  return { re, status, wire };
+}
+
+function sendJson(request: FastifyRequest, reply: FastifyReply, status: number, body: unknown): FastifyReply {
   reply.code(status).header('content-type', 'application/json; charset=utf-8');
   return request.method === 'HEAD' ? reply.header('content-length', '0').send() : reply.send(JSON.stringify(body));
+}
+
+/** The one serializer: `{"errors":[{code,message,detail}]}` for every failure. */
+export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { re, status, wire } = prepareError(err, request, reply);
+  return sendJson(request, reply, status, { errors: [{ code: wire, message: re.message, detail: status >= 500 ? null : (re.detail ?? null) }] });
+}
+
+/**
+ * ChartMuseum's error format, `{"error": "<message>"}` (what `helm cm-push` and ChartMuseum
+ * clients read), with the same statuses and headers as everywhere else. A challenge is Basic:
+ * these routes are used with Basic credentials (or a token as the password).
+ */
+export function sendMuseumError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { re, status } = prepareError(err, request, reply);
+  if (status === 401) reply.header('www-authenticate', 'Basic realm="wharf"');
+  return sendJson(request, reply, status, { error: status >= 500 ? 'internal server error' : re.message });
 }
 
 /**

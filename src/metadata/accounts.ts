@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AccountsTable, CiTrustsTable, GrantsTable, TokensTable } from './accounts-schema.ts';
 import type { DB } from './schema.ts';
 import type { DialectKind } from './migrations/index.ts';
@@ -314,6 +314,29 @@ export class PackageStore {
         ),
     );
     return rows.map((r) => r.role);
+  }
+
+  /**
+   * Whether the user, directly or through one of `teams`, holds a write or admin grant on any
+   * package whose name starts with `prefix` (`acme/charts/`).
+   */
+  async hasWriteGrantUnder(prefix: string, username: string, teams: readonly TeamRef[]): Promise<boolean> {
+    const teamKeys = teams.map((t) => `${t.org}/${t.team}`);
+    const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const row = await this.db
+      .selectFrom('grants')
+      .select('repo')
+      .where(sql<boolean>`repo like ${`${escaped}%`} escape '\\'`)
+      .where('role', 'in', ['write', 'admin'])
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('subject_kind', '=', 'user'), eb('subject', '=', username)]),
+          ...(teamKeys.length > 0 ? [eb.and([eb('subject_kind', '=', 'team'), eb('subject', 'in', teamKeys)])] : []),
+        ]),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Removes the package and everything in it (metadata only; bytes go with garbage collection). */

@@ -508,6 +508,17 @@ export class ChartService {
   // ---- classic index ----------------------------------------------------------------------------
 
   /**
+   * NOT_FOUND unless `owner` is a user or organization, or owns a repository (without
+   * authentication there are no accounts): a typo in `helm repo add` fails instead of adding an
+   * empty repository. Owners are public (their pages are), so this tells a stranger nothing.
+   */
+  async requireOwner(owner: string): Promise<void> {
+    const m = this.deps.metadata;
+    if ((await m.accounts.get(owner)) || (await m.repositories.ownerHasAny(owner))) return;
+    throw new RegistryError('NOT_FOUND', `no user or organization named ${owner}`, { owner });
+  }
+
+  /**
    * The owner's index.yaml as `canPull` lets the caller see it. Access is checked per
    * repository (not per version); a caller who sees everything gets the shared document.
    */
