@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'PAGINATION_NUMBER_INVALID',
   'TAG_INVALID',
   'MANIFEST_TOO_LARGE',
+  'BODY_TOO_LARGE',
   'ROUTE_UNKNOWN',
   'METHOD_NOT_ALLOWED',
   // Non-registry API surfaces (/api, /charts, /token)

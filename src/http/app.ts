@@ -17,7 +17,7 @@ import { registerSessionRoutes, sessionAuthenticator } from './api/session.ts';
 import { registerStaticUi } from './static.ts';
 import { ANONYMOUS } from '../auth/principal.ts';
 import { registerCharts } from './charts/index.ts';
-import { principalOf } from './api/common.ts';
+import { guardApi, principalOf } from './api/common.ts';
 import { type AccessGate, openGate } from './access.ts';
 import { AuthGate } from './auth-gate.ts';
 import { frameworkErrorHandler, sendError } from './errors.ts';
@@ -126,6 +126,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const gate: AccessGate = deps.authEnabled ? authGate : openGate;
   await app.register(async (token) => registerTokenRoutes(token, { ...deps.access, gate: authGate }));
   await app.register(async (api) => {
+    guardApi(api, authGate);
     registerAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts });
     registerTokenApiRoutes(api, {
       gate: authGate,

@@ -24,6 +24,7 @@ const TABLE: Record<ErrorCode, { status: number; wire: string }> = {
   PAGINATION_NUMBER_INVALID: { status: 400, wire: 'UNSUPPORTED' },
   TAG_INVALID: { status: 400, wire: 'MANIFEST_INVALID' },
   MANIFEST_TOO_LARGE: { status: 413, wire: 'MANIFEST_INVALID' },
+  BODY_TOO_LARGE: { status: 413, wire: 'SIZE_INVALID' },
   ROUTE_UNKNOWN: { status: 404, wire: 'UNSUPPORTED' },
   METHOD_NOT_ALLOWED: { status: 405, wire: 'UNSUPPORTED' },
   NOT_FOUND: { status: 404, wire: 'NOT_FOUND' },
@@ -48,7 +49,7 @@ export class HttpHeadersError extends RegistryError {
 
 function fastifyToRegistry(err: FastifyError): RegistryError {
   const status = err.statusCode ?? 500;
-  if (status === 413) return new RegistryError('SIZE_INVALID', 'request body too large');
+  if (status === 413) return new RegistryError('BODY_TOO_LARGE', err.message);
   if (status === 415) return new RegistryError('UNSUPPORTED', err.message);
   if (status >= 400 && status < 500) return new RegistryError('BAD_REQUEST', err.message);
   return new RegistryError('INTERNAL', 'internal server error');
@@ -68,6 +69,9 @@ function prepareError(err: unknown, request: FastifyRequest, reply: FastifyReply
   if (status >= 500) request.log.error({ err, ...logFields(request) }, 'request failed');
   else request.log.debug({ code: re.code, msg: re.message, ...logFields(request) }, 'request rejected');
   if (err instanceof HttpHeadersError) reply.headers(err.headers);
+  // Refused before its body was read (unauthorized, too large): close the connection after the
+  // answer rather than read and discard whatever the client still sends.
+  if (!request.raw.complete) reply.header('connection', 'close');
   const retryAfter = (re.detail as { retryAfterSeconds?: unknown } | null | undefined)?.retryAfterSeconds;
   if (re.code === 'TOOMANYREQUESTS' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   if (re.code === 'RANGE_NOT_SATISFIABLE' && typeof re.detail === 'object' && re.detail && 'size' in re.detail) {

@@ -86,6 +86,9 @@ function basicOrChallenge(req: FastifyRequest): { username: string; password: st
 }
 
 export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): void {
+  // A token request's body is its credential: only the OAuth2 form, under a small cap; any other
+  // type is refused (415) without reading it.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
     // Repeated fields (several `scope`s) are kept as arrays.
     const form: Record<string, string | string[]> = {};

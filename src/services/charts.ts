@@ -20,6 +20,7 @@ import { ChartError, type ChartMetadata, metadataToConfigJson, normalizeMetadata
 import { checkProvenance } from '../charts/provenance.ts';
 import { indexOrderKey, isPrerelease, parseSemver, sortKey, tagToVersion, versionToTag } from '../charts/semver.ts';
 import { RegistryError } from '../errors.ts';
+import { jsonShapeProblem } from '../lib/json-shape.ts';
 import { KeyedMutex } from '../lib/keyed-mutex.ts';
 import type { ChartContentRecord, ChartVersionRecord, IndexRow } from '../metadata/charts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
@@ -303,6 +304,8 @@ export class ChartService {
       const configBlob = await this.deps.registry.blob(repo, parsed.config.digest);
       // A bounded range keeps the store from allocating its full read buffer for a tiny blob.
       const configBytes = await readAll(await configBlob.open(wholeBlob(configBlob.size)), CONFIG_MAX_BYTES);
+      const shape = jsonShapeProblem(configBytes);
+      if (shape !== null) throw new ChartError(`chart config blob is ${shape}`);
       let configJson: unknown;
       try {
         configJson = JSON.parse(configBytes.toString('utf8'));

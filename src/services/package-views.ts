@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal.ts';
 import { compareSemver, isPrerelease, parseSemver, tagToVersion } from '../charts/semver.ts';
 import { RegistryError } from '../errors.ts';
+import { jsonShapeProblem } from '../lib/json-shape.ts';
 import type { PackageRecord, PackageRole, Visibility } from '../metadata/accounts.ts';
 import { DAY_MS, dayOf } from '../metadata/downloads.ts';
 import type { Metadata } from '../metadata/metadata.ts';
@@ -456,8 +457,11 @@ export class PackageViewService {
     if (!stat || stat.size > CONFIG_MAX) return null;
     const chunks: Buffer[] = [];
     for await (const c of await this.deps.blobs.read(digest)) chunks.push(Buffer.from(c as Uint8Array));
+    const bytes = Buffer.concat(chunks);
+    // Pushers write configs: one too deep or too big to parse cheaply simply shows no details.
+    if (jsonShapeProblem(bytes) !== null) return null;
     try {
-      const json: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const json: unknown = JSON.parse(bytes.toString('utf8'));
       return isObject(json) ? json : null;
     } catch {
       return null;

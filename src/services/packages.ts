@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.ts';
 import { RegistryError } from '../errors.ts';
+import { jsonShapeProblem } from '../lib/json-shape.ts';
 import type { CiTrust, PackageRecord, PackageRole, Visibility } from '../metadata/accounts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -219,12 +220,16 @@ export class PackageService {
       if (stat && stat.size <= 1024 * 1024) {
         const chunks: Buffer[] = [];
         for await (const c of await this.deps.blobs.read(configDigest)) chunks.push(c as Buffer);
-        try {
-          const cfg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { config?: { Labels?: Record<string, unknown> } };
-          const label = cfg.config?.Labels?.[SOURCE_ANNOTATION];
-          if (typeof label === 'string') source = label;
-        } catch {
-          // A config that is not JSON simply has no labels.
+        const bytes = Buffer.concat(chunks);
+        // A config too deep or too big to parse cheaply, or not JSON, simply has no labels.
+        if (jsonShapeProblem(bytes) === null) {
+          try {
+            const cfg = JSON.parse(bytes.toString('utf8')) as { config?: { Labels?: Record<string, unknown> } };
+            const label = cfg.config?.Labels?.[SOURCE_ANNOTATION];
+            if (typeof label === 'string') source = label;
+          } catch {
+            // not JSON
+          }
         }
       }
     }

@@ -110,7 +110,7 @@ describe('ChartMuseum upload API', () => {
       { what: 'invalid version', payload: chartTgz({ name: 'x', version: 'latest' }), status: 400, message: /not a valid semantic version/ },
       { what: 'name unusable in a repository', payload: chartTgz({ name: 'MyChart', version: '1.0.0' }), status: 400, message: /cannot be a repository name/ },
       { what: 'empty body', payload: Buffer.alloc(0), status: 400, message: /no chart archive/ },
-      { what: 'too large', payload: Buffer.alloc(300_000, 1), status: 400, message: /exceeds the 200000-byte limit/ },
+      { what: 'too large', payload: Buffer.alloc(300_000, 1), status: 413, message: /exceeds the 200000-byte limit/ },
       { what: 'prov for another version', ...(await multipart({ chart: tgz, prov: provFor('ok-0.9.0.tgz', tgz) })), status: 400, message: /provenance file is for ok-0\.9\.0\.tgz, not ok-1\.0\.0\.tgz/ },
       { what: 'prov with another digest', ...(await multipart({ chart: tgz, prov: provFor('ok-1.0.0.tgz', Buffer.from('other')) })), status: 400, message: /digest does not match/ },
       { what: 'multipart without chart', ...(await multipart({ file: tgz })), status: 400, message: /no \\"chart\\" field/ },

@@ -24,14 +24,14 @@ import { multipartBoundary, parseMultipart } from './multipart.ts';
 async function readBody(req: FastifyRequest, max: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > max) {
-    throw new RegistryError('SIZE_INVALID', `upload exceeds the ${max}-byte limit`, { size: Number(declared), limit: max });
+    throw new RegistryError('BODY_TOO_LARGE', `upload exceeds the ${max}-byte limit`, { size: Number(declared), limit: max });
   }
   const chunks: Buffer[] = [];
   let total = 0;
   try {
     for await (const chunk of req.raw) {
       total += (chunk as Buffer).length;
-      if (total > max) throw new RegistryError('SIZE_INVALID', `upload exceeds the ${max}-byte limit`, { limit: max });
+      if (total > max) throw new RegistryError('BODY_TOO_LARGE', `upload exceeds the ${max}-byte limit`, { limit: max });
       chunks.push(chunk as Buffer);
     }
   } catch (err) {
