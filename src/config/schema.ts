@@ -16,6 +16,13 @@ export const configSchema = z.object({
       /** Public URL clients use (token realm, Location headers); derived from the request when empty. */
       baseUrl: z.string().url().optional(),
       shutdownTimeoutSeconds: z.coerce.number().positive().default(30),
+      /** A request's headers must arrive within this time of its first byte (slow-header clients are cut). */
+      headersTimeoutSeconds: z.coerce.number().positive().default(30),
+      /**
+       * A request body must make progress: at least 1 KiB every this many seconds while it is
+       * being received, or the connection is closed. A slow but moving push is never cut.
+       */
+      bodyTimeoutSeconds: z.coerce.number().positive().default(30),
       trustProxy: boolish.default(false),
       /**
        * HTTPS: with certFile and keyFile the server listens with TLS only. The files are read
@@ -169,10 +176,16 @@ export const configSchema = z.object({
     .object({
       /** ChartMuseum-style uploads may replace an existing version (otherwise 409). */
       allowOverwrite: boolish.default(false),
-      /** Largest chart .tgz (plus .prov) accepted by the upload API. */
+      /** Largest chart .tgz (plus .prov) accepted by the upload API, and largest chart layer of an OCI push that is indexed. */
       maxUploadBytes: z.coerce.number().int().positive().default(20 * 1024 * 1024),
       /** Keep each owner's rendered index.yaml on local disk per generation (validated against the database on every request). */
       indexCache: boolish.default(true),
+      /** Worker threads that read chart archives (uploads and pushed chart layers), off the event loop. */
+      parseWorkers: z.coerce.number().int().min(1).max(16).default(2),
+      /** Longest time reading one chart archive may take before its worker is stopped. */
+      parseTimeoutSeconds: z.coerce.number().positive().default(30),
+      /** Largest decompressed chart archive (Helm's own limit is 100 MiB). */
+      maxDecompressedBytes: z.coerce.number().int().positive().default(100 * 1024 * 1024),
     })
     .prefault({}),
 });

@@ -13,10 +13,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
-import { type ArchiveLimits, type ChartFiles, DEFAULT_ARCHIVE_LIMITS, readChartArchive } from '../charts/archive.ts';
+import type { ChartFiles } from '../charts/archive.ts';
+import type { ChartParser } from '../charts/parser.ts';
 import { chartFileName, indexEntry, renderEntryFragment } from '../charts/index-yaml.ts';
 import { renderIndexDocument } from '../charts/index-stream.ts';
-import { ChartError, type ChartMetadata, metadataToConfigJson, normalizeMetadata, ociAnnotations, parseChartYaml } from '../charts/metadata.ts';
+import { ChartError, type ChartMetadata, metadataToConfigJson, normalizeMetadata, ociAnnotations } from '../charts/metadata.ts';
 import { checkProvenance } from '../charts/provenance.ts';
 import { indexOrderKey, isPrerelease, parseSemver, sortKey, tagToVersion, versionToTag } from '../charts/semver.ts';
 import { RegistryError } from '../errors.ts';
@@ -52,7 +53,10 @@ export interface ChartDeps {
   allowOverwrite: boolean;
   /** Where rendered index.yaml files are kept per generation; null streams every response from the database. */
   indexCacheDir: string | null;
-  archiveLimits?: ArchiveLimits;
+  /** Reads chart archives off the event loop, with their cost bounded. */
+  parser: ChartParser;
+  /** Largest chart archive read (an OCI chart layer; uploads are capped by the HTTP layer). */
+  maxArchiveBytes: number;
 }
 
 /** A chart version as the JSON API shows it. */
@@ -188,7 +192,6 @@ async function* once(buf: Buffer): AsyncGenerator<Uint8Array> {
 export class ChartService {
   private readonly deps: ChartDeps;
   private readonly locks = new KeyedMutex();
-  private readonly limits: ArchiveLimits;
   /** Listed repositories per owner, valid for one generation (checked against the database). */
   private readonly repoMemo = new Map<string, { key: string; repos: RepoName[] }>();
   /** In-flight cache builds, so concurrent requests for a new generation render it once. */
@@ -196,7 +199,6 @@ export class ChartService {
 
   constructor(deps: ChartDeps) {
     this.deps = deps;
-    this.limits = deps.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS;
   }
 
   /** Keeps the index in step with the registry. Listeners run after commit, off the request path. */
@@ -321,8 +323,10 @@ export class ChartService {
       }
 
       const layerBlob = await this.deps.registry.blob(repo, chartLayer.digest);
-      const archive = await readChartArchive(await layerBlob.open(wholeBlob(layerBlob.size)), this.limits);
-      const fromArchive = parseChartYaml(archive.files.chartYaml, archive.files.requirementsYaml ?? undefined);
+      const max = this.deps.maxArchiveBytes;
+      if (layerBlob.size > max) throw new ChartError(`chart archive is larger than ${max} bytes`);
+      const tgz = await readAll(await layerBlob.open(wholeBlob(layerBlob.size)), max);
+      const { archive, meta: fromArchive } = await this.deps.parser.parse(tgz);
       if (fromArchive.name !== meta.name || fromArchive.version !== meta.version) {
         throw new ChartError(
           `chart config says ${meta.name} ${meta.version} but the archive's Chart.yaml says ${fromArchive.name} ${fromArchive.version}`,
@@ -700,8 +704,7 @@ export class ChartService {
     if (!isRepoName(owner) || owner.includes('/')) throw new RegistryError('NAME_INVALID', 'invalid owner name', { owner });
     if (tgz.length === 0) throw new RegistryError('BAD_REQUEST', 'no chart archive in the request');
     try {
-      const archive = await readChartArchive(once(tgz), this.limits);
-      const meta = parseChartYaml(archive.files.chartYaml, archive.files.requirementsYaml ?? undefined);
+      const { archive, meta } = await this.deps.parser.parse(tgz);
       if (!isRepoName(meta.name) || meta.name.includes('/')) {
         throw new ChartError(`chart name ${JSON.stringify(meta.name)} cannot be a repository name (lowercase letters, digits and . _ - separators)`);
       }
