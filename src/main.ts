@@ -165,6 +165,7 @@ export async function createWharf(config: Config, opts: { logger?: Logger; clock
     manifestMaxBytes: config.limits.manifestMaxBytes,
     trustProxy: config.server.trustProxy,
     https,
+    timeouts: { headersMs: config.server.headersTimeoutSeconds * 1000, bodyMs: config.server.bodyTimeoutSeconds * 1000 },
     ready: () => metadata.ping(),
   });
   const server = app.server;

@@ -31,6 +31,7 @@ import { registerTokenApiRoutes } from './api/tokens.ts';
 import { registerTokenRoutes } from './token.ts';
 import { registerV2 } from './v2/router.ts';
 import { logFields } from './log-context.ts';
+import { watchBody } from './body-watchdog.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -49,6 +50,8 @@ export interface HttpDeps {
   trustProxy: boolean;
   /** Listen with HTTPS (src/http/tls.ts) instead of plain HTTP. */
   https?: HttpsOptions | undefined;
+  /** Slow-client limits: headers within `headersMs`; a body must advance every `bodyMs` (body-watchdog.ts). */
+  timeouts?: { headersMs: number; bodyMs: number };
   /** Readiness of backing stores, for /readyz. */
   ready: () => Promise<void>;
   /** Helm chart surfaces (classic repository, ChartMuseum API, /api/v1 charts). */
@@ -61,6 +64,7 @@ export interface HttpDeps {
 export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const https = deps.https;
   const serverFactory: FastifyServerFactory | undefined = https ? (handler) => createHttpsServer(https, handler) : undefined;
+  const timeouts = deps.timeouts ?? { headersMs: 30_000, bodyMs: 30_000 };
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -82,13 +86,21 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
     forceCloseConnections: 'idle',
-    // Uploads can be slow; the stream itself bounds memory, not a timeout.
+    // Uploads can be slow: no limit on a whole request; the body watchdog cuts stalled ones.
     requestTimeout: 0,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      // How often Node checks headersTimeout (its default, 30 s, would let short limits slip).
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(timeouts.headersMs / 4))),
+    },
     routerOptions: { maxParamLength: 4096 },
     ...(serverFactory ? { serverFactory } : {}),
   });
+  // A server from serverFactory (HTTPS) does not get the `http` options above.
+  if (serverFactory) app.server.headersTimeout = timeouts.headersMs;
 
   app.addHook('onRequest', async (req, reply) => {
+    watchBody(req, timeouts.bodyMs);
     reply.header('docker-distribution-api-version', 'registry/2.0');
     reply.header('x-request-id', req.id);
   });
