@@ -150,9 +150,20 @@ export const configSchema = z.object({
           email: z.string().optional(),
         })
         .prefault({}),
+      /**
+       * Failed password sign-ins (docs/adr/0011-request-limits.md), counted in fixed windows:
+       * per account and address, `perAccountAddress` free failures, then each further attempt waits
+       * twice as long as the last (at most `knownAddressMaxDelaySeconds` from an address the account
+       * signed in from before, at most the window otherwise); per account, `perAccount` failures from
+       * addresses it never signed in from stop further attempts from such addresses for the window
+       * (its known addresses, tokens and sessions keep working); per address, `perAddress` failures
+       * across all accounts stop that address.
+       */
       loginRateLimit: z
         .object({
           windowSeconds: z.coerce.number().int().positive().default(900),
+          perAccountAddress: z.coerce.number().int().positive().default(5),
+          knownAddressMaxDelaySeconds: z.coerce.number().int().positive().default(30),
           perAccount: z.coerce.number().int().positive().default(10),
           perAddress: z.coerce.number().int().positive().default(100),
         })

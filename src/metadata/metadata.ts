@@ -2,7 +2,7 @@ import { Kysely } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type DialectKind, migrateToLatest } from './migrations/index.ts';
-import { AccountStore, AuditStore, LoginFailureStore, MembershipStore, PackageStore, SigningKeyStore, TokenStore, TrustStore } from './accounts.ts';
+import { AccountStore, AuditStore, KnownAddressStore, LoginFailureStore, MembershipStore, PackageStore, SigningKeyStore, TokenStore, TrustStore } from './accounts.ts';
 import { BlobLinkStore, ManifestStore, RepositoryStore, TagStore, UploadSessionStore } from './registry.ts';
 import { ChartStore } from './charts.ts';
 import { DownloadStore } from './downloads.ts';
@@ -30,6 +30,7 @@ export class Metadata {
   readonly signingKeys: SigningKeyStore;
   readonly audit: AuditStore;
   readonly loginFailures: LoginFailureStore;
+  readonly knownAddresses: KnownAddressStore;
   readonly charts: ChartStore;
   readonly sessions: SessionStore;
   readonly downloads: DownloadStore;
@@ -57,6 +58,7 @@ export class Metadata {
     this.signingKeys = new SigningKeyStore(db);
     this.audit = new AuditStore(db);
     this.loginFailures = new LoginFailureStore(db);
+    this.knownAddresses = new KnownAddressStore(db);
     this.charts = new ChartStore(db);
     this.sessions = new SessionStore(db);
     this.downloads = new DownloadStore(db);

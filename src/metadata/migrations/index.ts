@@ -7,6 +7,7 @@ import { sessionsDownloads } from './0005_sessions_downloads.ts';
 import { tagVersion } from './0006_tag_version.ts';
 import { jobs } from './0007_jobs.ts';
 import { trash } from './0009_trash.ts';
+import { loginThrottle } from './0010_login_throttle.ts';
 import { columnTypes, type DialectKind } from './types.ts';
 
 export type { DialectKind } from './types.ts';
@@ -26,6 +27,7 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
     '0006_tag_version': tagVersion(t),
     '0007_jobs': jobs(t),
     '0009_trash': trash(t),
+    '0010_login_throttle': loginThrottle(t),
   };
 }
 
