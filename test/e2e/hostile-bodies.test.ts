@@ -5,7 +5,7 @@
  * bodies, trickled bodies and headers — sent a few at a time while another client keeps pulling
  * a manifest. Asserts: every hostile request gets a 4xx (or, for a stalled connection, is
  * closed), every pull of the other client succeeds, and the server's peak RSS stays bounded.
- * Seed and count are fixed so a failure replays; WHARF_FUZZ_SEED overrides the seed.
+ * Seed and count are fixed so a failure replays; WHARF_TEST_FUZZ_SEED overrides the seed.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -17,7 +17,7 @@ import { tarArchive } from '../helpers/charts.ts';
 import { openSocket, rawExchange, requestHead } from '../helpers/raw-http.ts';
 import { startWharf, type StartedServer } from '../helpers/server.ts';
 
-const SEED = Number(process.env['WHARF_FUZZ_SEED'] ?? 20261202);
+const SEED = Number(process.env['WHARF_TEST_FUZZ_SEED'] ?? 20261202);
 const CASES = 48;
 const PARALLEL = 4;
 /** Peak RSS allowed for the whole server process (its worker threads included). */
