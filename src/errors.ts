@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'PAGINATION_NUMBER_INVALID',
   'TAG_INVALID',
   'MANIFEST_TOO_LARGE',
+  'BODY_TOO_LARGE',
   'ROUTE_UNKNOWN',
   'METHOD_NOT_ALLOWED',
   /** Deleting a manifest that a remaining index of the repository lists (sent as DENIED, 409). */

@@ -17,6 +17,8 @@ import { DownloadCounter } from './services/download-counter.ts';
 import { PackageViewService } from './services/package-views.ts';
 import { SessionService } from './services/sessions.ts';
 import { ChartService } from './services/charts.ts';
+import { DEFAULT_ARCHIVE_LIMITS } from './charts/archive.ts';
+import { ChartParser } from './charts/parser.ts';
 import { join } from 'node:path';
 import { Server as TlsServer } from 'node:tls';
 import { type TlsFiles, TlsReloader, describeCertificate, httpsOptions } from './http/tls.ts';
@@ -171,7 +173,16 @@ export async function createWharf(
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
   const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
   jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
+  const parser = new ChartParser({
+    workers: config.charts.parseWorkers,
+    maxQueue: 32,
+    timeoutMs: config.charts.parseTimeoutSeconds * 1000,
+    heapMb: 96,
+    limits: { ...DEFAULT_ARCHIVE_LIMITS, decompressedBytes: config.charts.maxDecompressedBytes },
+  });
   const charts = new ChartService({
+    parser,
+    maxArchiveBytes: config.charts.maxUploadBytes,
     metadata,
     registry,
     uploads,
@@ -205,6 +216,7 @@ export async function createWharf(
     manifestMaxBytes: config.limits.manifestMaxBytes,
     trustProxy: config.server.trustProxy || (config.server.trustedProxies.length > 0 ? config.server.trustedProxies : false),
     https,
+    timeouts: { headersMs: config.server.headersTimeoutSeconds * 1000, bodyMs: config.server.bodyTimeoutSeconds * 1000 },
     ready: () => metadata.ping(),
     gcAdmin,
     ...(metrics ? { metrics: { metrics, token: config.metrics.token, serve: config.metrics.port === undefined, auth: metrics, tokens: metrics } } : {}),
@@ -257,6 +269,7 @@ export async function createWharf(
       await metricsApp?.close();
       await app.close();
       await events.settled();
+      await parser.close();
       await downloads.close();
       await metadata.close();
       store.close?.();

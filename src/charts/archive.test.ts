@@ -71,4 +71,14 @@ describe('chart archive reader', () => {
       /larger than 1048576 bytes when decompressed/,
     );
   });
+
+  test('beyond the floor, an archive expanding more than maxRatio times is a bomb, stopped early', async () => {
+    const body = Buffer.alloc(20 * 1024 * 1024);
+    const bomb = gzipSync(tarArchive([{ path: 'x/Chart.yaml', body: 'name: x\n' }, { path: 'x/zeros', body }]), { level: 9 });
+    await assert.rejects(readChartArchive(chunks(bomb, 64 * 1024)), /expands more than 100 times/);
+    // Well-compressible but plausible content under the floor is fine.
+    const yaml = Buffer.from('apiVersion: v1\nkind: ConfigMap\n'.repeat(100_000));
+    const big = gzipSync(tarArchive([{ path: 'x/Chart.yaml', body: 'apiVersion: v2\nname: x\nversion: 1.0.0\n' }, { path: 'x/templates/cm.yaml', body: yaml }]));
+    assert.equal((await readChartArchive(chunks(big, 64 * 1024))).files.root, 'x');
+  });
 });

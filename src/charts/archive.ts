@@ -16,14 +16,23 @@ export interface ArchiveLimits {
   chartYamlBytes: number;
   /** Cap on README, values.yaml and values.schema.json each; larger ones are reported, not kept. */
   fileBytes: number;
-  /** Cap on the whole decompressed archive. */
+  /** Cap on the whole decompressed archive (Helm's own loader allows 100 MiB). */
   decompressedBytes: number;
+  /**
+   * Beyond `ratioFloorBytes` decompressed, the archive may not expand more than this many times
+   * its compressed size: real charts (YAML, even huge CRDs) expand 5-30x, gzip bombs ~1000x, so a
+   * bomb is stopped after a few MiB of work instead of at the absolute cap.
+   */
+  maxRatio: number;
+  ratioFloorBytes: number;
 }
 
 export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
   chartYamlBytes: 256 * 1024,
   fileBytes: 1024 * 1024,
   decompressedBytes: 100 * 1024 * 1024,
+  maxRatio: 100,
+  ratioFloorBytes: 8 * 1024 * 1024,
 };
 
 export interface ChartFiles {
@@ -114,6 +123,9 @@ export async function readChartArchive(source: AsyncIterable<Uint8Array>, limits
           decompressed += chunk.length;
           if (decompressed > limits.decompressedBytes) {
             throw new ChartError(`chart archive is larger than ${limits.decompressedBytes} bytes when decompressed`);
+          }
+          if (decompressed > limits.ratioFloorBytes && decompressed > limits.maxRatio * size) {
+            throw new ChartError(`chart archive expands more than ${limits.maxRatio} times when decompressed (a gzip bomb?)`);
           }
           parser.write(chunk);
         }

@@ -3,7 +3,7 @@
  * either Chart.yaml text or the OCI config blob (which Helm writes as that struct in JSON), and
  * validated the way `helm lint`/`helm package` would reject a chart.
  */
-import { parse as parseYaml } from 'yaml';
+import { parseYamlBounded, YamlError } from './yaml-bounded.ts';
 import { parseSemver } from './semver.ts';
 
 /** Why a chart could not be read; the message is shown to users as is. */
@@ -206,9 +206,10 @@ export function normalizeMetadata(input: unknown): ChartMetadata {
 function parseFailsafe(text: string, file: string): unknown {
   try {
     // Failsafe: every scalar stays the string that was written, so `version: 1.10` is "1.10".
-    return parseYaml(text, { schema: 'failsafe', uniqueKeys: false, maxAliasCount: 100 });
+    return parseYamlBounded(text);
   } catch (err) {
-    throw new ChartError(`${file} is not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    if (err instanceof YamlError) throw new ChartError(`${file} is not valid YAML: ${err.message}`);
+    throw err;
   }
 }
 

@@ -36,6 +36,13 @@ export const configSchema = z.object({
       /** Public URL clients use (token realm, Location headers); derived from the request when empty. */
       baseUrl: z.string().url().optional(),
       shutdownTimeoutSeconds: z.coerce.number().positive().default(30),
+      /** A request's headers must arrive within this time of its first byte (slow-header clients are cut). */
+      headersTimeoutSeconds: z.coerce.number().positive().default(30),
+      /**
+       * A request body must make progress: at least 1 KiB every this many seconds while it is
+       * being received, or the connection is closed. A slow but moving push is never cut.
+       */
+      bodyTimeoutSeconds: z.coerce.number().positive().default(30),
       /**
        * Proxies (addresses, CIDRs) whose X-Forwarded-For/-Proto/-Host are believed: the client
        * address is the first hop not in this list. Empty = the socket's peer is the client.
@@ -184,9 +191,20 @@ export const configSchema = z.object({
           email: z.string().optional(),
         })
         .prefault({}),
+      /**
+       * Failed password sign-ins (docs/adr/0011-request-limits.md), counted in fixed windows:
+       * per account and address, `perAccountAddress` free failures, then each further attempt waits
+       * twice as long as the last (at most `knownAddressMaxDelaySeconds` from an address the account
+       * signed in from before, at most the window otherwise); per account, `perAccount` failures from
+       * addresses it never signed in from stop further attempts from such addresses for the window
+       * (its known addresses, tokens and sessions keep working); per address, `perAddress` failures
+       * across all accounts stop that address.
+       */
       loginRateLimit: z
         .object({
           windowSeconds: z.coerce.number().int().positive().default(900),
+          perAccountAddress: z.coerce.number().int().positive().default(5),
+          knownAddressMaxDelaySeconds: z.coerce.number().int().positive().default(30),
           perAccount: z.coerce.number().int().positive().default(10),
           perAddress: z.coerce.number().int().positive().default(100),
         })
@@ -228,10 +246,16 @@ export const configSchema = z.object({
     .object({
       /** ChartMuseum-style uploads may replace an existing version (otherwise 409). */
       allowOverwrite: boolish.default(false),
-      /** Largest chart .tgz (plus .prov) accepted by the upload API. */
+      /** Largest chart .tgz (plus .prov) accepted by the upload API, and largest chart layer of an OCI push that is indexed. */
       maxUploadBytes: z.coerce.number().int().positive().default(20 * 1024 * 1024),
       /** Keep each owner's rendered index.yaml on local disk per generation (validated against the database on every request). */
       indexCache: boolish.default(true),
+      /** Worker threads that read chart archives (uploads and pushed chart layers), off the event loop. */
+      parseWorkers: z.coerce.number().int().min(1).max(16).default(2),
+      /** Longest time reading one chart archive may take before its worker is stopped. */
+      parseTimeoutSeconds: z.coerce.number().positive().default(30),
+      /** Largest decompressed chart archive (Helm's own limit is 100 MiB). */
+      maxDecompressedBytes: z.coerce.number().int().positive().default(100 * 1024 * 1024),
     })
     .prefault({}),
 });

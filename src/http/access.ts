@@ -5,6 +5,8 @@ import type { RepoName } from '../oci/name.ts';
 
 export type AccessRequest =
   | { type: 'repository'; name: RepoName; actions: RepoAction[] }
+  /** Push to some package under `prefix` (`acme/charts/`): an upload whose package only its body names. */
+  | { type: 'namespace'; prefix: string; actions: ['push'] }
   | { type: 'registry'; name: 'catalog'; actions: ['*'] }
   | { type: 'base' };
 

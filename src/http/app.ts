@@ -17,7 +17,7 @@ import { registerSessionRoutes, sessionAuthenticator } from './api/session.ts';
 import { registerStaticUi } from './static.ts';
 import { ANONYMOUS } from '../auth/principal.ts';
 import { registerCharts } from './charts/index.ts';
-import { principalOf } from './api/common.ts';
+import { guardApi, principalOf } from './api/common.ts';
 import { type AccessGate, openGate } from './access.ts';
 import { AuthGate } from './auth-gate.ts';
 import { frameworkErrorHandler, sendError } from './errors.ts';
@@ -36,6 +36,7 @@ import { logFields } from './log-context.ts';
 import { decorateRouteTemplate, type MetricsEndpoint, registerMetricsRoute, routeTemplate, transferred } from './metrics.ts';
 import type { AuthMetrics } from '../services/authn.ts';
 import type { TokenMetrics } from './token.ts';
+import { watchBody } from './body-watchdog.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -57,6 +58,8 @@ export interface HttpDeps {
   https?: HttpsOptions | undefined;
   /** Request metrics, and the /metrics endpoint unless it has a port of its own (`serve: false`). */
   metrics?: MetricsEndpoint & { serve: boolean; auth?: AuthMetrics; tokens?: TokenMetrics };
+  /** Slow-client limits: headers within `headersMs`; a body must advance every `bodyMs` (body-watchdog.ts). */
+  timeouts?: { headersMs: number; bodyMs: number };
   /** Readiness of backing stores, for /readyz. */
   ready: () => Promise<void>;
   /** Helm chart surfaces (classic repository, ChartMuseum API, /api/v1 charts). */
@@ -71,6 +74,7 @@ export interface HttpDeps {
 export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const https = deps.https;
   const serverFactory: FastifyServerFactory | undefined = https ? (handler) => createHttpsServer(https, handler) : undefined;
+  const timeouts = deps.timeouts ?? { headersMs: 30_000, bodyMs: 30_000 };
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -92,13 +96,21 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
     forceCloseConnections: 'idle',
-    // Uploads can be slow; the stream itself bounds memory, not a timeout.
+    // Uploads can be slow: no limit on a whole request; the body watchdog cuts stalled ones.
     requestTimeout: 0,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      // How often Node checks headersTimeout (its default, 30 s, would let short limits slip).
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(timeouts.headersMs / 4))),
+    },
     routerOptions: { maxParamLength: 4096 },
     ...(serverFactory ? { serverFactory } : {}),
   });
+  // A server from serverFactory (HTTPS) does not get the `http` options above.
+  if (serverFactory) app.server.headersTimeout = timeouts.headersMs;
 
   app.addHook('onRequest', async (req, reply) => {
+    watchBody(req, timeouts.bodyMs);
     reply.header('docker-distribution-api-version', 'registry/2.0');
     reply.header('x-request-id', req.id);
   });
@@ -159,6 +171,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     registerTokenRoutes(token, { ...deps.access, gate: authGate, ...(deps.metrics?.tokens ? { metrics: deps.metrics.tokens } : {}) }),
   );
   await app.register(async (api) => {
+    guardApi(api, authGate);
     registerAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts });
     registerTokenApiRoutes(api, {
       gate: authGate,

@@ -148,6 +148,14 @@ export class AuthGate implements AccessGate {
       }
       return principal;
     }
+    if (access.type === 'namespace') {
+      if (identity.via === 'none') throw new HttpHeadersError('UNAUTHORIZED', 'authentication required', this.challenge(req, null));
+      // A registry token names its repositories; any of them under the prefix with push will do.
+      const tokenAllows =
+        !identity.access || [...identity.access].some(([key, actions]) => key.startsWith(`repository:${access.prefix}`) && actions.has('push'));
+      if (tokenAllows && (await this.deps.authz.mayPushUnder(principal, access.prefix))) return principal;
+      throw new RegistryError('DENIED', `not allowed to push to ${access.prefix}*`, { prefix: access.prefix, actions: access.actions });
+    }
     const allowed = await this.deps.authz.actions(principal, access.name);
     if (identity.access) {
       const granted = identity.access.get(`repository:${access.name}`) ?? new Set<string>();

@@ -24,6 +24,7 @@ const TABLE: Record<ErrorCode, { status: number; wire: string }> = {
   PAGINATION_NUMBER_INVALID: { status: 400, wire: 'UNSUPPORTED' },
   TAG_INVALID: { status: 400, wire: 'MANIFEST_INVALID' },
   MANIFEST_TOO_LARGE: { status: 413, wire: 'MANIFEST_INVALID' },
+  BODY_TOO_LARGE: { status: 413, wire: 'SIZE_INVALID' },
   ROUTE_UNKNOWN: { status: 404, wire: 'UNSUPPORTED' },
   METHOD_NOT_ALLOWED: { status: 405, wire: 'UNSUPPORTED' },
   // A refusal by the registry's rules, not by access control: DENIED is the spec's code for a
@@ -51,14 +52,17 @@ export class HttpHeadersError extends RegistryError {
 
 function fastifyToRegistry(err: FastifyError): RegistryError {
   const status = err.statusCode ?? 500;
-  if (status === 413) return new RegistryError('SIZE_INVALID', 'request body too large');
+  if (status === 413) return new RegistryError('BODY_TOO_LARGE', err.message);
   if (status === 415) return new RegistryError('UNSUPPORTED', err.message);
   if (status >= 400 && status < 500) return new RegistryError('BAD_REQUEST', err.message);
   return new RegistryError('INTERNAL', 'internal server error');
 }
 
-/** The one serializer: `{"errors":[{code,message,detail}]}` for every failure. */
-export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * Everything of an error response but its body: the status, the wire code, and the headers it
+ * must carry (a challenge, Retry-After, Content-Range); logs 5xx with the request's context.
+ */
+function prepareError(err: unknown, request: FastifyRequest, reply: FastifyReply): { re: RegistryError; status: number; wire: string } {
   let re: RegistryError;
   if (err instanceof RegistryError) re = err;
   else if (err instanceof Error && 'statusCode' in err) re = fastifyToRegistry(err as FastifyError);
@@ -68,14 +72,37 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   if (status >= 500) request.log.error({ err, ...logFields(request) }, 'request failed');
   else request.log.debug({ code: re.code, reason: re.message, ...logFields(request) }, 'request rejected');
   if (err instanceof HttpHeadersError) reply.headers(err.headers);
+  // Refused before its body was read (unauthorized, too large): close the connection after the
+  // answer rather than read and discard whatever the client still sends.
+  if (!request.raw.complete) reply.header('connection', 'close');
   const retryAfter = (re.detail as { retryAfterSeconds?: unknown } | null | undefined)?.retryAfterSeconds;
   if (re.code === 'TOOMANYREQUESTS' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   if (re.code === 'RANGE_NOT_SATISFIABLE' && typeof re.detail === 'object' && re.detail && 'size' in re.detail) {
     reply.header('content-range', `bytes */${String((re.detail as { size: unknown }).size)}`);
   }
-  const body = { errors: [{ code: wire, message: re.message, detail: status >= 500 ? null : (re.detail ?? null) }] };
+  return { re, status, wire };
+}
+
+function sendJson(request: FastifyRequest, reply: FastifyReply, status: number, body: unknown): FastifyReply {
   reply.code(status).header('content-type', 'application/json; charset=utf-8');
   return request.method === 'HEAD' ? reply.header('content-length', '0').send() : reply.send(JSON.stringify(body));
+}
+
+/** The one serializer: `{"errors":[{code,message,detail}]}` for every failure. */
+export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { re, status, wire } = prepareError(err, request, reply);
+  return sendJson(request, reply, status, { errors: [{ code: wire, message: re.message, detail: status >= 500 ? null : (re.detail ?? null) }] });
+}
+
+/**
+ * ChartMuseum's error format, `{"error": "<message>"}` (what `helm cm-push` and ChartMuseum
+ * clients read), with the same statuses and headers as everywhere else. A challenge is Basic:
+ * these routes are used with Basic credentials (or a token as the password).
+ */
+export function sendMuseumError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { re, status } = prepareError(err, request, reply);
+  if (status === 401) reply.header('www-authenticate', 'Basic realm="wharf"');
+  return sendJson(request, reply, status, { error: status >= 500 ? 'internal server error' : re.message });
 }
 
 /**

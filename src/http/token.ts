@@ -89,6 +89,13 @@ async function principalOrAnonymous(deps: TokenRouteDeps, scopes: Scope[], authe
     if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') {
       throw new HttpHeadersError('UNAUTHORIZED', err.message, { 'www-authenticate': 'Basic realm="wharf"' });
     }
+    // A throttled sign-in for a pull or push: containers/image shows only a fixed text for a 429
+    // ("too many requests to registry") but prints a 401's message, which says how long to wait.
+    // A login check (no scope) keeps the 429, whose fixed text is at least not misleading.
+    if (err instanceof RegistryError && err.code === 'TOOMANYREQUESTS' && scopes.length > 0) {
+      const retry = (err.detail as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+      throw new HttpHeadersError('UNAUTHORIZED', err.message, { 'www-authenticate': 'Basic realm="wharf"', ...(retry ? { 'retry-after': String(retry) } : {}) }, err.detail);
+    }
     throw err;
   }
 }
@@ -106,6 +113,9 @@ function basicOrChallenge(req: FastifyRequest): { username: string; password: st
 }
 
 export function registerTokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): void {
+  // A token request's body is its credential: only the OAuth2 form, under a small cap; any other
+  // type is refused (415) without reading it.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
     // Repeated fields (several `scope`s) are kept as arrays.
     const form: Record<string, string | string[]> = {};

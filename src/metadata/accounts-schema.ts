@@ -88,6 +88,15 @@ export interface LoginFailuresTable {
   key: string;
   window_start: number;
   count: number;
+  /** Migration 0010: time of the latest failure. */
+  last_at: number;
+}
+
+/** Migration 0010: where each account signed in successfully. */
+export interface LoginKnownAddressesTable {
+  username: string;
+  address: string;
+  last_success_at: number;
 }
 
 export interface AccountTables {
@@ -101,6 +110,7 @@ export interface AccountTables {
   signing_keys: SigningKeysTable;
   audit_log: AuditLogTable;
   login_failures: LoginFailuresTable;
+  login_known_addresses: LoginKnownAddressesTable;
 }
 
 /** Columns migration 0003 adds to `repositories`. */

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AccountsTable, CiTrustsTable, GrantsTable, TokensTable } from './accounts-schema.ts';
 import type { DB } from './schema.ts';
+import type { DialectKind } from './migrations/index.ts';
 import { PreparedQueries } from './prepared.ts';
 
 export type Visibility = 'public' | 'internal' | 'private';
@@ -34,14 +35,17 @@ function toAccount(r: AccountsTable): Account {
 /** Users and organizations share one namespace: both own packages. */
 export class AccountStore {
   private readonly db: Kysely<DB>;
+  private readonly dialect: DialectKind;
   private readonly prepared: PreparedQueries;
-  constructor(db: Kysely<DB>) {
+  constructor(db: Kysely<DB>, dialect: DialectKind) {
     this.db = db;
+    this.dialect = dialect;
     this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
-  async create(a: { name: string; kind: 'user' | 'org'; email?: string | null; passwordHash?: string | null; isAdmin?: boolean; now: number }): Promise<void> {
-    await this.db
+  /** Creates the account; false when the name is taken (also when a concurrent request took it first). */
+  async create(a: { name: string; kind: 'user' | 'org'; email?: string | null; passwordHash?: string | null; isAdmin?: boolean; now: number }): Promise<boolean> {
+    const r = await this.db
       .insertInto('accounts')
       .values({
         name: a.name,
@@ -53,7 +57,21 @@ export class AccountStore {
         disabled: 0,
         created_at: a.now,
       })
-      .execute();
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
+  /**
+   * Inside a transaction: reads the account and, on PostgreSQL, locks its row until commit, so
+   * read-check-write sequences on it (the last owner of an organization) are serialized.
+   * SQLite transactions are serialized already (BEGIN IMMEDIATE).
+   */
+  async getForUpdate(name: string): Promise<Account | null> {
+    let q = this.db.selectFrom('accounts').selectAll().where('name', '=', name);
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    const r = await q.executeTakeFirst();
+    return r ? toAccount(r) : null;
   }
 
   async get(name: string): Promise<Account | null> {
@@ -93,9 +111,11 @@ export interface TeamRef {
 
 export class MembershipStore {
   private readonly db: Kysely<DB>;
+  private readonly dialect: DialectKind;
   private readonly prepared: PreparedQueries;
-  constructor(db: Kysely<DB>) {
+  constructor(db: Kysely<DB>, dialect: DialectKind) {
     this.db = db;
+    this.dialect = dialect;
     this.prepared = new PreparedQueries(db as unknown as Kysely<never>);
   }
 
@@ -128,8 +148,25 @@ export class MembershipStore {
     return this.db.selectFrom('org_members').select(['org', 'role']).where('username', '=', username).orderBy('org').execute();
   }
 
-  async createTeam(org: string, name: string, description: string, now: number): Promise<void> {
-    await this.db.insertInto('teams').values({ org, name, description, created_at: now }).execute();
+  /** Creates the team; false when it exists (also when a concurrent request created it first). */
+  async createTeam(org: string, name: string, description: string, now: number): Promise<boolean> {
+    const r = await this.db
+      .insertInto('teams')
+      .values({ org, name, description, created_at: now })
+      .onConflict((oc) => oc.columns(['org', 'name']).doNothing())
+      .executeTakeFirst();
+    return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
+  /**
+   * Inside a transaction: whether the team exists, locking its row on PostgreSQL until commit, so
+   * adding a member or a grant cannot interleave with the team's deletion (which would leave rows
+   * that point at no team). SQLite transactions are serialized already.
+   */
+  async lockTeam(org: string, name: string): Promise<boolean> {
+    let q = this.db.selectFrom('teams').select('name').where('org', '=', org).where('name', '=', name);
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    return (await q.executeTakeFirst()) !== undefined;
   }
 
   async deleteTeam(org: string, name: string): Promise<boolean> {
@@ -277,6 +314,29 @@ export class PackageStore {
         ),
     );
     return rows.map((r) => r.role);
+  }
+
+  /**
+   * Whether the user, directly or through one of `teams`, holds a write or admin grant on any
+   * package whose name starts with `prefix` (`acme/charts/`).
+   */
+  async hasWriteGrantUnder(prefix: string, username: string, teams: readonly TeamRef[]): Promise<boolean> {
+    const teamKeys = teams.map((t) => `${t.org}/${t.team}`);
+    const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const row = await this.db
+      .selectFrom('grants')
+      .select('repo')
+      .where(sql<boolean>`repo like ${`${escaped}%`} escape '\\'`)
+      .where('role', 'in', ['write', 'admin'])
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('subject_kind', '=', 'user'), eb('subject', '=', username)]),
+          ...(teamKeys.length > 0 ? [eb.and([eb('subject_kind', '=', 'team'), eb('subject', 'in', teamKeys)])] : []),
+        ]),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Removes the package and everything in it (metadata only; bytes go with garbage collection). */
@@ -435,11 +495,10 @@ export class TrustStore {
     return r ? toTrust(r) : null;
   }
 
-  async delete(id: string): Promise<CiTrust | null> {
-    const r = await this.db.selectFrom('ci_trusts').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!r) return null;
-    await this.db.deleteFrom('ci_trusts').where('id', '=', id).execute();
-    return toTrust(r);
+  /** Deletes the trust; false when it is already gone (a concurrent delete counts once). */
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('ci_trusts').where('id', '=', id).executeTakeFirst();
+    return r.numDeletedRows > 0n;
   }
 
   async issuers(): Promise<string[]> {
@@ -523,6 +582,14 @@ export class AuditStore {
   }
 }
 
+export interface FailureCount {
+  count: number;
+  /** When the counter's window ends. */
+  resetAt: number;
+  /** The latest failure (0 when none). */
+  lastAt: number;
+}
+
 /** Fixed-window failure counters shared by every replica (they live in the database). */
 export class LoginFailureStore {
   private readonly db: Kysely<DB>;
@@ -530,23 +597,75 @@ export class LoginFailureStore {
     this.db = db;
   }
 
-  async get(key: string, now: number, windowMs: number): Promise<{ count: number; resetAt: number }> {
-    const r = await this.db.selectFrom('login_failures').selectAll().where('key', '=', key).executeTakeFirst();
-    if (!r || Number(r.window_start) + windowMs <= now) return { count: 0, resetAt: now + windowMs };
-    return { count: Number(r.count), resetAt: Number(r.window_start) + windowMs };
+  /** The counters of `keys` (absent or expired ones count zero). */
+  async getMany(keys: readonly string[], now: number, windowMs: number): Promise<Map<string, FailureCount>> {
+    const out = new Map<string, FailureCount>();
+    for (const k of keys) out.set(k, { count: 0, resetAt: now + windowMs, lastAt: 0 });
+    if (keys.length === 0) return out;
+    const rows = await this.db.selectFrom('login_failures').selectAll().where('key', 'in', [...keys]).execute();
+    for (const r of rows) {
+      if (Number(r.window_start) + windowMs <= now) continue;
+      out.set(r.key, { count: Number(r.count), resetAt: Number(r.window_start) + windowMs, lastAt: Number(r.last_at ?? 0) });
+    }
+    return out;
   }
 
+  async get(key: string, now: number, windowMs: number): Promise<FailureCount> {
+    return (await this.getMany([key], now, windowMs)).get(key) ?? { count: 0, resetAt: now + windowMs, lastAt: 0 };
+  }
+
+  /** Counts one failure, atomically (concurrent failures are all counted), starting a new window when the old one ended. */
   async bump(key: string, now: number, windowMs: number): Promise<void> {
-    const current = await this.get(key, now, windowMs);
-    const windowStart = current.count === 0 ? now : current.resetAt - windowMs;
+    const expired = sql<boolean>`login_failures.window_start + ${windowMs} <= ${now}`;
     await this.db
       .insertInto('login_failures')
-      .values({ key, window_start: windowStart, count: current.count + 1 })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ window_start: windowStart, count: current.count + 1 }))
+      .values({ key, window_start: now, count: 1, last_at: now })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          count: sql<number>`case when ${expired} then 1 else login_failures.count + 1 end`,
+          window_start: sql<number>`case when ${expired} then ${now} else login_failures.window_start end`,
+          last_at: now,
+        }),
+      )
       .execute();
   }
 
   async reset(key: string): Promise<void> {
     await this.db.deleteFrom('login_failures').where('key', '=', key).execute();
+  }
+}
+
+/** Addresses each account signed in from: their failures slow down instead of locking out. */
+export class KnownAddressStore {
+  private readonly db: Kysely<DB>;
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
+
+  async isKnown(username: string, address: string, since: number): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('login_known_addresses')
+      .select('address')
+      .where('username', '=', username)
+      .where('address', '=', address)
+      .where('last_success_at', '>=', since)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /** Records a successful sign-in; keeps the `keep` most recent addresses of the account. */
+  async remember(username: string, address: string, now: number, keep: number): Promise<void> {
+    await this.db
+      .insertInto('login_known_addresses')
+      .values({ username, address, last_success_at: now })
+      .onConflict((oc) => oc.columns(['username', 'address']).doUpdateSet({ last_success_at: now }))
+      .execute();
+    const recent = this.db
+      .selectFrom('login_known_addresses')
+      .select('address')
+      .where('username', '=', username)
+      .orderBy('last_success_at', 'desc')
+      .limit(keep);
+    await this.db.deleteFrom('login_known_addresses').where('username', '=', username).where('address', 'not in', recent).execute();
   }
 }

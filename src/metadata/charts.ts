@@ -236,20 +236,22 @@ export class ChartStore {
       .values(row)
       .onConflict((oc) => oc.columns(['repo', 'digest']).doUpdateSet(update))
       .execute();
-    await this.db.deleteFrom('chart_contents').where('repo', '=', rec.repo).where('digest', '=', rec.digest).execute();
     if (content) {
+      const texts = {
+        readme_path: content.readmePath,
+        readme: content.readme,
+        values_yaml: content.values,
+        values_schema: content.valuesSchema,
+        omitted: content.omitted.length > 0 ? JSON.stringify(content.omitted) : null,
+      };
+      // An upsert: two replicas may index the same digest at once.
       await this.db
         .insertInto('chart_contents')
-        .values({
-          repo: rec.repo,
-          digest: rec.digest,
-          readme_path: content.readmePath,
-          readme: content.readme,
-          values_yaml: content.values,
-          values_schema: content.valuesSchema,
-          omitted: content.omitted.length > 0 ? JSON.stringify(content.omitted) : null,
-        })
+        .values({ repo: rec.repo, digest: rec.digest, ...texts })
+        .onConflict((oc) => oc.columns(['repo', 'digest']).doUpdateSet(texts))
         .execute();
+    } else {
+      await this.db.deleteFrom('chart_contents').where('repo', '=', rec.repo).where('digest', '=', rec.digest).execute();
     }
   }
 

@@ -2,7 +2,7 @@ import { Kysely } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type DialectKind, migrateToLatest } from './migrations/index.ts';
-import { AccountStore, AuditStore, LoginFailureStore, MembershipStore, PackageStore, SigningKeyStore, TokenStore, TrustStore } from './accounts.ts';
+import { AccountStore, AuditStore, KnownAddressStore, LoginFailureStore, MembershipStore, PackageStore, SigningKeyStore, TokenStore, TrustStore } from './accounts.ts';
 import { BlobLinkStore, ManifestStore, RepositoryStore, TagStore, UploadSessionStore } from './registry.ts';
 import { ChartStore } from './charts.ts';
 import { DownloadStore } from './downloads.ts';
@@ -15,6 +15,7 @@ import { UsageStore } from './usage.ts';
 import type { DB } from './schema.ts';
 import { instrumentDialect, type QueryObserver } from './instrumented-dialect.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
+import { withConstraintErrors } from './constraints.ts';
 
 /** All metadata stores bound to one Kysely handle (the database, or a transaction). */
 export class Metadata {
@@ -31,6 +32,7 @@ export class Metadata {
   readonly signingKeys: SigningKeyStore;
   readonly audit: AuditStore;
   readonly loginFailures: LoginFailureStore;
+  readonly knownAddresses: KnownAddressStore;
   readonly charts: ChartStore;
   readonly sessions: SessionStore;
   readonly downloads: DownloadStore;
@@ -51,14 +53,15 @@ export class Metadata {
     this.manifests = new ManifestStore(db, { rowLocks: dialect === 'postgres' });
     this.tags = new TagStore(db);
     this.uploads = new UploadSessionStore(db);
-    this.accounts = new AccountStore(db);
-    this.memberships = new MembershipStore(db);
+    this.accounts = new AccountStore(db, dialect);
+    this.memberships = new MembershipStore(db, dialect);
     this.packages = new PackageStore(db);
     this.tokens = new TokenStore(db);
     this.trusts = new TrustStore(db);
     this.signingKeys = new SigningKeyStore(db);
     this.audit = new AuditStore(db);
     this.loginFailures = new LoginFailureStore(db);
+    this.knownAddresses = new KnownAddressStore(db);
     this.charts = new ChartStore(db);
     this.sessions = new SessionStore(db);
     this.downloads = new DownloadStore(db);
@@ -90,6 +93,6 @@ export class Metadata {
 
 export function openSqlite(path: string, opts: { observe?: QueryObserver | undefined } = {}): Metadata {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const dialect = new NodeSqliteDialect(path);
+  const dialect = withConstraintErrors(new NodeSqliteDialect(path));
   return new Metadata(new Kysely<DB>({ dialect: opts.observe ? instrumentDialect(dialect, opts.observe) : dialect }), 'sqlite');
 }

@@ -72,9 +72,19 @@ export class PackageViewStore {
     return rows.map((r) => ({ repo: r.repo, name: r.name, digest: r.digest as Digest, updatedAt: Number(r.updated_at) }));
   }
 
-  /** Packages linked to the source repository `source` (any owner). */
-  async bySource(source: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('repositories').select('name').where('source', '=', source).where('trashed_at', 'is', null).orderBy('name').execute();
+  /**
+   * The owner's packages linked to the source repository `source`. Only the owner's: the source
+   * is whatever a pusher wrote in a label, so a stranger could otherwise claim anyone's source.
+   */
+  async bySource(owner: string, source: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('repositories')
+      .select('name')
+      .where('owner', '=', owner)
+      .where('source', '=', source)
+      .where('trashed_at', 'is', null)
+      .orderBy('name')
+      .execute();
     return rows.map((r) => r.name);
   }
 }

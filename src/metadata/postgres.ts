@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { instrumentDialect, type QueryObserver } from './instrumented-dialect.ts';
+import { withConstraintErrors } from './constraints.ts';
 import { Metadata } from './metadata.ts';
 import type { DB } from './schema.ts';
 
@@ -63,6 +64,6 @@ export async function openPostgres(opts: PostgresOptions): Promise<Metadata> {
       }
     }
   }
-  const dialect = new PostgresDialect({ pool });
+  const dialect = withConstraintErrors(new PostgresDialect({ pool }));
   return new Metadata(new Kysely<DB>({ dialect: opts.observe ? instrumentDialect(dialect, opts.observe) : dialect }), 'postgres');
 }

@@ -117,6 +117,12 @@ export class RepositoryStore {
     return row ? { created: Number(row.created_at), version: Number(row.tag_version ?? 0) } : null;
   }
 
+  /** Whether any repository belongs to `owner`. */
+  async ownerHasAny(owner: string): Promise<boolean> {
+    const row = await this.db.selectFrom('repositories').select('name').where('owner', '=', owner).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async exists(name: RepoName): Promise<boolean> {
     const row = await this.db.selectFrom('repositories').select('name').where('name', '=', name).where('trashed_at', 'is', null).executeTakeFirst();
     return row !== undefined;

@@ -1,3 +1,4 @@
+import { jsonShapeProblem } from '../lib/json-shape.ts';
 import { RegistryError } from '../errors.ts';
 import { type Digest, parseDigest } from './digest.ts';
 import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaType } from './mediatypes.ts';
@@ -127,6 +128,9 @@ function resolveMediaType(json: Record<string, unknown>, contentType: string | u
 
 /** Parses and validates manifest bytes. Throws MANIFEST_INVALID (or UNSUPPORTED for schema1). */
 export function parseManifest(bytes: Uint8Array, contentType: string | undefined): ParsedManifest {
+  // The size is capped by the caller; the shape bounds what parsing it may cost.
+  const shape = jsonShapeProblem(bytes);
+  if (shape !== null) throw invalid(`manifest is ${shape}`);
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));

@@ -65,13 +65,8 @@ export async function ensureAdmin(config: Config, metadata: Metadata, clock: () 
   const { username, email } = config.auth.admin;
   const generated = config.auth.admin.password === undefined;
   const password = config.auth.admin.password ?? generatePassword();
-  try {
-    await metadata.accounts.create({ name: username, kind: 'user', email: email ?? null, passwordHash: await hashPassword(password), isAdmin: true, now: clock() });
-  } catch (err) {
-    // Replicas starting together on a new database race here; the first one wins.
-    if ((await metadata.accounts.get(username)) !== null) return;
-    throw err;
-  }
+  // Replicas starting together on a new database race here; the first one wins.
+  if (!(await metadata.accounts.create({ name: username, kind: 'user', email: email ?? null, passwordHash: await hashPassword(password), isAdmin: true, now: clock() }))) return;
   await metadata.audit.append({ at: clock(), actor: 'system', action: 'user.create', target: username, detail: { admin: true }, address: null });
   log.info({ username }, 'created admin account');
   if (generated) {

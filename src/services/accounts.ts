@@ -27,6 +27,10 @@ function validatePassword(password: string): void {
   if (password.length < MIN_PASSWORD) throw new RegistryError('BAD_REQUEST', `passwords need at least ${MIN_PASSWORD} characters`);
 }
 
+function taken(name: string): RegistryError {
+  return new RegistryError('CONFLICT', 'name is already taken', { name });
+}
+
 function denied(message = 'not allowed'): RegistryError {
   return new RegistryError('DENIED', message);
 }
@@ -37,6 +41,18 @@ export interface UserView {
   admin: boolean;
   disabled: boolean;
   createdAt: string;
+}
+
+/** Ends a user's web sessions and revokes their refresh tokens (what a password login handed out). */
+async function endSignIns(m: Metadata, username: string, now: number): Promise<void> {
+  await m.sessions.deleteAllFor(username);
+  await m.tokens.revokeAllFor(username, 'refresh', now);
+}
+
+/** Refuses to remove or demote the last owner of `org`. */
+async function keepAnOwner(m: Metadata, org: string, username: string): Promise<void> {
+  const owners = (await m.memberships.orgMembers(org)).filter((o) => o.role === 'owner');
+  if (owners.length === 1 && owners[0]?.username === username) throw new RegistryError('CONFLICT', 'an organization keeps at least one owner');
 }
 
 export function userView(a: Account): UserView {
@@ -70,8 +86,11 @@ export class AccountService {
     this.requireAdmin(actor);
     validateOwnerName(u.username);
     validatePassword(u.password);
-    if (await this.deps.metadata.accounts.get(u.username)) throw new RegistryError('CONFLICT', 'name is already taken', { name: u.username });
-    await this.deps.metadata.accounts.create({ name: u.username, kind: 'user', email: u.email ?? null, passwordHash: await hashPassword(u.password), isAdmin: u.admin ?? false, now: this.deps.clock() });
+    // Checked first to spare the password hash; the insert decides (a concurrent create loses there).
+    if (await this.deps.metadata.accounts.get(u.username)) throw taken(u.username);
+    const passwordHash = await hashPassword(u.password);
+    const created = await this.deps.metadata.accounts.create({ name: u.username, kind: 'user', email: u.email ?? null, passwordHash, isAdmin: u.admin ?? false, now: this.deps.clock() });
+    if (!created) throw taken(u.username);
     await this.audit(actor, 'user.create', u.username, { admin: u.admin ?? false });
     return this.user(u.username);
   }
@@ -87,21 +106,32 @@ export class AccountService {
     return (await this.deps.metadata.accounts.list('user')).map(userView);
   }
 
-  /** Own password (any signed-in user) or anyone's (admins). Refresh tokens are revoked. */
+  /**
+   * Own password (any signed-in user) or anyone's (admins). Everything the old password opened
+   * ends with it: the user's web sessions (the caller's own included) and refresh tokens.
+   * Personal access tokens stay: they are credentials of their own, revoked one by one.
+   */
   async setPassword(actor: Principal, username: string, password: string): Promise<void> {
     this.requireUser(actor);
     if (actor.name !== username && !actor.admin) throw denied();
     validatePassword(password);
     await this.user(username);
-    await this.deps.metadata.accounts.setPassword(username, await hashPassword(password));
-    await this.deps.metadata.tokens.revokeAllFor(username, 'refresh', this.deps.clock());
+    const hash = await hashPassword(password);
+    await this.deps.metadata.transaction(async (m) => {
+      await m.accounts.setPassword(username, hash);
+      await endSignIns(m, username, this.deps.clock());
+    });
     await this.audit(actor, 'user.password', username);
   }
 
+  /** Disabling a user also ends their web sessions and refresh tokens, so enabling them again revives neither. */
   async updateUser(actor: Principal, username: string, fields: { admin?: boolean; disabled?: boolean; email?: string | null }): Promise<UserView> {
     this.requireAdmin(actor);
     await this.user(username);
-    await this.deps.metadata.accounts.update(username, fields);
+    await this.deps.metadata.transaction(async (m) => {
+      await m.accounts.update(username, fields);
+      if (fields.disabled === true) await endSignIns(m, username, this.deps.clock());
+    });
     await this.audit(actor, 'user.update', username, fields);
     return this.user(username);
   }
@@ -117,10 +147,11 @@ export class AccountService {
     const owner = opts.owner ?? (actor.kind === 'user' ? actor.name : undefined);
     if (owner === undefined) throw new RegistryError('BAD_REQUEST', 'an organization needs an owner', { org: name });
     if (owner !== actor.name && !actor.admin) throw denied('only site administrators can create an organization for somebody else');
-    if (await this.deps.metadata.accounts.get(name)) throw new RegistryError('CONFLICT', 'name is already taken', { name });
+    // Checked first for a clear answer; the insert decides (a concurrent create loses there).
+    if (await this.deps.metadata.accounts.get(name)) throw taken(name);
     await this.user(owner);
     await this.deps.metadata.transaction(async (m) => {
-      await m.accounts.create({ name, kind: 'org', now: this.deps.clock() });
+      if (!(await m.accounts.create({ name, kind: 'org', now: this.deps.clock() }))) throw taken(name);
       await m.memberships.setOrgMember(name, owner, 'owner');
     });
     await this.audit(actor, 'org.create', name, { owner });
@@ -177,22 +208,32 @@ export class AccountService {
   async setOrgMember(actor: Principal, org: string, username: string, role: 'owner' | 'member'): Promise<void> {
     await this.requireOrgOwner(actor, org);
     await this.user(username);
-    if (role === 'member') await this.keepAnOwner(org, username);
-    await this.deps.metadata.memberships.setOrgMember(org, username, role);
+    await this.withOrgLocked(org, async (m) => {
+      if (role === 'member') await keepAnOwner(m, org, username);
+      await m.memberships.setOrgMember(org, username, role);
+    });
     await this.audit(actor, 'org.member.set', org, { username, role });
   }
 
   async removeOrgMember(actor: Principal, org: string, username: string): Promise<void> {
     await this.requireOrgOwner(actor, org);
-    await this.keepAnOwner(org, username);
-    if (!(await this.deps.metadata.memberships.removeOrgMember(org, username))) throw new RegistryError('NOT_FOUND', 'not a member', { username });
+    await this.withOrgLocked(org, async (m) => {
+      await keepAnOwner(m, org, username);
+      if (!(await m.memberships.removeOrgMember(org, username))) throw new RegistryError('NOT_FOUND', 'not a member', { username });
+    });
     await this.audit(actor, 'org.member.remove', org, { username });
   }
 
-  /** Refuses to remove or demote the last owner of `org`. */
-  private async keepAnOwner(org: string, username: string): Promise<void> {
-    const owners = (await this.deps.metadata.memberships.orgMembers(org)).filter((m) => m.role === 'owner');
-    if (owners.length === 1 && owners[0]?.username === username) throw new RegistryError('CONFLICT', 'an organization keeps at least one owner');
+  /**
+   * Membership changes of one organization, one at a time: two owners demoting each other at
+   * once must not leave the organization without an owner.
+   */
+  private async withOrgLocked(org: string, fn: (m: Metadata) => Promise<void>): Promise<void> {
+    await this.deps.metadata.transaction(async (m) => {
+      const account = await m.accounts.getForUpdate(org);
+      if (!account || account.kind !== 'org') throw new RegistryError('NOT_FOUND', 'no such organization', { org });
+      await fn(m);
+    });
   }
 
   async setDefaultVisibility(actor: Principal, owner: string, visibility: 'public' | 'internal' | 'private'): Promise<void> {
@@ -208,14 +249,16 @@ export class AccountService {
   async createTeam(actor: Principal, org: string, name: string, description = ''): Promise<void> {
     await this.requireOrgOwner(actor, org);
     if (!TEAM_NAME.test(name)) throw new RegistryError('BAD_REQUEST', 'invalid team name', { name });
-    if (await this.deps.metadata.memberships.teamExists(org, name)) throw new RegistryError('CONFLICT', 'team already exists', { team: name });
-    await this.deps.metadata.memberships.createTeam(org, name, description, this.deps.clock());
+    if (!(await this.deps.metadata.memberships.createTeam(org, name, description, this.deps.clock()))) {
+      throw new RegistryError('CONFLICT', 'team already exists', { team: name });
+    }
     await this.audit(actor, 'team.create', `${org}/${name}`);
   }
 
   async deleteTeam(actor: Principal, org: string, name: string): Promise<void> {
     await this.requireOrgOwner(actor, org);
-    if (!(await this.deps.metadata.memberships.deleteTeam(org, name))) throw new RegistryError('NOT_FOUND', 'no such team', { team: name });
+    const deleted = await this.deps.metadata.transaction(async (m) => (await m.memberships.lockTeam(org, name)) && m.memberships.deleteTeam(org, name));
+    if (!deleted) throw new RegistryError('NOT_FOUND', 'no such team', { team: name });
     await this.audit(actor, 'team.delete', `${org}/${name}`);
   }
 
@@ -237,11 +280,14 @@ export class AccountService {
     await this.user(username);
     // Teams hold organization members only. Org owners may add anyone (who then joins the org);
     // team maintainers only existing members, or they could grow the org behind its owners' backs.
-    if (!(await this.deps.metadata.memberships.orgRole(org, username))) {
-      if (!(await this.isOrgOwner(actor, org))) throw denied('only organization owners can add people who are not yet members');
-      await this.deps.metadata.memberships.setOrgMember(org, username, 'member');
-    }
-    await this.deps.metadata.memberships.setTeamMember(org, team, username, role);
+    const joinsOrg = !(await this.deps.metadata.memberships.orgRole(org, username));
+    if (joinsOrg && !(await this.isOrgOwner(actor, org))) throw denied('only organization owners can add people who are not yet members');
+    // With the team locked: a member added while the team is being deleted would outlive it.
+    await this.deps.metadata.transaction(async (m) => {
+      if (!(await m.memberships.lockTeam(org, team))) throw new RegistryError('NOT_FOUND', 'no such team', { team });
+      if (joinsOrg && !(await m.memberships.orgRole(org, username))) await m.memberships.setOrgMember(org, username, 'member');
+      await m.memberships.setTeamMember(org, team, username, role);
+    });
     await this.audit(actor, 'team.member.set', `${org}/${team}`, { username, role });
   }
 

@@ -21,7 +21,7 @@ export interface AuthnDeps {
   log: Logger;
   oidc: OidcVerifier;
   allowInsecureIssuers: boolean;
-  rateLimit: { windowSeconds: number; perAccount: number; perAddress: number };
+  rateLimit: { windowSeconds: number; perAccountAddress: number; knownAddressMaxDelaySeconds: number; perAccount: number; perAddress: number };
   credentialCacheSeconds: number;
   metrics?: AuthMetrics;
 }
@@ -38,6 +38,37 @@ export async function countingFailures<T>(metrics: AuthMetrics | undefined, reas
     if (metrics && err instanceof RegistryError && err.code === 'UNAUTHORIZED') metrics.authFailure(reason);
     throw err;
   }
+}
+
+/** How long an address stays "known" to an account after a successful sign-in from it. */
+const KNOWN_FOR_MS = 90 * 86_400_000;
+const KNOWN_PER_ACCOUNT = 20;
+
+/**
+ * The address a throttle counts: IPv4 as is, IPv6 by its /64 (one host usually holds a whole
+ * /64, so counting single IPv6 addresses would count nothing).
+ */
+export function throttleAddress(address: string): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (v4?.[1]) return v4[1];
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/** "42 seconds", "3 minutes": what a person reads in a client's error line. */
+function humanWait(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  if (s < 120) return `${s} second${s === 1 ? '' : 's'}`;
+  return `${Math.ceil(s / 60)} minutes`;
+}
+
+function throttled(waitMs: number, why: string): RegistryError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return new RegistryError('TOOMANYREQUESTS', `too many failed sign-in attempts ${why}; try again in ${humanWait(waitMs)}`, { retryAfterSeconds: seconds });
 }
 
 /**
@@ -70,40 +101,69 @@ export class AuthnService {
     return { kind: 'user', name: account.name, admin: account.isAdmin };
   }
 
+  /**
+   * A password sign-in, throttled per account and source address so that a guesser elsewhere can
+   * neither try many passwords nor lock the owner out: see config `auth.loginRateLimit`. A refused
+   * attempt is not verified (no oracle, no scrypt work), and its message says how long to wait.
+   */
   async password(username: string, password: string, address: string | null): Promise<Principal> {
     const m = this.deps.metadata;
     const now = this.deps.clock();
-    const windowMs = this.deps.rateLimit.windowSeconds * 1000;
-    const keys = [`user:${username}`, ...(address ? [`addr:${address}`] : [])];
-    for (const key of keys) {
-      const { count, resetAt } = await m.loginFailures.get(key, now, windowMs);
-      const limit = key.startsWith('user:') ? this.deps.rateLimit.perAccount : this.deps.rateLimit.perAddress;
-      if (count >= limit) {
-        this.deps.metrics?.authFailure('rate_limited');
-        throw new RegistryError('TOOMANYREQUESTS', 'too many failed sign-in attempts', { retryAfterSeconds: Math.max(1, Math.ceil((resetAt - now) / 1000)) });
-      }
+    const limits = this.deps.rateLimit;
+    const windowMs = limits.windowSeconds * 1000;
+    const addr = address ? throttleAddress(address) : null;
+    const pairKey = addr ? `pair:${username}\n${addr}` : null;
+    const accountKey = `user:${username}`;
+    const addrKey = addr ? `addr:${addr}` : null;
+    const known = addr !== null && (await m.knownAddresses.isKnown(username, addr, now - KNOWN_FOR_MS));
+    const keys = [pairKey, accountKey, addrKey].filter((k): k is string => k !== null);
+    const counts = await m.loginFailures.getMany(keys, now, windowMs);
+
+    const pair = pairKey ? counts.get(pairKey) : undefined;
+    if (pair && pair.count >= limits.perAccountAddress) {
+      // Slow down: each failure beyond the free ones doubles the wait, capped lower for a known address.
+      const cap = known ? limits.knownAddressMaxDelaySeconds * 1000 : windowMs;
+      const delay = Math.min(2 ** (pair.count - limits.perAccountAddress) * 1000, cap);
+      if (now < pair.lastAt + delay) throw this.throttledFailure(pair.lastAt + delay - now, `for ${username} from your address`);
     }
-    const account = await m.accounts.get(username);
-    const stored = account && account.kind === 'user' && !account.disabled ? account.passwordHash : null;
+    const account = counts.get(accountKey);
+    if (!known && account && account.count >= limits.perAccount) {
+      throw this.throttledFailure(account.resetAt - now, `for ${username} from addresses it has not signed in from (a personal access token still works)`);
+    }
+    const fromAddr = addrKey ? counts.get(addrKey) : undefined;
+    if (fromAddr && fromAddr.count >= limits.perAddress) throw this.throttledFailure(fromAddr.resetAt - now, 'from your address');
+
+    const stored = await m.accounts.get(username);
+    const hash = stored && stored.kind === 'user' && !stored.disabled ? stored.passwordHash : null;
     const cacheKey = createHash('sha256').update(`${username}\0${password}`).digest('hex');
     const cached = this.verified.get(cacheKey);
-    let ok = stored !== null && cached !== undefined && cached.passwordHash === stored && cached.until > now;
+    let ok = hash !== null && cached !== undefined && cached.passwordHash === hash && cached.until > now;
     if (!ok) {
       // Unknown users cost a full verification too, so timing does not reveal which names exist.
-      ok = (await verifyPassword(password, stored ?? DUMMY_HASH)) && stored !== null;
-      if (ok && stored && this.deps.credentialCacheSeconds > 0) {
+      ok = (await verifyPassword(password, hash ?? DUMMY_HASH)) && hash !== null;
+      if (ok && hash && this.deps.credentialCacheSeconds > 0) {
         if (this.verified.size > 10_000) this.verified.clear();
-        this.verified.set(cacheKey, { passwordHash: stored, until: now + this.deps.credentialCacheSeconds * 1000 });
+        this.verified.set(cacheKey, { passwordHash: hash, until: now + this.deps.credentialCacheSeconds * 1000 });
       }
     }
-    if (!ok || !account) {
-      for (const key of keys) await m.loginFailures.bump(key, now, windowMs);
+    if (!ok || !stored) {
+      if (pairKey) await m.loginFailures.bump(pairKey, now, windowMs);
+      if (addrKey) await m.loginFailures.bump(addrKey, now, windowMs);
+      // Failures from the owner's own addresses do not count towards shutting out new addresses.
+      if (!known) await m.loginFailures.bump(accountKey, now, windowMs);
       this.deps.log.info({ username, address }, 'sign-in failed');
       this.deps.metrics?.authFailure('bad_password');
       throw unauthorized('invalid username or password');
     }
-    if (cached === undefined) await m.loginFailures.reset(`user:${username}`);
-    return { kind: 'user', name: account.name, admin: account.isAdmin };
+    if (pairKey && pair && pair.count > 0) await m.loginFailures.reset(pairKey);
+    // Once per verification, not per cached request (Helm sends Basic with every request).
+    if (cached === undefined && addr !== null) await m.knownAddresses.remember(username, addr, now, KNOWN_PER_ACCOUNT);
+    return { kind: 'user', name: stored.name, admin: stored.isAdmin };
+  }
+
+  private throttledFailure(waitMs: number, why: string): RegistryError {
+    this.deps.metrics?.authFailure('rate_limited');
+    return throttled(waitMs, why);
   }
 
   /** A personal access token; `username`, when given, must be the token's owner. */

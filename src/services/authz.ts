@@ -70,6 +70,30 @@ export class AuthzService {
     return actions;
   }
 
+  /**
+   * Whether `principal` could push to some package under `prefix` (`acme/charts/`): to a new one
+   * it may create, or to an existing one it has been granted. Decided before an upload's body
+   * says which package it is for, so it never refuses a caller the exact check would allow.
+   */
+  async mayPushUnder(principal: Principal, prefix: string): Promise<boolean> {
+    if (!this.deps.enabled) return true;
+    const owner = prefix.split('/')[0] ?? '';
+    const t = principal.token;
+    if (t) {
+      if (!t.actions.has('push')) return false;
+      const ownerAllowed = t.owners === null && t.packages === null ? true : (t.owners ?? []).includes(owner) || (t.packages ?? []).some((p) => p.startsWith(prefix));
+      if (!ownerAllowed) return false;
+    }
+    if (principal.admin) return true;
+    if (principal.kind === 'ci') return (principal.ci ?? []).some((g) => g.owner === owner && g.role === 'write' && (g.repo === null || g.repo.startsWith(prefix)));
+    if (principal.kind !== 'user') return false;
+    if (owner === principal.name) return true;
+    // Organization members may create packages; others need a grant on an existing one.
+    if ((await this.deps.metadata.memberships.orgRole(owner, principal.name)) !== null) return true;
+    const teams = (await this.deps.metadata.memberships.teamsOf(principal.name)).filter((x) => x.org === owner);
+    return this.deps.metadata.packages.hasWriteGrantUnder(prefix, principal.name, teams);
+  }
+
   async canPull(principal: Principal, repo: RepoName): Promise<boolean> {
     return (await this.actions(principal, repo)).has('pull');
   }

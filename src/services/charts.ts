@@ -13,13 +13,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
-import { type ArchiveLimits, type ChartFiles, DEFAULT_ARCHIVE_LIMITS, readChartArchive } from '../charts/archive.ts';
+import type { ChartFiles } from '../charts/archive.ts';
+import type { ChartParser } from '../charts/parser.ts';
 import { chartFileName, indexEntry, renderEntryFragment } from '../charts/index-yaml.ts';
 import { renderIndexDocument } from '../charts/index-stream.ts';
-import { ChartError, type ChartMetadata, metadataToConfigJson, normalizeMetadata, ociAnnotations, parseChartYaml } from '../charts/metadata.ts';
+import { ChartError, type ChartMetadata, metadataToConfigJson, normalizeMetadata, ociAnnotations } from '../charts/metadata.ts';
 import { checkProvenance } from '../charts/provenance.ts';
 import { indexOrderKey, isPrerelease, parseSemver, sortKey, tagToVersion, versionToTag } from '../charts/semver.ts';
 import { RegistryError } from '../errors.ts';
+import { jsonShapeProblem } from '../lib/json-shape.ts';
 import { KeyedMutex } from '../lib/keyed-mutex.ts';
 import type { ChartContentRecord, ChartVersionRecord, IndexRow } from '../metadata/charts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
@@ -37,6 +39,8 @@ import type { UploadService } from './uploads.ts';
 const LEGACY_CHART_LAYER = 'application/tar+gzip';
 const CONFIG_MAX_BYTES = 1024 * 1024;
 const PAGE_ROWS = 500;
+/** How long an upload's cross-replica lease outlives a process that died holding it. */
+const UPLOAD_LEASE_MS = 60_000;
 
 export interface ChartDeps {
   metadata: Metadata;
@@ -49,7 +53,10 @@ export interface ChartDeps {
   allowOverwrite: boolean;
   /** Where rendered index.yaml files are kept per generation; null streams every response from the database. */
   indexCacheDir: string | null;
-  archiveLimits?: ArchiveLimits;
+  /** Reads chart archives off the event loop, with their cost bounded. */
+  parser: ChartParser;
+  /** Largest chart archive read (an OCI chart layer; uploads are capped by the HTTP layer). */
+  maxArchiveBytes: number;
 }
 
 /** A chart version as the JSON API shows it. */
@@ -185,7 +192,6 @@ async function* once(buf: Buffer): AsyncGenerator<Uint8Array> {
 export class ChartService {
   private readonly deps: ChartDeps;
   private readonly locks = new KeyedMutex();
-  private readonly limits: ArchiveLimits;
   /** Listed repositories per owner, valid for one generation (checked against the database). */
   private readonly repoMemo = new Map<string, { key: string; repos: RepoName[] }>();
   /** In-flight cache builds, so concurrent requests for a new generation render it once. */
@@ -193,7 +199,6 @@ export class ChartService {
 
   constructor(deps: ChartDeps) {
     this.deps = deps;
-    this.limits = deps.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS;
   }
 
   /** Keeps the index in step with the registry. Listeners run after commit, off the request path. */
@@ -301,6 +306,8 @@ export class ChartService {
       const configBlob = await this.deps.registry.blob(repo, parsed.config.digest);
       // A bounded range keeps the store from allocating its full read buffer for a tiny blob.
       const configBytes = await readAll(await configBlob.open(wholeBlob(configBlob.size)), CONFIG_MAX_BYTES);
+      const shape = jsonShapeProblem(configBytes);
+      if (shape !== null) throw new ChartError(`chart config blob is ${shape}`);
       let configJson: unknown;
       try {
         configJson = JSON.parse(configBytes.toString('utf8'));
@@ -316,8 +323,10 @@ export class ChartService {
       }
 
       const layerBlob = await this.deps.registry.blob(repo, chartLayer.digest);
-      const archive = await readChartArchive(await layerBlob.open(wholeBlob(layerBlob.size)), this.limits);
-      const fromArchive = parseChartYaml(archive.files.chartYaml, archive.files.requirementsYaml ?? undefined);
+      const max = this.deps.maxArchiveBytes;
+      if (layerBlob.size > max) throw new ChartError(`chart archive is larger than ${max} bytes`);
+      const tgz = await readAll(await layerBlob.open(wholeBlob(layerBlob.size)), max);
+      const { archive, meta: fromArchive } = await this.deps.parser.parse(tgz);
       if (fromArchive.name !== meta.name || fromArchive.version !== meta.version) {
         throw new ChartError(
           `chart config says ${meta.name} ${meta.version} but the archive's Chart.yaml says ${fromArchive.name} ${fromArchive.version}`,
@@ -506,6 +515,17 @@ export class ChartService {
   // ---- classic index ----------------------------------------------------------------------------
 
   /**
+   * NOT_FOUND unless `owner` is a user or organization, or owns a repository (without
+   * authentication there are no accounts): a typo in `helm repo add` fails instead of adding an
+   * empty repository. Owners are public (their pages are), so this tells a stranger nothing.
+   */
+  async requireOwner(owner: string): Promise<void> {
+    const m = this.deps.metadata;
+    if ((await m.accounts.get(owner)) || (await m.repositories.ownerHasAny(owner))) return;
+    throw new RegistryError('NOT_FOUND', `no user or organization named ${owner}`, { owner });
+  }
+
+  /**
    * The owner's index.yaml as `canPull` lets the caller see it. Access is checked per
    * repository (not per version); a caller who sees everything gets the shared document.
    */
@@ -689,8 +709,7 @@ export class ChartService {
     if (!isRepoName(owner) || owner.includes('/')) throw new RegistryError('NAME_INVALID', 'invalid owner name', { owner });
     if (tgz.length === 0) throw new RegistryError('BAD_REQUEST', 'no chart archive in the request');
     try {
-      const archive = await readChartArchive(once(tgz), this.limits);
-      const meta = parseChartYaml(archive.files.chartYaml, archive.files.requirementsYaml ?? undefined);
+      const { archive, meta } = await this.deps.parser.parse(tgz);
       if (!isRepoName(meta.name) || meta.name.includes('/')) {
         throw new ChartError(`chart name ${JSON.stringify(meta.name)} cannot be a repository name (lowercase letters, digits and . _ - separators)`);
       }
@@ -710,33 +729,54 @@ export class ChartService {
   /** Stores a prepared chart as an OCI artifact and indexes it before returning. */
   async commitUpload(p: PreparedChart): Promise<ChartVersionRecord> {
     const key = `upload:${p.owner}/${p.meta.name}@${p.meta.version}`;
-    return this.locks.run(key, async () => {
-      const existing = await this.deps.metadata.charts.listedVersion(p.owner, p.meta.name, p.meta.version);
-      if (existing.length > 0 && !this.deps.allowOverwrite) {
-        throw new RegistryError('CONFLICT', `${chartFileName(p.meta.name, p.meta.version)} already exists`, {
-          name: p.meta.name,
-          version: p.meta.version,
-          repository: existing[0]?.repo,
-        });
-      }
-      const config = Buffer.from(metadataToConfigJson(p.meta));
-      const configDesc = await this.putBlob(p.repo, config, MediaType.HelmConfig);
-      const layers = [];
-      if (p.prov) layers.push(await this.putBlob(p.repo, p.prov, MediaType.HelmProvenance));
-      layers.push(await this.putBlob(p.repo, p.tgz, MediaType.HelmChart));
-      const manifest = {
-        schemaVersion: 2,
-        mediaType: MediaType.OciManifest,
-        config: configDesc,
-        layers,
-        annotations: ociAnnotations(p.meta, iso(this.deps.clock()).replace(/\.\d{3}Z$/, 'Z')),
-      };
-      const bytes = Buffer.from(JSON.stringify(manifest));
-      const result = await this.deps.registry.putManifest(p.repo, { kind: 'tag', tag: parseTag(versionToTag(p.meta.version)) }, bytes, MediaType.OciManifest);
-      const rec = await this.index(p.repo, result.digest);
-      if (!rec || rec.status !== 'ok') throw new RegistryError('INTERNAL', 'uploaded chart could not be indexed', { reason: rec?.error ?? null });
-      return rec;
-    });
+    return this.locks.run(key, () => this.acrossReplicas(key, () => this.commitLocked(p)));
+  }
+
+  /**
+   * Runs `fn` holding a database lease on `key`, so the check-then-write of an upload is not
+   * raced by another replica; a concurrent upload of the same version is a CONFLICT. The lease
+   * expires on its own if this process dies (kill -9) while holding it.
+   */
+  private async acrossReplicas<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const leases = this.deps.metadata.leases;
+    const holder = randomBytes(8).toString('hex');
+    const now = this.deps.clock();
+    if (!(await leases.acquire(key, holder, now, now + UPLOAD_LEASE_MS))) {
+      throw new RegistryError('CONFLICT', 'another upload of this chart version is in progress; retry when it is done', { key: key.slice('upload:'.length) });
+    }
+    try {
+      return await fn();
+    } finally {
+      await leases.release(key, holder);
+    }
+  }
+
+  private async commitLocked(p: PreparedChart): Promise<ChartVersionRecord> {
+    const existing = await this.deps.metadata.charts.listedVersion(p.owner, p.meta.name, p.meta.version);
+    if (existing.length > 0 && !this.deps.allowOverwrite) {
+      throw new RegistryError('CONFLICT', `${chartFileName(p.meta.name, p.meta.version)} already exists`, {
+        name: p.meta.name,
+        version: p.meta.version,
+        repository: existing[0]?.repo,
+      });
+    }
+    const config = Buffer.from(metadataToConfigJson(p.meta));
+    const configDesc = await this.putBlob(p.repo, config, MediaType.HelmConfig);
+    const layers = [];
+    if (p.prov) layers.push(await this.putBlob(p.repo, p.prov, MediaType.HelmProvenance));
+    layers.push(await this.putBlob(p.repo, p.tgz, MediaType.HelmChart));
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: configDesc,
+      layers,
+      annotations: ociAnnotations(p.meta, iso(this.deps.clock()).replace(/\.\d{3}Z$/, 'Z')),
+    };
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    const result = await this.deps.registry.putManifest(p.repo, { kind: 'tag', tag: parseTag(versionToTag(p.meta.version)) }, bytes, MediaType.OciManifest);
+    const rec = await this.index(p.repo, result.digest);
+    if (!rec || rec.status !== 'ok') throw new RegistryError('INTERNAL', 'uploaded chart could not be indexed', { reason: rec?.error ?? null });
+    return rec;
   }
 
   private async putBlob(repo: RepoName, bytes: Buffer, mediaType: string): Promise<{ mediaType: string; digest: Digest; size: number }> {

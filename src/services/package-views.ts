@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal.ts';
 import { compareSemver, isPrerelease, parseSemver, tagToVersion } from '../charts/semver.ts';
 import { RegistryError } from '../errors.ts';
+import { jsonShapeProblem } from '../lib/json-shape.ts';
 import type { PackageRecord, PackageRole, Visibility } from '../metadata/accounts.ts';
 import { DAY_MS, dayOf } from '../metadata/downloads.ts';
 import type { Metadata } from '../metadata/metadata.ts';
@@ -453,8 +454,11 @@ export class PackageViewService {
     if (!stat || stat.size > CONFIG_MAX) return null;
     const chunks: Buffer[] = [];
     for await (const c of await this.deps.blobs.read(digest)) chunks.push(Buffer.from(c as Uint8Array));
+    const bytes = Buffer.concat(chunks);
+    // Pushers write configs: one too deep or too big to parse cheaply simply shows no details.
+    if (jsonShapeProblem(bytes) !== null) return null;
     try {
-      const json: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const json: unknown = JSON.parse(bytes.toString('utf8'));
       return isObject(json) ? json : null;
     } catch {
       return null;
@@ -476,12 +480,15 @@ export class PackageViewService {
     return { total, last30Days };
   }
 
-  /** Readable packages linked to the same source repository ("this app's chart" / "this chart's images"). */
+  /**
+   * Readable packages of the same owner linked to the same source repository ("this app's
+   * chart" / "this chart's images").
+   */
   private async related(actor: Principal, pkg: PackageRecord, kind: PackageKind): Promise<PackageView['related']> {
     if (!pkg.source) return [];
     const m = this.deps.metadata;
     const out: PackageView['related'] = [];
-    for (const other of await m.packageViews.bySource(pkg.source)) {
+    for (const other of await m.packageViews.bySource(pkg.owner, pkg.source)) {
       if (other === pkg.name || !(await this.deps.authz.canPull(actor, other as RepoName))) continue;
       const manifests = (await m.packageViews.manifests([other])).filter((x) => x.subject === null);
       const otherKind = packageKind(manifests);

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.ts';
 import { RegistryError } from '../errors.ts';
+import { jsonShapeProblem } from '../lib/json-shape.ts';
 import type { CiTrust, PackageRecord, PackageRole, Visibility } from '../metadata/accounts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import type { Digest } from '../oci/digest.ts';
@@ -112,19 +113,22 @@ export class PackageService {
   async putGrant(actor: Principal, name: RepoName, g: { subjectKind: string; subject: string; role: string }): Promise<void> {
     await this.administrable(actor, name);
     if (!(ROLES as readonly string[]).includes(g.role)) throw new RegistryError('BAD_REQUEST', 'role must be read, write or admin');
-    if (g.subjectKind === 'user') {
-      const a = await this.deps.metadata.accounts.get(g.subject);
-      if (!a || a.kind !== 'user') throw new RegistryError('BAD_REQUEST', 'no such user', { user: g.subject });
-    } else if (g.subjectKind === 'team') {
-      const [org, team] = g.subject.split('/');
-      // Teams are organization-scoped: only the package owner's teams can be granted.
-      if (!org || !team || org !== ownerOf(name) || !(await this.deps.metadata.memberships.teamExists(org, team))) {
-        throw new RegistryError('BAD_REQUEST', "no such team in the package's organization", { team: g.subject });
+    const subjectKind = g.subjectKind;
+    if (subjectKind !== 'user' && subjectKind !== 'team') throw new RegistryError('BAD_REQUEST', 'subjectKind must be user or team');
+    // With the team locked: a grant written while the team is being deleted would outlive it.
+    await this.deps.metadata.transaction(async (m) => {
+      if (subjectKind === 'user') {
+        const a = await m.accounts.get(g.subject);
+        if (!a || a.kind !== 'user') throw new RegistryError('BAD_REQUEST', 'no such user', { user: g.subject });
+      } else {
+        const [org, team] = g.subject.split('/');
+        // Teams are organization-scoped: only the package owner's teams can be granted.
+        if (!org || !team || org !== ownerOf(name) || !(await m.memberships.lockTeam(org, team))) {
+          throw new RegistryError('BAD_REQUEST', "no such team in the package's organization", { team: g.subject });
+        }
       }
-    } else {
-      throw new RegistryError('BAD_REQUEST', 'subjectKind must be user or team');
-    }
-    await this.deps.metadata.packages.putGrant(name, { subjectKind: g.subjectKind, subject: g.subject, role: g.role as PackageRole, now: this.deps.clock() });
+      await m.packages.putGrant(name, { subjectKind, subject: g.subject, role: g.role as PackageRole, now: this.deps.clock() });
+    });
     await this.audit(actor, 'package.grant', name, { subjectKind: g.subjectKind, subject: g.subject, role: g.role });
   }
 
@@ -185,7 +189,7 @@ export class PackageService {
     // Check first: deleting and re-creating on refusal would change the trust's id.
     if (trust.repo) await this.administrable(actor, trust.repo as RepoName);
     else await this.requireOwnerAdmin(actor, trust.owner);
-    await this.deps.metadata.trusts.delete(id);
+    if (!(await this.deps.metadata.trusts.delete(id))) throw new RegistryError('NOT_FOUND', 'no such trust');
     await this.audit(actor, 'trust.delete', trust.repo ?? trust.owner, { id });
   }
 
@@ -216,12 +220,16 @@ export class PackageService {
       if (stat && stat.size <= 1024 * 1024) {
         const chunks: Buffer[] = [];
         for await (const c of await this.deps.blobs.read(configDigest)) chunks.push(c as Buffer);
-        try {
-          const cfg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { config?: { Labels?: Record<string, unknown> } };
-          const label = cfg.config?.Labels?.[SOURCE_ANNOTATION];
-          if (typeof label === 'string') source = label;
-        } catch {
-          // A config that is not JSON simply has no labels.
+        const bytes = Buffer.concat(chunks);
+        // A config too deep or too big to parse cheaply, or not JSON, simply has no labels.
+        if (jsonShapeProblem(bytes) === null) {
+          try {
+            const cfg = JSON.parse(bytes.toString('utf8')) as { config?: { Labels?: Record<string, unknown> } };
+            const label = cfg.config?.Labels?.[SOURCE_ANNOTATION];
+            if (typeof label === 'string') source = label;
+          } catch {
+            // not JSON
+          }
         }
       }
     }

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { ManifestRecord } from '../../src/metadata/registry.ts';
 import type { Metadata } from '../../src/metadata/metadata.ts';
+import { UniqueViolation } from '../../src/metadata/constraints.ts';
 import { type Digest, digestOf } from '../../src/oci/digest.ts';
 import { parseRepoName, parseTag, type RepoName, type Tag } from '../../src/oci/name.ts';
 
@@ -590,14 +591,34 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         const m = await fresh();
         const r = repo('acme/web');
         await m.uploads.create('dup', r, 1);
+        // The driver's unique-violation error becomes the registry's CONFLICT on every dialect.
         await assert.rejects(
           m.transaction(async (t) => {
             await t.repositories.ensure(r, 'acme', 1);
             await t.uploads.create('dup', r, 2);
           }),
+          (err: unknown) => err instanceof UniqueViolation && err.code === 'CONFLICT' && err.table === 'uploads',
         );
         assert.equal(await m.repositories.exists(r), false);
         assert.deepEqual(await m.uploads.get('dup'), { id: 'dup', repo: r, createdAt: 1, updatedAt: 1 });
+      });
+
+      test('creating the same account, team or trust deletion concurrently: exactly one wins, the others are told', async () => {
+        const m = await fresh();
+        const created = await Promise.all(Array.from({ length: 8 }, () => m.transaction((t) => t.accounts.create({ name: 'acme', kind: 'org', now: 1 }))));
+        assert.equal(created.filter(Boolean).length, 1, 'one account row, and the losers get false, not an error');
+        assert.equal(await m.accounts.create({ name: 'acme', kind: 'user', now: 2 }), false);
+        assert.equal((await m.accounts.get('acme'))?.kind, 'org');
+
+        const teams = await Promise.all(Array.from({ length: 8 }, () => m.memberships.createTeam('acme', 'devs', '', 1)));
+        assert.equal(teams.filter(Boolean).length, 1);
+        assert.equal(await m.transaction((t) => t.memberships.lockTeam('acme', 'devs')), true);
+        assert.equal(await m.transaction((t) => t.memberships.lockTeam('acme', 'nope')), false);
+        assert.equal((await m.transaction((t) => t.accounts.getForUpdate('acme')))?.name, 'acme');
+
+        const trust = await m.trusts.create({ owner: 'acme', repo: null, issuer: 'https://ci', audience: 'a', conditions: { r: 'x' }, role: 'read', createdAt: 1 });
+        const deleted = await Promise.all(Array.from({ length: 4 }, () => m.trusts.delete(trust.id)));
+        assert.deepEqual(deleted.filter(Boolean), [true]);
       });
 
       test('concurrent idempotent writes (ON CONFLICT) never fail and never duplicate', async () => {

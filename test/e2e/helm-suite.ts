@@ -199,6 +199,22 @@ function suite(tool: 'helm3' | 'helm4'): void {
     assert.equal(prov.body, await readFile(join(out, 'web-2.0.0.tgz.prov'), 'utf8'));
   });
 
+  test(`${tool}: the classic repository: a mistyped owner fails; no or wrong credentials see the public charts only`, { skip }, async () => {
+    await waitForIndex(['0.1.0']);
+    const url = `${ctx().server.url}/charts/${owner}`;
+    const typo = await helmFails(['repo', 'add', `${owner}-typo`, `${url}-typo`]);
+    assert.match(typo.stdout + typo.stderr, /404/, 'helm repo add of an owner that does not exist fails');
+    // This owner's charts are private (the default): strangers get a valid, empty repository,
+    // the same answer as for an owner without private charts, so nothing leaks.
+    await helm(['repo', 'add', `${owner}-anon`, url]);
+    const anon = await helm(['search', 'repo', `${owner}-anon/`]);
+    assert.match(anon.stdout, /No results found/);
+    await helm(['repo', 'add', `${owner}-wrong`, url, '--username', 'admin', '--password', 'not-the-password']);
+    const denied = await helmFails(['pull', `${owner}-wrong/web`, '--version', '0.1.0', '-d', await freshDir('wrong-creds')]);
+    assert.match(denied.stdout + denied.stderr, /not found|401/, 'a private chart stays out of reach with wrong credentials');
+    for (const name of [`${owner}-anon`, `${owner}-wrong`]) await helm(['repo', 'remove', name]);
+  });
+
   test(`${tool}: the classic repository: repo add, update, search, pull, template`, { skip }, async () => {
     await waitForIndex(['0.1.0', '0.2.0', '0.3.0-beta.1', '1.0.0+build.1']);
     const admin = ctx().server.admin;

@@ -34,7 +34,9 @@
  * Helm chart cells (/charts, the ChartMuseum API /api/<owner>/charts, /api/v1 chart views) use
  * Basic as Helm sends it (the expired/revoked PAT as the password). Owner-wide listings
  * (index.yaml, chart lists) are filtered, never refused; a single chart goes through the registry
- * gate, so its refusals are 401 (anonymous) and 403 (Basic) like /v2.
+ * gate, so its refusals are 401 (anonymous) and 403 (Basic) like /v2. On the classic repository
+ * and the ChartMuseum API, rejected credentials (expired, revoked) count as anonymous, as /token
+ * treats them for public content (issue 10; docs/helm.md): they see what anonymous sees.
  *
  * Cells I changed my mind about (the lead lists these in the issue note):
  *   - /api/v1 with a registry token (JWT from /token): first expected it to act as its user; now
@@ -167,9 +169,19 @@ function chartGate(who: Who, vis: Vis, need: Action[], success: number): number 
   return v2Expect(who, who === 'anonymous' ? 'none' : 'basic', vis, need, success);
 }
 
+/** Who a principal is to the classic repository and the ChartMuseum API: rejected credentials are anonymous. */
+function chartReader(who: Who): Who {
+  return INVALID.has(who) ? 'anonymous' : who;
+}
+
 /** The chart names a principal can see (the principal is read back from the cell being verified). */
 let currentWho: Who = 'anonymous';
 function chartsReadable(_res: Res): string[] {
+  return VIS.filter((v) => may(chartReader(currentWho), v, 'pull')).map(chartName).sort();
+}
+
+/** The same for the /api/v1 chart views, where rejected credentials are refused. */
+function chartsReadableApi(_res: Res): string[] {
   return VIS.filter((v) => may(currentWho, v, 'pull')).map(chartName).sort();
 }
 
@@ -607,7 +619,7 @@ const ROWS: Row[] = [
   // Listings are filtered; single charts go through the registry gate (401 anonymous, 403 Basic).
   whoRow(
     'GET /charts/acme/index.yaml (filtered to what the caller can read)',
-    (who) => (INVALID.has(who) ? 401 : 200),
+    () => 200,
     async () => ({
       req: { url: '/charts/acme/index.yaml' },
       verify: (res) => {
@@ -622,19 +634,19 @@ const ROWS: Row[] = [
     (who) => (INVALID.has(who) ? 401 : 200),
     async () => ({
       req: { url: '/api/v1/owners/acme/charts' },
-      verify: (res) => assert.deepEqual(json<{ charts: { repository: string }[] }>(res).charts.map((c) => c.repository).sort(), chartsReadable(res).map((n) => `acme/charts/${n}`)),
+      verify: (res) => assert.deepEqual(json<{ charts: { repository: string }[] }>(res).charts.map((c) => c.repository).sort(), chartsReadableApi(res).map((n) => `acme/charts/${n}`)),
     }),
     BASIC,
   ),
   whoRow(
     'GET /api/acme/charts (ChartMuseum list, filtered)',
-    (who) => (INVALID.has(who) ? 401 : 200),
+    () => 200,
     async () => ({ req: { url: '/api/acme/charts' }, verify: (res) => assert.deepEqual(Object.keys(json<object>(res)).sort(), chartsReadable(res)) }),
     BASIC,
   ),
-  apiRow('GET /api/acme/charts/<name> (ChartMuseum versions)', (who, vis) => apiRead(who, vis, 200), async (vis) => ({ req: { url: `/api/acme/charts/${chartName(vis)}` } }), BASIC),
-  apiRow('GET /api/acme/charts/<name>/<version> (ChartMuseum version)', (who, vis) => chartGate(who, vis, ['pull'], 200), async (vis) => ({ req: { url: `/api/acme/charts/${chartName(vis)}/1.0.0` } }), BASIC),
-  apiRow('GET /charts/acme/<name>-1.0.0.tgz', (who, vis) => chartGate(who, vis, ['pull'], 200), async (vis) => ({
+  apiRow('GET /api/acme/charts/<name> (ChartMuseum versions)', (who, vis) => apiRead(chartReader(who), vis, 200), async (vis) => ({ req: { url: `/api/acme/charts/${chartName(vis)}` } }), BASIC),
+  apiRow('GET /api/acme/charts/<name>/<version> (ChartMuseum version)', (who, vis) => chartGate(chartReader(who), vis, ['pull'], 200), async (vis) => ({ req: { url: `/api/acme/charts/${chartName(vis)}/1.0.0` } }), BASIC),
+  apiRow('GET /charts/acme/<name>-1.0.0.tgz', (who, vis) => chartGate(chartReader(who), vis, ['pull'], 200), async (vis) => ({
     req: { url: `/charts/acme/${chartName(vis)}-1.0.0.tgz` },
     verify: (res) => assert.ok(res.rawPayload.equals(charts[vis].tgz), 'chart bytes'),
   }), BASIC),

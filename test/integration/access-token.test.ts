@@ -45,7 +45,8 @@ let other: SeededImage;
 const pullPriv = () => `repository:${priv.repo}:pull`;
 
 before(async () => {
-  app = await startAccessApp();
+  // Wrong passwords are tried on purpose from the one test address: the throttle has its own suites.
+  app = await startAccessApp({ auth: { loginRateLimit: { perAccountAddress: '1000', perAccount: '1000' } } });
   alice = await createUser(app, 'alice');
   bob = await createUser(app, 'bob');
   priv = await seedImage(app, 'alice/private-app', 'v1');

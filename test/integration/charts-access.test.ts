@@ -35,8 +35,12 @@ describe('charts with access control', () => {
     );
   });
   after(async () => app.close());
+  const setVisibility = async (pkg: string, visibility: string) => {
+    const res = await app.app.inject({ method: 'PATCH', url: `/api/v1/packages/acc/${encodeURIComponent(pkg)}`, payload: { visibility }, headers: { authorization: ADMIN } });
+    assert.equal(res.statusCode, 200, res.body);
+  };
 
-  test('index.yaml is filtered per repository; anonymous callers of an owner they cannot see get a Basic challenge', async () => {
+  test('index.yaml is filtered per repository; an anonymous caller gets the public charts whether or not private ones exist', async () => {
     const admin = await get('/charts/acc/index.yaml', ADMIN);
     assert.equal(admin.statusCode, 200);
     assert.deepEqual(versionsOf(parse(admin.body) as IndexJson), { priv: ['1.0.0'], pub: ['1.0.0'] });
@@ -51,12 +55,45 @@ describe('charts with access control', () => {
     const eve = await get('/charts/acc/index.yaml', EVE);
     assert.deepEqual(versionsOf(parse(eve.body) as IndexJson), { pub: ['1.0.0'] });
 
-    await app.app.inject({ method: 'PATCH', url: `/api/v1/packages/acc/${encodeURIComponent('charts/pub')}`, payload: { visibility: 'private' }, headers: { authorization: ADMIN } });
-    const denied = await get('/charts/acc/index.yaml');
-    assert.equal(denied.statusCode, 401);
-    assert.equal(denied.headers['www-authenticate'], 'Basic realm="wharf"');
-    assert.equal((await get('/charts/acc/index.yaml', basic('admin', 'wrong'))).statusCode, 401, 'wrong credentials are refused');
-    await app.app.inject({ method: 'PATCH', url: `/api/v1/packages/acc/${encodeURIComponent('charts/pub')}`, payload: { visibility: 'public' }, headers: { authorization: ADMIN } });
+    // Only private charts left: the same 200 an owner without private charts gives (nothing leaks).
+    await setVisibility('charts/pub', 'private');
+    try {
+      const hidden = await get('/charts/acc/index.yaml');
+      assert.equal(hidden.statusCode, 200, hidden.body);
+      assert.deepEqual(versionsOf(parse(hidden.body) as IndexJson), {});
+      assert.equal(hidden.headers['www-authenticate'], undefined);
+      const none = await get('/charts/eve/index.yaml');
+      assert.equal(none.statusCode, 200, 'an owner without any chart');
+      assert.deepEqual(versionsOf(parse(none.body) as IndexJson), {});
+    } finally {
+      await setVisibility('charts/pub', 'public');
+    }
+  });
+
+  test('wrong credentials are anonymous, as on /token: public charts stay readable, private ones say why they are refused', async () => {
+    // An unknown user: wrong passwords for admin from this address would slow admin's own requests down.
+    const wrong = basic('nobody', 'wrong-password');
+    const index = await get('/charts/acc/index.yaml', wrong);
+    assert.equal(index.statusCode, 200, index.body);
+    assert.deepEqual(versionsOf(parse(index.body) as IndexJson), { pub: ['1.0.0'] });
+    assert.equal((await get('/charts/acc/pub-1.0.0.tgz', wrong)).statusCode, 200);
+    const priv = await get('/charts/acc/priv-1.0.0.tgz', wrong);
+    assert.equal(priv.statusCode, 401);
+    assert.deepEqual(JSON.parse(priv.body), { error: 'invalid username or password' });
+    assert.equal(priv.headers['www-authenticate'], 'Basic realm="wharf"');
+    assert.deepEqual(Object.keys(JSON.parse((await get('/api/acc/charts', wrong)).body) as object), ['pub'], 'ChartMuseum listings alike');
+    assert.equal((await get('/api/acc/charts/pub/1.0.0', wrong)).statusCode, 200);
+    // /v2 behaves the same way for the registry clients' token flow.
+    const token = await get('/token?service=wharf&scope=repository:acc/charts/pub:pull', wrong);
+    assert.equal(token.statusCode, 200, token.body);
+  });
+
+  test('an unknown owner is 404 on the classic repository and the ChartMuseum API', async () => {
+    for (const url of ['/charts/nosuchowner/index.yaml', '/api/nosuchowner/charts', '/api/charts/nosuchowner/charts']) {
+      const res = await get(url, ADMIN);
+      assert.equal(res.statusCode, 404, url);
+      assert.deepEqual(JSON.parse(res.body), { error: 'no user or organization named nosuchowner' }, url);
+    }
   });
 
   test('archives need pull on their repository', async () => {

@@ -141,7 +141,9 @@ for (const indexCache of ['true', 'false'] as const) {
       await app.events.settled();
       assert.deepEqual(versionsOf((await getIndex(app, 'idx6')).index), { cache: ['0.2.0'], queue: ['5.0.0'], web: ['1.0.0'] });
       assert.deepEqual(versionsOf((await getIndex(app, 'idx7')).index), { web: ['9.0.0'] });
-      assert.deepEqual(versionsOf((await getIndex(app, 'nobody')).index), {});
+      const unknown = await app.app.inject({ url: '/charts/nobody/index.yaml' });
+      assert.equal(unknown.statusCode, 404, 'an owner with nothing at all is unknown: `helm repo add` of a typo fails');
+      assert.deepEqual(JSON.parse(unknown.body), { error: 'no user or organization named nobody' });
     });
 
     test('the same version in two repositories of one owner is listed once; the newest push is served', async () => {

@@ -232,6 +232,18 @@ describe('package views', () => {
     expect(await s.req({ method: 'PATCH', url: packageUrl('alice/shop'), payload: { visibility: 'private' } }), 200, 'private again');
   });
 
+  test("related packages are the same owner's only: another owner's image cannot claim alice's source", async () => {
+    const mallory = basic('mallory', 'mallory-password');
+    await pushImage(app, mallory, 'mallory/shop-lookalike', '1.0.0', { labels: { 'org.opencontainers.image.source': SOURCE } });
+    expect(await app.req({ method: 'PATCH', url: packageUrl('mallory/shop-lookalike'), auth: mallory, payload: { visibility: 'public' } }), 200, 'public');
+    await app.wharf.events.settled();
+    const chart = json<PackageView>(await app.req({ url: packageUrl('alice/charts/shop', '/view'), auth: alice }));
+    assert.deepEqual(chart.related, [{ name: 'alice/shop', kind: 'image', relation: 'image' }], "mallory's public image is not one of this chart's images");
+    const lookalike = json<PackageView>(await app.req({ url: packageUrl('mallory/shop-lookalike', '/view'), auth: alice }));
+    assert.equal(lookalike.source, SOURCE);
+    assert.deepEqual(lookalike.related, [], "nor are alice's packages advertised on mallory's page");
+  });
+
   test('a deleted version disappears from the page', async () => {
     const extra = await pushImage(app, alice, 'alice/gone', 'old');
     await pushImage(app, alice, 'alice/gone', 'new');

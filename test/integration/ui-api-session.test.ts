@@ -135,6 +135,48 @@ describe('UI session', () => {
     expect(await d.signIn('carol', 'carol-password'), 401, 'disabled account cannot sign in');
   });
 
+  test('changing the password or disabling the account ends every web session and refresh token', async () => {
+    await createUser(app, 'dave');
+    const refresh = async (password: string): Promise<string> => {
+      const res = await app.req({ url: '/token?service=wharf&offline_token=true&client_id=test', auth: basic('dave', password) });
+      expect(res, 200, 'token with a refresh token');
+      return json<{ refresh_token: string }>(res).refresh_token;
+    };
+    const redeem = (token: string) =>
+      app.req({
+        method: 'POST',
+        url: '/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, service: 'wharf' }).toString(),
+      });
+
+    // Own password change, made from one of two sessions: both end, as does the refresh token.
+    const web = await Session.signIn(app, 'dave', 'dave-password');
+    const other = await Session.signIn(app, 'dave', 'dave-password');
+    const rt = await refresh('dave-password');
+    expect(await redeem(rt), 200, 'refresh token works before');
+    expect(await web.req({ method: 'PUT', url: '/api/v1/user/password', payload: { password: 'dave-new-password' } }), 204, 'own password change');
+    expect(await web.get('/api/v1/user'), 401, 'the session that changed it', 'UNAUTHORIZED');
+    expect(await other.get('/api/v1/user'), 401, 'another session', 'UNAUTHORIZED');
+    expect(await redeem(rt), 401, 'refresh token after the change', 'UNAUTHORIZED');
+
+    // An admin resetting the password ends them too.
+    const again = await Session.signIn(app, 'dave', 'dave-new-password');
+    const rt2 = await refresh('dave-new-password');
+    expect(await app.req({ method: 'PUT', url: '/api/v1/users/dave/password', auth: adminAuth(), payload: { password: 'dave-third-password' } }), 204, 'admin reset');
+    expect(await again.get('/api/v1/user'), 401, 'session after an admin reset', 'UNAUTHORIZED');
+    expect(await redeem(rt2), 401, 'refresh token after an admin reset', 'UNAUTHORIZED');
+
+    // Disabling ends them for good: enabling the account again revives neither.
+    const last = await Session.signIn(app, 'dave', 'dave-third-password');
+    const rt3 = await refresh('dave-third-password');
+    expect(await app.req({ method: 'PATCH', url: '/api/v1/users/dave', auth: adminAuth(), payload: { disabled: true } }), 200, 'disable');
+    expect(await app.req({ method: 'PATCH', url: '/api/v1/users/dave', auth: adminAuth(), payload: { disabled: false } }), 200, 'enable again');
+    expect(await last.get('/api/v1/user'), 401, 'session of a disabled-then-enabled account', 'UNAUTHORIZED');
+    expect(await redeem(rt3), 401, 'refresh token of a disabled-then-enabled account', 'UNAUTHORIZED');
+    expect(await Session.signIn(app, 'dave', 'dave-third-password').then((s) => s.get('/api/v1/user')), 200, 'a new sign-in works');
+  });
+
   test('a garbage cookie is simply anonymous', async () => {
     for (const cookie of ['wharf_session=nope', 'wharf_session=%zz', `wharf_session=${'a'.repeat(43)}`, 'other=1']) {
       const res = await app.req({ url: '/api/v1/session', headers: { cookie } });

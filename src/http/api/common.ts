@@ -1,7 +1,8 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
 import { RegistryError } from '../../errors.ts';
+import { jsonShapeProblem } from '../../lib/json-shape.ts';
 import { parseRepoName, type RepoName } from '../../oci/name.ts';
 import type { AuthGate } from '../auth-gate.ts';
 import { HttpHeadersError } from '../errors.ts';
@@ -54,4 +55,29 @@ export function packageName(req: FastifyRequest): RepoName {
 export function query(req: FastifyRequest, key: string): string | undefined {
   const v = (req.query as Record<string, unknown>)[key];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** The largest JSON body any /api/v1 route accepts; the biggest real ones (token package lists) are a few KiB. */
+export const API_BODY_LIMIT = 256 * 1024;
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Guards of the JSON API, before any body is read: every state-changing route requires a
+ * signed-in caller (the sign-in itself excepted: its body is the credential, under the same
+ * small cap), so an anonymous or mis-credentialed request is refused while its body is still on
+ * the wire; and JSON bodies are capped in size and shape (jsonShapeProblem) before parsing.
+ */
+export function guardApi(api: FastifyInstance, gate: AuthGate): void {
+  api.addHook('onRequest', async (req) => {
+    if (SAFE.has(req.method) || req.url === '/api/v1/session' || req.url.startsWith('/api/v1/session?')) return;
+    await signedIn(gate, req);
+  });
+  const parseJson = api.getDefaultJsonParser('error', 'error');
+  api.removeContentTypeParser('application/json');
+  api.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: API_BODY_LIMIT }, (req, body, done) => {
+    const bytes = body as Buffer;
+    const problem = jsonShapeProblem(bytes);
+    if (problem !== null) return done(new RegistryError('BAD_REQUEST', `request body is ${problem}`), undefined);
+    parseJson(req, bytes.toString('utf8'), done);
+  });
 }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Principal, RepoAction } from '../../auth/principal.ts';
+import { ANONYMOUS, type Principal } from '../../auth/principal.ts';
 import { RegistryError } from '../../errors.ts';
 import { isRepoName, type RepoName } from '../../oci/name.ts';
 import type { ChartService } from '../../services/charts.ts';
@@ -27,6 +27,37 @@ export function publicBaseUrl(req: FastifyRequest, baseUrl: string | undefined):
   return (baseUrl ?? `${req.protocol}://${req.host}`).replace(/\/$/, '');
 }
 
+function rejected(err: unknown): boolean {
+  return err instanceof RegistryError && (err.code === 'UNAUTHORIZED' || err.code === 'TOOMANYREQUESTS');
+}
+
+/**
+ * The caller of a chart repository read (index.yaml, ChartMuseum listings): a rejected
+ * credential counts as anonymous, as the token endpoint treats it for public content.
+ */
+export async function readerOf(deps: ChartRouteDeps, req: FastifyRequest): Promise<Principal> {
+  try {
+    return await deps.principal(req);
+  } catch (err) {
+    if (rejected(err)) return ANONYMOUS;
+    throw err;
+  }
+}
+
+/**
+ * Authorizes a read of `repo` where a rejected credential falls back to anonymous, as the token
+ * endpoint does for public content (docs/helm.md): stale or wrong credentials do not lock a
+ * client out of public charts, and a private chart still answers 401 with the reason.
+ */
+export async function authorizePull(gate: AccessGate, req: FastifyRequest, repo: RepoName): Promise<void> {
+  try {
+    await gate.authorize(req, { type: 'repository', name: repo, actions: ['pull'] });
+  } catch (err) {
+    if (rejected(err) && (await gate.canPull(ANONYMOUS, repo))) return;
+    throw err;
+  }
+}
+
 /**
  * Looks a chart up without revealing whether it exists: when it is missing, the caller is first
  * authorized against the repository it would live in (`<owner>/charts/<name>`, the upload
@@ -34,10 +65,8 @@ export function publicBaseUrl(req: FastifyRequest, baseUrl: string | undefined):
  * one, and only callers who could see it learn that it is absent.
  */
 export async function lookupWithoutLeak<T>(
-  gate: AccessGate,
-  req: FastifyRequest,
+  authorize: (repo: RepoName) => Promise<void>,
   probe: { owner: string; chart: string | null },
-  actions: RepoAction[],
   lookup: () => Promise<T>,
 ): Promise<T> {
   try {
@@ -46,7 +75,7 @@ export async function lookupWithoutLeak<T>(
     if (err instanceof RegistryError && err.code === 'NOT_FOUND') {
       const candidate = probe.chart ? `${probe.owner}/charts/${probe.chart}` : `${probe.owner}/charts`;
       const name = isRepoName(candidate) ? candidate : `${probe.owner}/charts`;
-      if (isRepoName(name)) await gate.authorize(req, { type: 'repository', name: name as RepoName, actions });
+      if (isRepoName(name)) await authorize(name as RepoName);
     }
     throw err;
   }

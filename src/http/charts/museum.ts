@@ -5,27 +5,33 @@
  *   GET    /api/<owner>/charts/<name>             [version, …]
  *   GET    /api/<owner>/charts/<name>/<version>   version
  *   DELETE /api/<owner>/charts/<name>/<version>
+ * Every route also answers under `/api/charts/<owner>/…`: `helm cm-push` joins the path of the
+ * repository URL (`…/charts/<owner>`, the classic repository) under `/api`.
  * Uploads become OCI artifacts in `<owner>/charts/<name>:<version>` (the layout `helm push`
- * produces), so they show up over OCI and in index.yaml alike. Errors use the shared
- * `{"errors":[…]}` body with ChartMuseum's status codes (400, 404, 409).
+ * produces), so they show up over OCI and in index.yaml alike. Errors are ChartMuseum's
+ * `{"error": "…"}` with its status codes (400, 401, 403, 404, 409). An upload is authorized
+ * before its body is read: the caller must be able to push some chart of the owner; the exact
+ * package, named inside the archive, is checked again once the archive is read.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
+import type { RepoName } from '../../oci/name.ts';
 import { museumEntry } from '../../services/charts.ts';
-import { type ChartRouteDeps, lookupWithoutLeak, parseOwner } from './deps.ts';
+import { sendMuseumError } from '../errors.ts';
+import { authorizePull, type ChartRouteDeps, lookupWithoutLeak, parseOwner, readerOf } from './deps.ts';
 import { multipartBoundary, parseMultipart } from './multipart.ts';
 
 async function readBody(req: FastifyRequest, max: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > max) {
-    throw new RegistryError('SIZE_INVALID', `upload exceeds the ${max}-byte limit`, { size: Number(declared), limit: max });
+    throw new RegistryError('BODY_TOO_LARGE', `upload exceeds the ${max}-byte limit`, { size: Number(declared), limit: max });
   }
   const chunks: Buffer[] = [];
   let total = 0;
   try {
     for await (const chunk of req.raw) {
       total += (chunk as Buffer).length;
-      if (total > max) throw new RegistryError('SIZE_INVALID', `upload exceeds the ${max}-byte limit`, { limit: max });
+      if (total > max) throw new RegistryError('BODY_TOO_LARGE', `upload exceeds the ${max}-byte limit`, { limit: max });
       chunks.push(chunk as Buffer);
     }
   } catch (err) {
@@ -47,51 +53,67 @@ async function uploadParts(req: FastifyRequest, max: number): Promise<{ chart: B
   return { chart: chart.data, prov: prov && prov.data.length > 0 ? prov.data : null };
 }
 
+/** The two places the API is found: `/api/<owner>` and, as `helm cm-push` builds it, `/api/charts/<owner>`. */
+const BASES = ['/api/:owner', '/api/charts/:owner'] as const;
+
 export function registerMuseumRoutes(app: FastifyInstance, deps: ChartRouteDeps): void {
   const { charts, gate } = deps;
 
-  // Upload bodies are archives or multipart forms that we read ourselves, under a cap.
+  // Upload bodies are archives or multipart forms that we read ourselves, under a cap, after authorizing.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
+  app.setErrorHandler((err, req, reply) => sendMuseumError(err, req, reply));
 
-  app.post('/api/:owner/charts', async (req, reply) => {
+  const upload = async (req: FastifyRequest, reply: FastifyReply) => {
     const owner = parseOwner((req.params as { owner: string }).owner);
+    await gate.authorize(req, { type: 'namespace', prefix: `${owner}/charts/`, actions: ['push'] });
     const { chart, prov } = await uploadParts(req, deps.maxUploadBytes);
     const prepared = await charts.prepareUpload(owner, chart, prov);
     await gate.authorize(req, { type: 'repository', name: prepared.repo, actions: ['pull', 'push'] });
     const rec = await charts.commitUpload(prepared);
     return reply.code(201).send({ saved: true, repository: rec.repo, digest: rec.digest, name: rec.name, version: rec.version });
-  });
+  };
 
-  app.get('/api/:owner/charts', async (req) => {
+  const list = async (req: FastifyRequest) => {
     const owner = parseOwner((req.params as { owner: string }).owner);
-    const principal = await deps.principal(req);
+    const principal = await readerOf(deps, req);
+    await charts.requireOwner(owner);
     return Object.fromEntries(await charts.museumList(owner, (repo) => gate.canPull(principal, repo)));
-  });
+  };
 
-  app.get('/api/:owner/charts/:name', async (req) => {
+  const versions = async (req: FastifyRequest) => {
     const { owner: rawOwner, name } = req.params as { owner: string; name: string };
     const owner = parseOwner(rawOwner);
-    const principal = await deps.principal(req);
+    const principal = await readerOf(deps, req);
     const list = (await charts.museumList(owner, (repo) => gate.canPull(principal, repo), name)).get(name);
     if (!list || list.length === 0) throw new RegistryError('NOT_FOUND', `chart ${name} not found`, { owner, name });
     return list;
-  });
+  };
 
-  app.get('/api/:owner/charts/:name/:version', async (req) => {
-    const { owner: rawOwner, name, version } = req.params as { owner: string; name: string; version: string };
+  const version = async (req: FastifyRequest) => {
+    const { owner: rawOwner, name, version: v } = req.params as { owner: string; name: string; version: string };
     const owner = parseOwner(rawOwner);
-    const rec = await lookupWithoutLeak(gate, req, { owner, chart: name }, ['pull'], () => charts.museumVersion(owner, name, version));
-    await gate.authorize(req, { type: 'repository', name: rec.repo, actions: ['pull'] });
+    const authorize = (repo: RepoName) => authorizePull(gate, req, repo);
+    const rec = await lookupWithoutLeak(authorize, { owner, chart: name }, () => charts.museumVersion(owner, name, v));
+    await authorize(rec.repo);
     return museumEntry(owner, rec);
-  });
+  };
 
-  app.delete('/api/:owner/charts/:name/:version', async (req) => {
-    const { owner: rawOwner, name, version } = req.params as { owner: string; name: string; version: string };
+  const remove = async (req: FastifyRequest) => {
+    const { owner: rawOwner, name, version: v } = req.params as { owner: string; name: string; version: string };
     const owner = parseOwner(rawOwner);
-    const copies = await lookupWithoutLeak(gate, req, { owner, chart: name }, ['delete'], () => charts.versionCopies(owner, name, version));
-    for (const c of copies) await gate.authorize(req, { type: 'repository', name: c.repo, actions: ['delete'] });
+    const authorize = async (repo: RepoName) => void (await gate.authorize(req, { type: 'repository', name: repo, actions: ['delete'] }));
+    const copies = await lookupWithoutLeak(authorize, { owner, chart: name }, () => charts.versionCopies(owner, name, v));
+    for (const c of copies) await authorize(c.repo);
     await charts.deleteCopies(copies);
     return { deleted: true };
-  });
+  };
+
+  for (const base of BASES) {
+    app.post(`${base}/charts`, upload);
+    app.get(`${base}/charts`, list);
+    app.get(`${base}/charts/:name`, versions);
+    app.get(`${base}/charts/:name/:version`, version);
+    app.delete(`${base}/charts/:name/:version`, remove);
+  }
 }

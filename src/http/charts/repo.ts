@@ -2,11 +2,18 @@
  * The classic Helm chart repository of each owner: `GET /charts/<owner>/index.yaml` and the
  * archives it lists (`<name>-<version>.tgz`, `.tgz.prov`). index.yaml carries a strong ETag
  * per owner generation (304 on If-None-Match) and is gzipped when the client asks.
+ *
+ * Who sees what (docs/helm.md): an owner that does not exist is a 404 (a mistyped
+ * `helm repo add` fails); everyone else gets a 200 listing the charts they may pull, so an
+ * anonymous caller gets the public ones whether or not private ones exist. Rejected credentials
+ * count as anonymous, as on /token: public charts stay readable with stale credentials, and a
+ * private chart's archive answers 401 with the reason. Errors are ChartMuseum's `{"error": "…"}`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
-import { HttpHeadersError } from '../errors.ts';
-import { type ChartRouteDeps, chartNameOfFile, lookupWithoutLeak, parseOwner } from './deps.ts';
+import type { RepoName } from '../../oci/name.ts';
+import { sendMuseumError } from '../errors.ts';
+import { authorizePull, type ChartRouteDeps, chartNameOfFile, lookupWithoutLeak, parseOwner, readerOf } from './deps.ts';
 import { sendFile } from '../send-file.ts';
 
 /** Whether the client accepts gzip (a `gzip` coding with a non-zero q). */
@@ -35,12 +42,9 @@ export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDe
 
   const index = async (req: FastifyRequest, reply: FastifyReply) => {
     const owner = parseOwner((req.params as { owner: string }).owner);
-    const principal = await deps.principal(req);
+    const principal = await readerOf(deps, req);
+    await charts.requireOwner(owner);
     const doc = await charts.indexDocument(owner, (repo) => gate.canPull(principal, repo));
-    if (doc.visible === 0 && doc.hidden > 0 && principal.kind === 'anonymous') {
-      // Helm sends credentials up front when it has them; say that this repository needs them.
-      throw new HttpHeadersError('UNAUTHORIZED', 'authentication required', { 'www-authenticate': 'Basic realm="wharf"' }, { owner });
-    }
     const gzip = acceptsGzip(req.headers['accept-encoding']);
     reply
       .header('etag', `"${gzip ? `${doc.etag}-gzip` : doc.etag}"`)
@@ -60,8 +64,9 @@ export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDe
     const { owner: rawOwner, file: name } = req.params as { owner: string; file: string };
     const owner = parseOwner(rawOwner);
     if (!name.endsWith('.tgz') && !name.endsWith('.tgz.prov')) throw new RegistryError('NOT_FOUND', 'not found', { path: req.url });
-    const f = await lookupWithoutLeak(gate, req, { owner, chart: chartNameOfFile(name) }, ['pull'], () => charts.chartFile(owner, name));
-    await gate.authorize(req, { type: 'repository', name: f.repo, actions: ['pull'] });
+    const authorize = (repo: RepoName) => authorizePull(gate, req, repo);
+    const f = await lookupWithoutLeak(authorize, { owner, chart: chartNameOfFile(name) }, () => charts.chartFile(owner, name));
+    await authorize(f.repo);
     reply
       .header('etag', `"${f.digest}"`)
       .header('docker-content-digest', f.digest)
@@ -74,6 +79,7 @@ export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDe
     return reply.code(200).send(stream);
   };
 
+  app.setErrorHandler((err, req, reply) => sendMuseumError(err, req, reply));
   app.route({ method: ['GET', 'HEAD'], url: '/charts/:owner/index.yaml', handler: index });
   app.route({ method: ['GET', 'HEAD'], url: '/charts/:owner/:file', handler: file });
 }

@@ -8,6 +8,7 @@ import { tagVersion } from './0006_tag_version.ts';
 import { jobs } from './0007_jobs.ts';
 import { trash } from './0009_trash.ts';
 import { gc } from './0008_gc.ts';
+import { loginThrottle } from './0010_login_throttle.ts';
 import { columnTypes, type DialectKind } from './types.ts';
 
 export type { DialectKind } from './types.ts';
@@ -28,6 +29,7 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
     '0007_jobs': jobs(t),
     '0009_trash': trash(t),
     '0008_gc': gc(t),
+    '0010_login_throttle': loginThrottle(t),
   };
 }
 
