@@ -93,6 +93,9 @@ export class Metadata {
 
 export function openSqlite(path: string, opts: { observe?: QueryObserver | undefined } = {}): Metadata {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const dialect = withConstraintErrors(new NodeSqliteDialect(path));
-  return new Metadata(new Kysely<DB>({ dialect: opts.observe ? instrumentDialect(dialect, opts.observe) : dialect }), 'sqlite');
+  // Timing wraps the driver's own connections, under the constraint mapping, so transaction
+  // control (which the mapping forwards to the unwrapped connection) is timed too.
+  const base = new NodeSqliteDialect(path);
+  const dialect = withConstraintErrors(opts.observe ? instrumentDialect(base, opts.observe) : base);
+  return new Metadata(new Kysely<DB>({ dialect }), 'sqlite');
 }

@@ -64,6 +64,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<Metadata> {
       }
     }
   }
-  const dialect = withConstraintErrors(new PostgresDialect({ pool }));
-  return new Metadata(new Kysely<DB>({ dialect: opts.observe ? instrumentDialect(dialect, opts.observe) : dialect }), 'postgres');
+  // Timing wraps the driver's own connections, under the constraint mapping, so transaction
+  // control (which the mapping forwards to the unwrapped connection) is timed too.
+  const base = new PostgresDialect({ pool });
+  const dialect = withConstraintErrors(opts.observe ? instrumentDialect(base, opts.observe) : base);
+  return new Metadata(new Kysely<DB>({ dialect }), 'postgres');
 }

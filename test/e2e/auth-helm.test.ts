@@ -129,10 +129,16 @@ for (const tool of ['helm3', 'helm4'] as const) {
 
     test('repo add --username --password on the classic index of a private owner', async () => {
       const url = `${ctx().server.url}/charts/alice`;
-      const anon = await helm.fails(['repo', 'add', 'alice-anon', url]);
-      assert.match(anon.stderr, /401|unauthorized/i, anon.stderr);
-      const wrong = await helm.fails(['repo', 'add', 'alice-wrong', url, '--username', alice.username, '--password', 'not-the-password']);
-      assert.match(wrong.stderr, /401|unauthorized/i, wrong.stderr);
+      // Strangers and wrong credentials get the owner's public charts (none here), never a 401
+      // that would tell them private charts exist (issue 10), and never the private chart.
+      await helm.ok(['repo', 'add', 'alice-anon', url]);
+      await helm.ok(['repo', 'add', 'alice-wrong', url, '--username', alice.username, '--password', 'not-the-password']);
+      for (const repo of ['alice-anon', 'alice-wrong']) {
+        const hidden = (await helm.ok(['search', 'repo', `${repo}/${chart}`])).stdout;
+        assert.doesNotMatch(hidden, new RegExp(`${repo}/${chart}`), hidden);
+      }
+      const anonPull = await helm.fails(['pull', `${url}/${chart}-0.1.0.tgz`, '-d', join(home, 'anon')]);
+      assert.match(anonPull.stderr, /401|unauthorized/i, anonPull.stderr);
       await helm.ok(['repo', 'add', 'alice', url, '--username', alice.username, '--password', alice.password]);
       // Indexing follows the push asynchronously: update until the chart shows up (bounded).
       let found = '';

@@ -129,7 +129,7 @@ describe('site administration: garbage collection in Chromium', { skip: browserU
 
   test('a user who is not a site admin is turned away', async () => {
     const page = await signIn('dora', 'dora-password-1');
-    await page.getByRole('button', { name: 'dora' }).click();
+    await page.getByRole('button', { name: 'dora', exact: true }).click();
     assert.equal(await page.getByRole('link', { name: 'Site administration' }).count(), 0, 'no menu entry');
     await page.goto('/-/admin/gc');
     await page.getByRole('heading', { name: "You don't have access to this" }).waitFor();
