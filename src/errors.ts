@@ -50,7 +50,3 @@ export class RegistryError extends Error {
     this.detail = detail;
   }
 }
-
-export function isRegistryError(err: unknown): err is RegistryError {
-  return err instanceof RegistryError;
-}

@@ -166,8 +166,8 @@ export async function createWharf(
     log: logger,
     maxBlobBytes: config.limits.blobMaxBytes,
   });
-  const access = await createAccessServices(config, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
-  if (config.auth.enabled) await ensureAdmin(config, metadata, clock, logger);
+  const access = await createAccessServices(config.auth, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
+  if (config.auth.enabled) await ensureAdmin(config.auth, metadata, clock, logger);
   const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days });
   const usage = new UsageService({ metadata, authz: access.authz });
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });

@@ -81,13 +81,13 @@ test('the key ring persists its key, rotates, and keeps verifying tokens of reti
   await metadata.migrate();
   try {
     let now = 1_000_000;
-    const ring = new KeyRing(metadata, () => now);
+    const ring = new KeyRing(metadata.signingKeys, () => now);
     await ring.load();
     const first = ring.signing();
     const oldToken = signJwt({ sub: 'a', exp: 2_000_000_000 }, first.key, first.kid);
 
     // A second replica (another KeyRing on the same database) uses the same key.
-    const replica = new KeyRing(metadata, () => now);
+    const replica = new KeyRing(metadata.signingKeys, () => now);
     await replica.load();
     assert.equal(replica.signing().kid, first.kid);
     const oldJwt = decodeJwt(oldToken);
@@ -115,7 +115,7 @@ test('the key ring persists its key, rotates, and keeps verifying tokens of reti
 
     // Removing a retired key stops its tokens.
     await metadata.signingKeys.remove(first.kid);
-    const fresh = new KeyRing(metadata, () => now);
+    const fresh = new KeyRing(metadata.signingKeys, () => now);
     await fresh.load();
     assert.equal(await fresh.verify(oldJwt), false);
   } finally {

@@ -1,5 +1,4 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject, randomBytes } from 'node:crypto';
-import type { Metadata } from '../metadata/metadata.ts';
 import { type DecodedJwt, verifySignature } from './jwt.ts';
 
 interface LoadedKey {
@@ -16,21 +15,37 @@ interface LoadedKey {
  * so every replica signs and verifies with the same keys. Rotation adds a new active key and
  * retires the old one, which still verifies tokens until it is removed.
  */
+/** A signing key as stored: the private key as PKCS#8 PEM, the public one as a JWK string. */
+export interface StoredSigningKey {
+  kid: string;
+  privatePem: string;
+  publicJwk: string;
+  createdAt: number;
+  retiredAt: number | null;
+}
+
+/** Where the keys are kept (the metadata's signing-key store; auth never sees the database). */
+export interface SigningKeyStore {
+  all(): Promise<StoredSigningKey[]>;
+  insert(key: StoredSigningKey): Promise<void>;
+  retire(kid: string, now: number): Promise<void>;
+}
+
 export class KeyRing {
   private keys: LoadedKey[] = [];
-  private readonly metadata: Metadata;
+  private readonly store: SigningKeyStore;
   private readonly clock: () => number;
 
-  constructor(metadata: Metadata, clock: () => number) {
-    this.metadata = metadata;
+  constructor(store: SigningKeyStore, clock: () => number) {
+    this.store = store;
     this.clock = clock;
   }
 
   async load(): Promise<void> {
-    let rows = await this.metadata.signingKeys.all();
+    let rows = await this.store.all();
     if (!rows.some((r) => r.retiredAt === null)) {
       await this.generate();
-      rows = await this.metadata.signingKeys.all();
+      rows = await this.store.all();
     }
     this.keys = rows.map((r) => {
       const privateKey = createPrivateKey(r.privatePem);
@@ -49,7 +64,7 @@ export class KeyRing {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const kid = randomBytes(8).toString('hex');
     const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' };
-    await this.metadata.signingKeys.insert({
+    await this.store.insert({
       kid,
       privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
       publicJwk: JSON.stringify(jwk),
@@ -62,7 +77,7 @@ export class KeyRing {
   /** Adds a new signing key and retires the current ones (they keep verifying). */
   async rotate(): Promise<string> {
     const now = this.clock();
-    for (const k of this.keys) if (k.retiredAt === null) await this.metadata.signingKeys.retire(k.kid, now);
+    for (const k of this.keys) if (k.retiredAt === null) await this.store.retire(k.kid, now);
     const kid = await this.generate();
     await this.load();
     return kid;

@@ -1,4 +1,4 @@
-import type { PackageRole, Visibility } from '../metadata/accounts.ts';
+import type { PackageRole, Visibility } from './vocabulary.ts';
 import type { RepoAction } from './principal.ts';
 
 /** Pure access rules, shared by the token endpoint and the registry gate. */

@@ -50,7 +50,7 @@ export class Runtime {
 
   /** Account, token and key services on the database; actions are audited as `system`. */
   async access(): Promise<AccessServices> {
-    this.services ??= await createAccessServices(this.config(), { metadata: await this.metadata(), clock: Date.now, log: pino({ level: 'silent' }) });
+    this.services ??= await createAccessServices(this.config().auth, { metadata: await this.metadata(), clock: Date.now, log: pino({ level: 'silent' }) });
     return this.services;
   }
 

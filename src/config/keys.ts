@@ -19,7 +19,7 @@ const OPEN: KeyNode = { kind: 'open' };
 export function keyTree(schema: z.core.$ZodType): KeyNode {
   if (schema instanceof z.ZodObject) {
     const keys = new Map<string, KeyNode>();
-    for (const [key, child] of Object.entries(schema.shape)) keys.set(key, keyTree(child));
+    for (const [key, child] of Object.entries(schema.shape)) keys.set(key, keyTree(child as z.core.$ZodType));
     // A catch-all (loose/passthrough objects) accepts any further key; strip and strict do not.
     const catchall = schema.def.catchall;
     return { kind: 'object', keys, open: catchall !== undefined && !(catchall instanceof z.ZodNever) };

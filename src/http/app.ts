@@ -75,8 +75,10 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const https = deps.https;
   const serverFactory: FastifyServerFactory | undefined = https ? (handler) => createHttpsServer(https, handler) : undefined;
   const timeouts = deps.timeouts ?? { headersMs: 30_000, bodyMs: 30_000 };
+  // Typed as Fastify's base logger so the instance's type is the one every route module takes.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
     // Fastify makes a pino child per request; most requests never log, so make it on first use.
     childLoggerFactory: (logger, bindings, opts) => {

@@ -37,10 +37,6 @@ const TABLE: Record<ErrorCode, { status: number; wire: string }> = {
   INTERNAL: { status: 500, wire: 'UNKNOWN' },
 };
 
-export function statusOf(code: ErrorCode): number {
-  return TABLE[code].status;
-}
-
 /** Response headers an error must carry (e.g. WWW-Authenticate on UNAUTHORIZED, Retry-After). */
 export class HttpHeadersError extends RegistryError {
   readonly headers: Record<string, string>;
@@ -78,7 +74,7 @@ function prepareError(err: unknown, request: FastifyRequest, reply: FastifyReply
   const retryAfter = (re.detail as { retryAfterSeconds?: unknown } | null | undefined)?.retryAfterSeconds;
   if (re.code === 'TOOMANYREQUESTS' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   if (re.code === 'RANGE_NOT_SATISFIABLE' && typeof re.detail === 'object' && re.detail && 'size' in re.detail) {
-    reply.header('content-range', `bytes */${String((re.detail as { size: unknown }).size)}`);
+    reply.header('content-range', `bytes */${String(re.detail.size)}`);
   }
   return { re, status, wire };
 }

@@ -96,8 +96,9 @@ export function registerMetricsRoute(app: FastifyInstance, endpoint: MetricsEndp
 
 /** The metrics listener of `metrics.port`: only /metrics, nothing of the registry. */
 export async function buildMetricsApp(endpoint: MetricsEndpoint, logger: Logger): Promise<FastifyInstance> {
+  const loggerInstance: FastifyBaseLogger = logger.child({ listener: 'metrics' });
   const app = Fastify({
-    loggerInstance: logger.child({ listener: 'metrics' }) as FastifyBaseLogger,
+    loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
   });

@@ -17,7 +17,7 @@ export class EventBus<Events extends Record<string, unknown>> {
 
   on<K extends keyof Events>(type: K, listener: Listener<Events[K]>): void {
     const list = this.listeners.get(type) ?? [];
-    list.push(listener as Listener<never>);
+    list.push(listener);
     this.listeners.set(type, list);
   }
 

@@ -83,7 +83,7 @@ test('storage per owner is computed once per interval and kept when the query fa
       ];
     },
   });
-  const owners = async () => Object.fromEntries((await values(m, 'wharf_storage_owner_bytes')).map((v) => [v.labels['owner'], v.value]));
+  const owners = async (): Promise<Record<string, number>> => Object.fromEntries((await values(m, 'wharf_storage_owner_bytes')).map((v) => [String(v.labels['owner']), v.value]));
   assert.deepEqual(await owners(), { a: 10, other: 1 });
   assert.deepEqual(await owners(), { a: 10, other: 1 });
   assert.equal(calls, 1);

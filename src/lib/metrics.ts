@@ -226,17 +226,21 @@ export class WharfMetrics {
     this.storeErrors = new CounterFamily({ name: 'wharf_object_store_request_errors_total', help: 'Object store (S3) requests that failed, by operation', labelNames: ['operation'] as const, registers });
 
     // ---- scrape-time gauges ----
-    const self = this;
+    // prom-client calls collect() with the gauge as `this`; these reach back to Wharf's side.
+    const uploadSessions = () => this.sources.uploadSessions?.();
+    const storageRows = () => this.storageUsage();
+    const storageAt = () => this.storage?.at;
+    const collectFailed = (what: string, err: unknown) => this.onCollectError(what, err);
     new Gauge({
       name: 'wharf_upload_sessions_active',
       help: 'Open upload sessions in the whole deployment (from the database: the same on every replica)',
       registers,
       async collect() {
-        if (!self.sources.uploadSessions) return;
         try {
-          this.set(await self.sources.uploadSessions());
+          const open = await uploadSessions();
+          if (open !== undefined) this.set(open);
         } catch (err) {
-          self.onCollectError('upload sessions', err);
+          collectFailed('upload sessions', err);
         }
       },
     });
@@ -247,11 +251,12 @@ export class WharfMetrics {
       labelNames: ['owner'] as const,
       registers,
       async collect() {
-        const rows = await self.storageUsage();
+        const rows = await storageRows();
         if (!rows) return;
         this.reset();
         for (const r of rows) this.labels(r.owner).set(r.bytes);
-        if (self.storage) usageAt.set(self.storage.at / 1000);
+        const at = storageAt();
+        if (at !== undefined) usageAt.set(at / 1000);
       },
     });
 
@@ -284,7 +289,7 @@ export class WharfMetrics {
   /** One finished request. `route` is a template (`/v2/<name>/manifests/<reference>`), never a raw path. */
   request(route: string, method: string, status: number, seconds: number, bytesIn: number, bytesOut: number): void {
     let byMethod = this.httpSeries.get(route);
-    if (!byMethod) this.httpSeries.set(route, (byMethod = new Map()));
+    if (!byMethod) this.httpSeries.set(route, (byMethod = new Map<string, (HttpSeries | undefined)[]>()));
     let byClass = byMethod.get(method);
     if (!byClass) byMethod.set(method, (byClass = []));
     const cls = status >= 100 && status < 600 ? Math.floor(status / 100) : 5;

@@ -4,9 +4,8 @@ import type { AccountsTable, CiTrustsTable, GrantsTable, TokensTable } from './a
 import type { DB } from './schema.ts';
 import type { DialectKind } from './migrations/index.ts';
 import { PreparedQueries } from './prepared.ts';
+import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 
-export type Visibility = 'public' | 'internal' | 'private';
-export type PackageRole = 'read' | 'write' | 'admin';
 
 export interface Account {
   name: string;

@@ -26,8 +26,10 @@ const NUMERIC_OID = 1700;
  */
 const types: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if ((oid === pg.types.builtins.INT8 || oid === NUMERIC_OID) && format !== 'binary') return (v: string) => Number(v);
-    return format === undefined ? pg.types.getTypeParser(oid) : pg.types.getTypeParser(oid, format);
+    if ((oid === Number(pg.types.builtins.INT8) || oid === NUMERIC_OID) && format !== 'binary') return (v: string) => Number(v);
+    // pg types its parser table as `any`; every entry is a text (or binary) parser.
+    const parser = (format === undefined ? pg.types.getTypeParser(oid) : pg.types.getTypeParser(oid, format)) as (value: string) => unknown;
+    return parser;
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 

@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import { KeyRing } from '../auth/keyring.ts';
 import { type Fetch, OidcVerifier } from '../auth/oidc.ts';
 import { generatePassword, hashPassword } from '../auth/passwords.ts';
-import type { Config } from '../config/schema.ts';
+import type { Visibility } from '../auth/vocabulary.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { AccountService } from './accounts.ts';
-import { type AuthMetrics, AuthnService } from './authn.ts';
+import { type AuthMetrics, AuthnService, type LoginRateLimit } from './authn.ts';
 import { AuthzService } from './authz.ts';
 import { PersonalTokenService } from './personal-tokens.ts';
 import { RegistryTokenService } from './registry-tokens.ts';
@@ -19,13 +19,29 @@ export interface AccessServices {
   personalTokens: PersonalTokenService;
 }
 
-/** Builds the authentication and authorization services from config (called by main.ts). */
+/**
+ * The settings access is built from: the config's `auth` section, which main.ts passes in
+ * (services take what they use, not the config schema).
+ */
+export interface AccessSettings {
+  enabled: boolean;
+  defaultVisibility: Visibility;
+  oidc: { allowInsecureIssuers: boolean };
+  loginRateLimit: LoginRateLimit;
+  credentialCacheSeconds: number;
+  tokenTtlSeconds: number;
+  ciTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  admin: { username: string; email?: string | undefined; password?: string | undefined };
+}
+
+/** Builds the authentication and authorization services from the auth settings (called by main.ts). */
 export async function createAccessServices(
-  config: Config,
+  auth: AccessSettings,
   deps: { metadata: Metadata; clock: () => number; log: Logger; fetch?: Fetch; metrics?: AuthMetrics },
 ): Promise<AccessServices> {
   const { metadata, clock, log } = deps;
-  const keys = new KeyRing(metadata, clock);
+  const keys = new KeyRing(metadata.signingKeys, clock);
   await keys.load();
   const oidc = new OidcVerifier({ fetch: deps.fetch ?? ((url, init) => fetch(url, init)), clock });
   const authn = new AuthnService({
@@ -33,21 +49,21 @@ export async function createAccessServices(
     clock,
     log,
     oidc,
-    allowInsecureIssuers: config.auth.oidc.allowInsecureIssuers,
-    rateLimit: config.auth.loginRateLimit,
-    credentialCacheSeconds: config.auth.credentialCacheSeconds,
+    allowInsecureIssuers: auth.oidc.allowInsecureIssuers,
+    rateLimit: auth.loginRateLimit,
+    credentialCacheSeconds: auth.credentialCacheSeconds,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
-  const authz = new AuthzService({ metadata, clock, defaultVisibility: config.auth.defaultVisibility, enabled: config.auth.enabled });
+  const authz = new AuthzService({ metadata, clock, defaultVisibility: auth.defaultVisibility, enabled: auth.enabled });
   const tokens = new RegistryTokenService({
     metadata,
     keys,
     authn,
     authz,
     clock,
-    ttlSeconds: config.auth.tokenTtlSeconds,
-    ciTtlSeconds: config.auth.ciTokenTtlSeconds,
-    refreshTtlDays: config.auth.refreshTokenTtlDays,
+    ttlSeconds: auth.tokenTtlSeconds,
+    ciTtlSeconds: auth.ciTokenTtlSeconds,
+    refreshTtlDays: auth.refreshTokenTtlDays,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   const accounts = new AccountService({ metadata, clock });
@@ -60,11 +76,11 @@ export async function createAccessServices(
  * config (`auth.admin.password`, or WHARF_AUTH__ADMIN__PASSWORD[_FILE]); otherwise one is
  * generated and printed once on stderr — it is never logged again.
  */
-export async function ensureAdmin(config: Config, metadata: Metadata, clock: () => number, log: Logger): Promise<void> {
+export async function ensureAdmin(auth: AccessSettings, metadata: Metadata, clock: () => number, log: Logger): Promise<void> {
   if ((await metadata.accounts.count()) > 0) return;
-  const { username, email } = config.auth.admin;
-  const generated = config.auth.admin.password === undefined;
-  const password = config.auth.admin.password ?? generatePassword();
+  const { username, email } = auth.admin;
+  const generated = auth.admin.password === undefined;
+  const password = auth.admin.password ?? generatePassword();
   // Replicas starting together on a new database race here; the first one wins.
   if (!(await metadata.accounts.create({ name: username, kind: 'user', email: email ?? null, passwordHash: await hashPassword(password), isAdmin: true, now: clock() }))) return;
   await metadata.audit.append({ at: clock(), actor: 'system', action: 'user.create', target: username, detail: { admin: true }, address: null });

@@ -15,13 +15,22 @@ export interface AuthMetrics {
   authFailure(reason: AuthFailureReason): void;
 }
 
+/** Sign-in throttling (config `auth.loginRateLimit`): per account and address, then per account, then per address. */
+export interface LoginRateLimit {
+  windowSeconds: number;
+  perAccountAddress: number;
+  knownAddressMaxDelaySeconds: number;
+  perAccount: number;
+  perAddress: number;
+}
+
 export interface AuthnDeps {
   metadata: Metadata;
   clock: () => number;
   log: Logger;
   oidc: OidcVerifier;
   allowInsecureIssuers: boolean;
-  rateLimit: { windowSeconds: number; perAccountAddress: number; knownAddressMaxDelaySeconds: number; perAccount: number; perAddress: number };
+  rateLimit: LoginRateLimit;
   credentialCacheSeconds: number;
   metrics?: AuthMetrics;
 }

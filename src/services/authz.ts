@@ -1,6 +1,6 @@
 import { actionsOfRole, intersect, maxRole, restrictionAllows, visibilityRole } from '../auth/policy.ts';
 import type { Principal, RepoAction } from '../auth/principal.ts';
-import type { PackageRole, Visibility } from '../metadata/accounts.ts';
+import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { ownerOf, type RepoName } from '../oci/name.ts';
 import { trashedPackageError } from './trash-refusals.ts';

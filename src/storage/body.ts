@@ -16,9 +16,10 @@ export interface BodyLimits {
 export type ChunkSink = (chunk: Uint8Array) => void | Promise<void>;
 
 /** Marks a sink's own failure, which is not the client's fault. */
-class SinkFailure {
+class SinkFailure extends Error {
   readonly err: unknown;
   constructor(err: unknown) {
+    super('the sink failed', { cause: err });
     this.err = err;
   }
 }
@@ -99,7 +100,7 @@ function consumeReadable(stream: Readable, onChunk: (chunk: Uint8Array) => void 
       settled = true;
       cleanup();
       stream.destroy();
-      reject(err);
+      reject(err instanceof Error ? err : new Error(String(err)));
     };
     // The sink's promise of the latest chunk: 'end' can come while it is still pending (the
     // stream had already read its last chunk), and must wait for it.

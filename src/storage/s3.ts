@@ -369,7 +369,7 @@ export class S3Store implements BlobStore, UploadStore {
       // stays bounded (about PARTS_IN_FLIGHT + 1 parts) and the body keeps flowing.
       const inflight = new Set<Promise<void>>();
       const uploaded: PartRef[] = [];
-      let failure: unknown = null;
+      let failure: Error | null = null;
       const drain = async (): Promise<void> => {
         await Promise.all(inflight);
         if (failure) throw failure;
@@ -381,7 +381,7 @@ export class S3Store implements BlobStore, UploadStore {
           if (failure) throw failure;
           if (!next.mpu) {
             createdMpu = await this.createMultipart(id).catch((err: unknown) => {
-              failure ??= err;
+              failure ??= err instanceof Error ? err : new Error(String(err));
               throw err;
             });
             next.mpu = { ...createdMpu, parts: [] };
@@ -396,7 +396,7 @@ export class S3Store implements BlobStore, UploadStore {
               uploaded.push({ n, etag: res.ETag });
             })
             .catch((err: unknown) => {
-              failure ??= err;
+              failure ??= err instanceof Error ? err : new Error(String(err));
             })
             .finally(() => inflight.delete(upload));
           inflight.add(upload);
@@ -502,8 +502,8 @@ export class S3Store implements BlobStore, UploadStore {
 
   async commit(id: string, digest: Digest): Promise<BlobStat> {
     return this.locks.run(id, async () => {
-      let { state: st, etag } = await this.loadState(id);
-      if (st.mpu) ({ state: st, etag } = await this.assemble(id, st, etag));
+      const loaded = await this.loadState(id);
+      const st = loaded.state.mpu ? (await this.assemble(id, loaded.state, loaded.etag)).state : loaded.state;
       const source = st.assembled?.key ?? st.tail?.key ?? null;
       const alg = digestAlgorithm(digest);
       const recorded = alg === 'sha256' && st.sha256?.size === st.size ? (`sha256:${st.sha256.hex}` as Digest) : null;

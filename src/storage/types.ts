@@ -1,11 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.ts';
 
+import type { ByteRange } from '../lib/byte-range.ts';
+
 /** Inclusive byte range, already validated against the blob size by the caller. */
-export interface ByteRange {
-  start: number;
-  end: number;
-}
+export type { ByteRange };
 
 export interface BlobStat {
   size: number;

@@ -42,7 +42,7 @@ test('without a configured password, one is generated, printed once on stderr, a
   try {
     const config = loadConfig({ env: {}, overrides: { auth: { admin: { username: 'root' } } } });
     const { logger, text } = capture();
-    const first = await withStderr(() => ensureAdmin(config, metadata, () => 1000, logger));
+    const first = await withStderr(() => ensureAdmin(config.auth, metadata, () => 1000, logger));
     const m = /username "root", password "([^"]+)"/.exec(first.stderr);
     assert.ok(m?.[1], first.stderr);
     const password = m[1];
@@ -56,7 +56,7 @@ test('without a configured password, one is generated, printed once on stderr, a
     assert.ok(audit.some((e) => e.action === 'user.create' && e.target === 'root' && e.actor === 'system'));
 
     // A later start finds accounts and neither creates nor prints anything.
-    const second = await withStderr(() => ensureAdmin(config, metadata, () => 2000, logger));
+    const second = await withStderr(() => ensureAdmin(config.auth, metadata, () => 2000, logger));
     assert.equal(second.stderr, '');
     assert.equal((await metadata.accounts.list('user')).length, 1);
   } finally {
@@ -70,7 +70,7 @@ test('a configured password (WHARF_AUTH__ADMIN__PASSWORD) is used and not printe
   try {
     const config = loadConfig({ env: { WHARF_AUTH__ADMIN__PASSWORD: 'from-the-environment' } });
     const { logger, text } = capture();
-    const { stderr } = await withStderr(() => ensureAdmin(config, metadata, () => 1000, logger));
+    const { stderr } = await withStderr(() => ensureAdmin(config.auth, metadata, () => 1000, logger));
     assert.equal(stderr, '');
     const account = await metadata.accounts.get('admin');
     assert.equal(await verifyPassword('from-the-environment', account?.passwordHash ?? ''), true);

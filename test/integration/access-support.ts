@@ -13,7 +13,7 @@ import pino from 'pino';
 import { SYSTEM } from '../../src/auth/principal.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createWharf, type Wharf } from '../../src/main.ts';
-import type { Visibility } from '../../src/metadata/accounts.ts';
+import type { Visibility } from '../../src/auth/vocabulary.ts';
 import { type Digest, digestOf } from '../../src/oci/digest.ts';
 import { MediaType } from '../../src/oci/mediatypes.ts';
 import { parseReference, parseRepoName, type RepoName } from '../../src/oci/name.ts';

@@ -49,7 +49,7 @@ export const backupCommands: readonly Command[] = [
     async run({ args, options, json, out, runtime }) {
       const wait = options.wait === undefined ? 600 : Number(options.wait);
       if (!Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait takes seconds, not ${JSON.stringify(options.wait)}`);
-      let bytesPerSecond = 0;
+      let bytesPerSecond: number;
       try {
         bytesPerSecond = options.bwlimit === undefined ? 0 : parseByteSize(options.bwlimit);
       } catch (err) {

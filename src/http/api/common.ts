@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
 import { RegistryError } from '../../errors.ts';
 import { jsonShapeProblem } from '../../lib/json-shape.ts';
@@ -78,6 +78,6 @@ export function guardApi(api: FastifyInstance, gate: AuthGate): void {
     const bytes = body as Buffer;
     const problem = jsonShapeProblem(bytes);
     if (problem !== null) return done(new RegistryError('BAD_REQUEST', `request body is ${problem}`), undefined);
-    parseJson(req, bytes.toString('utf8'), done);
+    void parseJson(req, bytes.toString('utf8'), done);
   });
 }

@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
 import { parseDigest } from '../../oci/digest.ts';
 import type { RepoName } from '../../oci/name.ts';
-import type { ByteRange } from '../../storage/types.ts';
+import type { ByteRange } from '../../lib/byte-range.ts';
 import type { V2Deps } from './common.ts';
 import { bindLog } from '../log-context.ts';
 import { sendFile } from '../send-file.ts';

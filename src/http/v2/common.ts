@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
 import type { RegistryService } from '../../services/registry.ts';
 import type { UploadService } from '../../services/uploads.ts';
@@ -11,8 +11,6 @@ export interface V2Deps {
   gate: AccessGate;
   manifestMaxBytes: number;
 }
-
-export type Handler = (req: FastifyRequest, reply: FastifyReply, name: RepoName, arg: string) => Promise<unknown>;
 
 export function queryString(req: FastifyRequest, key: string): string | undefined {
   const v = (req.query as Record<string, unknown>)[key];

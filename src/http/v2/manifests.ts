@@ -4,7 +4,6 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
-import type { ManifestRecord } from '../../metadata/registry.ts';
 import { parseReference, parseTag, type Reference, type RepoName } from '../../oci/name.ts';
 import { queryStrings, readCapped, type V2Deps } from './common.ts';
 import { bindLog } from '../log-context.ts';
@@ -20,7 +19,14 @@ function acceptable(accept: string | undefined, mediaType: string): boolean {
   return types.some((t) => t === '' || t === '*/*' || t === 'application/*' || t === mediaType || t === 'application/json');
 }
 
-function manifestHeaders(reply: FastifyReply, m: ManifestRecord): FastifyReply {
+/** What the response headers of a manifest are made of (a structural view of the served record). */
+interface ManifestHead {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+function manifestHeaders(reply: FastifyReply, m: ManifestHead): FastifyReply {
   return reply
     .header('content-type', m.mediaType)
     .header('docker-content-digest', m.digest)

@@ -175,7 +175,7 @@ export class JobRunner {
    */
   schedule<O extends Record<string, unknown>>(job: Job<O, Record<string, unknown>>, intervalMs: number, options: O): void {
     if (intervalMs <= 0) return;
-    this.scheduled.set(job.name, { job: job as unknown as Job<never, Record<string, unknown>>, intervalMs, options, timer: null });
+    this.scheduled.set(job.name, { job, intervalMs, options, timer: null });
   }
 
   /** Starts the schedule's timers. */
