@@ -13,6 +13,7 @@ import pino from 'pino';
 import { SYSTEM } from '../../src/auth/principal.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createWharf, type Wharf } from '../../src/main.ts';
+import { scaleProfile } from '../scale/backends.ts';
 import type { Visibility } from '../../src/auth/vocabulary.ts';
 import { type Digest, digestOf } from '../../src/oci/digest.ts';
 import { MediaType } from '../../src/oci/mediatypes.ts';
@@ -51,9 +52,13 @@ export interface Req {
   remoteAddress?: string;
 }
 
-/** A whole Wharf with authentication on, an in-memory database and memory blob store. */
+/**
+ * A whole Wharf with authentication on: an in-memory database and memory blob store, or S3 and
+ * PostgreSQL under WHARF_TEST_PROFILE=scale (so the access matrix runs on both profiles).
+ */
 export async function startAccessApp(opts: { auth?: Record<string, string | Record<string, string>>; captureLogs?: boolean } = {}): Promise<AccessApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-access-'));
+  const profile = await scaleProfile();
   const config = loadConfig({
     env: {},
     overrides: {
@@ -61,6 +66,7 @@ export async function startAccessApp(opts: { auth?: Record<string, string | Reco
       storage: { driver: 'memory' },
       database: { sqlite: { path: ':memory:' } },
       log: { level: 'silent' },
+      ...profile?.overrides,
       auth: authOverrides(opts.auth),
     },
   });
@@ -97,6 +103,7 @@ export async function startAccessApp(opts: { auth?: Record<string, string | Reco
     },
     async close() {
       await wharf.close();
+      await profile?.cleanup();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
