@@ -132,7 +132,14 @@ export function createCollector(
 /** The one composition root: config → logger → stores → services → http. */
 export async function createWharf(
   config: Config,
-  opts: { logger?: Logger; clock?: () => number; /** Where metrics are registered (a fresh one by default). */ metricsRegistry?: Registry } = {},
+  opts: {
+    logger?: Logger;
+    clock?: () => number;
+    /** Where metrics are registered (a fresh one by default). */
+    metricsRegistry?: Registry;
+    /** False for a command that runs one job itself (`wharf reindex`): no start-up repair run. */
+    startupJobs?: boolean;
+  } = {},
 ): Promise<Wharf> {
   const logger = opts.logger ?? createLogger(config);
   const clock = opts.clock ?? Date.now;
@@ -193,6 +200,11 @@ export async function createWharf(
     indexCacheDir: config.charts.indexCache ? join(config.dataDir, 'cache', 'charts') : null,
   });
   charts.listen();
+  // A kill -9 between a push's commit and its indexing is repaired here: at once on start (the
+  // restarted replica), and on a schedule (a replica that died and stays down).
+  const reindex = charts.reindexJob();
+  jobs.schedule(reindex, config.charts.reindexIntervalSeconds * 1000, {});
+  if (opts.startupJobs !== false) void jobs.run(reindex, { options: {}, trigger: 'startup' }).catch((err: unknown) => logger.warn({ err }, 'chart reindex at start-up failed'));
   const sessions = new SessionService({ metadata, authn: access.authn, clock });
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
   const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads });

@@ -256,6 +256,11 @@ export const configSchema = z.object({
       parseTimeoutSeconds: z.coerce.number().positive().default(30),
       /** Largest decompressed chart archive (Helm's own limit is 100 MiB). */
       maxDecompressedBytes: z.coerce.number().int().positive().default(100 * 1024 * 1024),
+      /**
+       * How often a replica checks the chart index against the registry and repairs what a crash
+       * left behind (`charts.reindex`; it also runs at every start and with `wharf reindex`).
+       */
+      reindexIntervalSeconds: z.coerce.number().int().positive().default(3600),
     })
     .prefault({}),
 });

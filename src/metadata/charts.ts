@@ -273,6 +273,53 @@ export class ChartStore {
     return row !== undefined;
   }
 
+  /**
+   * Where the chart index disagrees with the registry, as (repo, digest) pairs after `after`
+   * (keyset order): a chart manifest pushed before `pushedBefore` with no record (its indexing
+   * never ran: a crash between the push's commit and the listener), a record whose manifest is
+   * gone, a listed record of a trashed manifest, and a record listed without a tag or unlisted
+   * with one. Each is what `ChartService.reconcile` puts right.
+   */
+  async drift(opts: { helmConfig: string; pushedBefore: number; after: { repo: string; digest: string } | null; limit: number }): Promise<{ repo: RepoName; digest: Digest }[]> {
+    const tagged = (eb: ExpressionBuilder<DB & ChartTables, 'chart_versions'>) =>
+      eb.exists(eb.selectFrom('tags').select(sql.lit(1).as('one')).whereRef('tags.repo', '=', 'chart_versions.repo').whereRef('tags.digest', '=', 'chart_versions.digest'));
+    const after = <T extends 'manifests' | 'chart_versions'>(table: T) =>
+      opts.after === null
+        ? sql<boolean>`1 = 1`
+        : sql<boolean>`(${sql.ref(`${table}.repo`)} > ${opts.after.repo} or (${sql.ref(`${table}.repo`)} = ${opts.after.repo} and ${sql.ref(`${table}.digest`)} > ${opts.after.digest}))`;
+    const unindexed = this.db
+      .selectFrom('manifests')
+      .select(['manifests.repo', 'manifests.digest'])
+      .where('manifests.config_media_type', '=', opts.helmConfig)
+      .where('manifests.trashed_at', 'is', null)
+      .where('manifests.created_at', '<', opts.pushedBefore)
+      .where(after('manifests'))
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('chart_versions').select(sql.lit(1).as('one')).whereRef('chart_versions.repo', '=', 'manifests.repo').whereRef('chart_versions.digest', '=', 'manifests.digest'))),
+      );
+    const stale = this.db
+      .selectFrom('chart_versions')
+      .leftJoin('manifests', (j) => j.onRef('manifests.repo', '=', 'chart_versions.repo').onRef('manifests.digest', '=', 'chart_versions.digest'))
+      .select(['chart_versions.repo', 'chart_versions.digest'])
+      .where(after('chart_versions'))
+      .where((eb) =>
+        eb.or([
+          eb('manifests.digest', 'is', null),
+          eb.and([eb('manifests.trashed_at', 'is not', null), eb('chart_versions.listed', '=', 1)]),
+          eb.and([eb('manifests.trashed_at', 'is', null), eb('chart_versions.listed', '=', 1), eb.not(tagged(eb))]),
+          eb.and([eb('manifests.trashed_at', 'is', null), eb('chart_versions.listed', '=', 0), eb('chart_versions.status', '=', 'ok'), tagged(eb)]),
+        ]),
+      );
+    const rows = await this.db
+      .selectFrom(unindexed.unionAll(stale).as('d'))
+      .select(['d.repo', 'd.digest'])
+      .orderBy('d.repo')
+      .orderBy('d.digest')
+      .limit(opts.limit)
+      .execute();
+    return rows.map((r) => ({ repo: r.repo as RepoName, digest: r.digest as Digest }));
+  }
+
   /** Unlists versions of `repo` whose manifest has no tag left (e.g. the tag moved). Returns how many. */
   async unlistUntagged(repo: RepoName): Promise<number> {
     const res = await this.db

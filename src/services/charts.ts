@@ -34,6 +34,7 @@ import type { ByteRange } from '../storage/types.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { RegistryService } from './registry.ts';
 import type { UploadService } from './uploads.ts';
+import type { Job } from './jobs/runner.ts';
 
 /** Early Helm 3 releases wrote this chart layer type; Helm still pulls it. */
 const LEGACY_CHART_LAYER = 'application/tar+gzip';
@@ -41,6 +42,14 @@ const CONFIG_MAX_BYTES = 1024 * 1024;
 const PAGE_ROWS = 500;
 /** How long an upload's cross-replica lease outlives a process that died holding it. */
 const UPLOAD_LEASE_MS = 60_000;
+
+/** What a `charts.reindex` run found and put right. */
+export interface ReindexSummary extends Record<string, number> {
+  /** Disagreements between the chart index and the registry that the run looked at. */
+  checked: number;
+  repaired: number;
+  failed: number;
+}
 
 export interface ChartDeps {
   metadata: Metadata;
@@ -249,6 +258,44 @@ export class ChartService {
     await this.deps.metadata.transaction(async (m) => {
       if ((await m.charts.unlistUntagged(repo)) > 0) await m.charts.bumpGeneration(ownerOf(repo), now);
     });
+  }
+
+  /**
+   * The repair pass (`charts.reindex`): indexing follows a push's commit in this process, so a
+   * kill -9 in between leaves a chart unindexed, and a crash before a delete's listener leaves a
+   * record listed. This finds every such disagreement in the database and reconciles it; it runs
+   * at start-up, on a schedule and with `wharf reindex`. Pushes younger than `graceMs` are left to
+   * their own listener.
+   */
+  reindexJob(graceMs = 60_000): Job<Record<string, never>, ReindexSummary> {
+    return {
+      name: 'charts.reindex',
+      run: async (ctx) => {
+        const started = this.deps.clock();
+        const summary: ReindexSummary = { checked: 0, repaired: 0, failed: 0 };
+        let after: { repo: string; digest: string } | null = null;
+        for (;;) {
+          if (ctx.signal.aborted) throw new Error('reindex interrupted');
+          const batch = await this.deps.metadata.charts.drift({ helmConfig: MediaType.HelmConfig, pushedBefore: started - graceMs, after, limit: 200 });
+          if (batch.length === 0) break;
+          for (const { repo, digest } of batch) {
+            summary.checked++;
+            try {
+              await this.reconcile(repo, digest);
+              summary.repaired++;
+            } catch (err) {
+              summary.failed++;
+              ctx.log.warn({ err, repo, digest }, 'chart reindex failed');
+            }
+          }
+          const last = batch[batch.length - 1];
+          if (last) after = last;
+          ctx.progress({ phase: 'reconcile', checked: summary.checked, repaired: summary.repaired, failed: summary.failed });
+        }
+        if (summary.repaired > 0) ctx.log.info(summary, 'chart index repaired');
+        return summary;
+      },
+    };
   }
 
   /** Brings a record in line with the registry after a delete (manifest or tag). */
