@@ -21,6 +21,11 @@ export interface ChunkBody {
   length: number | undefined;
 }
 
+/** A chunk that may say where it starts (Content-Range); the store refuses any other start. */
+export interface PlacedChunkBody extends ChunkBody {
+  offset?: number | undefined;
+}
+
 /**
  * Blob upload sessions (monolithic, chunked, single-POST, cross-repository mount). Session
  * state lives in the upload store (bytes) and metadata (ownership, age), never only in memory,
@@ -76,16 +81,15 @@ export class UploadService {
     return size;
   }
 
-  /** Final PUT: optional last chunk, verify, make visible, link to the repository. */
   /**
    * Final PUT: optional last chunk, verify, make visible, link to the repository. The digest is
    * pinned on the session before the store commits (GC keeps pinned bytes), and the link and the
    * session's removal are one transaction, so the bytes are protected by a pin or a link at
    * every moment, including when the store finds them already present and keeps those.
    */
-  async complete(repo: RepoName, id: string, digest: Digest, body: ChunkBody | null): Promise<void> {
+  async complete(repo: RepoName, id: string, digest: Digest, body: PlacedChunkBody | null): Promise<void> {
     await this.session(repo, id);
-    if (body) await this.deps.uploads.append(id, undefined, body.stream, this.appendOptions(body));
+    if (body) await this.deps.uploads.append(id, body.offset, body.stream, this.appendOptions(body));
     await this.deps.metadata.transaction((m) => m.uploads.pin(id, digest));
     const { size } = await this.deps.uploads.commit(id, digest);
     const now = this.deps.clock();
