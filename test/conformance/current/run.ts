@@ -157,8 +157,9 @@ function blobTests(algo: Algo): void {
       const ranged = (range: string, start: number | null, end: number) =>
         check(`range ${range.replace('bytes=', '')}`, async () => {
           const resp = await api.blobGet(repos().repo, digest, undefined, {}, { Range: range });
-          if (start === null) return assert.equal(resp.status, 416, resp.describe());
+          // As in Go, any range check may fall back to the whole blob: ranges are unsupported then.
           if (resp.status === 200 && resp.body.equals(bytes)) throw new api.Unsupported('range request unsupported, full blob returned');
+          if (start === null) return assert.equal(resp.status, 416, resp.describe());
           assert.equal(resp.status, 206, resp.describe());
           assert.ok(resp.body.equals(bytes.subarray(start, end + 1)), 'the bytes of the range');
           assert.equal(resp.header('Content-Length'), String(end - start + 1));
