@@ -376,14 +376,3 @@ export function mediaTypeOf(body: Buffer): string {
     return '';
   }
 }
-
-/** The subject a manifest names, if any (detectSubject). */
-export function subjectOf(body: Buffer | undefined): Descriptor | null {
-  if (!body) return null;
-  try {
-    const v = JSON.parse(body.toString('utf8')) as { subject?: Descriptor };
-    return v.subject && typeof v.subject.digest === 'string' ? v.subject : null;
-  } catch {
-    return null;
-  }
-}
