@@ -4,7 +4,16 @@ import { ANONYMOUS } from '../auth/principal.ts';
 import type { RepoName } from '../oci/name.ts';
 
 export type AccessRequest =
-  | { type: 'repository'; name: RepoName; actions: RepoAction[] }
+  | {
+      type: 'repository';
+      name: RepoName;
+      actions: RepoAction[];
+      /**
+       * A cross-repository mount's source: not required, but named in the challenge (as
+       * Distribution does) so a token-auth client asks for pull on it and can then mount.
+       */
+      mountFrom?: RepoName;
+    }
   /** Push to some package under `prefix` (`acme/charts/`): an upload whose package only its body names. */
   | { type: 'namespace'; prefix: string; actions: ['push'] }
   | { type: 'registry'; name: 'catalog'; actions: ['*'] }

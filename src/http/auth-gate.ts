@@ -67,6 +67,17 @@ export async function basicPrincipal(
 }
 
 /**
+ * The scope a challenge names: the repository and actions asked for, plus pull on a mount's
+ * source (space-separated, as Distribution's token challenge lists several access records).
+ */
+function challengeScope(access: AccessRequest): string | null {
+  if (access.type === 'registry') return 'registry:catalog:*';
+  if (access.type !== 'repository') return null;
+  const own = `repository:${access.name}:${access.actions.join(',')}`;
+  return access.mountFrom !== undefined && access.mountFrom !== access.name ? `${own} repository:${access.mountFrom}:pull` : own;
+}
+
+/**
  * The Docker token-auth gate for /v2 (and the other HTTP surfaces): identifies the caller from
  * a registry bearer token, Basic credentials (password, PAT or CI identity token), a PAT as
  * bearer, or the UI session; then checks the requested actions, answering 401 with a
@@ -122,7 +133,7 @@ export class AuthGate implements AccessGate {
   }
 
   async authorize(req: FastifyRequest, access: AccessRequest): Promise<Principal> {
-    const scope = access.type === 'repository' ? `repository:${access.name}:${access.actions.join(',')}` : access.type === 'registry' ? 'registry:catalog:*' : null;
+    const scope = challengeScope(access);
     let identity: Identity;
     try {
       identity = await this.identify(req);
@@ -163,6 +174,16 @@ export class AuthGate implements AccessGate {
     }
     const missing = access.actions.filter((a: RepoAction) => !allowed.has(a));
     if (missing.length === 0) {
+      // A registry token that never asked about the mount source: challenge for it, whatever the
+      // caller may do there, so the answer tells nothing about the source. The next token names
+      // the source (granted or empty), and the mount is then decided by requestMayPull.
+      if (access.mountFrom !== undefined && identity.access && !identity.access.has(`repository:${access.mountFrom}`)) {
+        metrics?.authFailure('insufficient_scope');
+        throw new HttpHeadersError('UNAUTHORIZED', 'insufficient scope', this.challenge(req, scope, 'insufficient_scope'), {
+          repository: access.mountFrom,
+          actions: ['pull'],
+        });
+      }
       if (access.actions.includes('push')) await this.deps.authz.ensurePackage(principal, access.name);
       return principal;
     }

@@ -556,14 +556,16 @@ export class UploadSessionStore {
    * a transaction: the digest's blob_locks row serialises the pin with a GC batch deciding about
    * the same digest (docs/adr/0009-garbage-collection.md).
    */
-  async pin(id: string, digest: Digest): Promise<void> {
+  async pin(id: string, digest: Digest): Promise<boolean> {
     await this.db
       .insertInto('blob_locks')
       .values({ digest })
       .onConflict((oc) => oc.column('digest').doUpdateSet({ digest }))
       .execute();
-    await this.db.updateTable('uploads').set({ digest }).where('id', '=', id).execute();
+    const updated = await this.db.updateTable('uploads').set({ digest }).where('id', '=', id).executeTakeFirst();
     await this.db.deleteFrom('blob_locks').where('digest', '=', digest).execute();
+    // False: the session is gone (cancelled meanwhile), nothing was pinned.
+    return Number(updated.numUpdatedRows) > 0;
   }
 
   async staleSince(before: number, limit: number): Promise<string[]> {

@@ -6,6 +6,10 @@ import type { Digest } from '../oci/digest.ts';
 import { ownerOf, type RepoName } from '../oci/name.ts';
 import type { UploadStore } from '../storage/types.ts';
 
+function unknownUpload(id: string): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id });
+}
+
 export interface UploadDeps {
   metadata: Metadata;
   uploads: UploadStore;
@@ -19,6 +23,11 @@ export interface ChunkBody {
   stream: AsyncIterable<Uint8Array>;
   /** Declared Content-Length, when the client sent one. */
   length: number | undefined;
+}
+
+/** A chunk that may say where it starts (Content-Range); the store refuses any other start. */
+export interface PlacedChunkBody extends ChunkBody {
+  offset?: number | undefined;
 }
 
 /**
@@ -71,23 +80,24 @@ export class UploadService {
   /** Appends a chunk; `offset` (from Content-Range) must equal the current size when given. */
   async append(repo: RepoName, id: string, offset: number | undefined, body: ChunkBody): Promise<number> {
     await this.session(repo, id);
-    const size = await this.deps.uploads.append(id, offset, body.stream, this.appendOptions(body));
+    const size = await this.unlessCancelled(id, () => this.deps.uploads.append(id, offset, body.stream, this.appendOptions(body)));
     await this.deps.metadata.uploads.touch(id, this.deps.clock());
     return size;
   }
 
-  /** Final PUT: optional last chunk, verify, make visible, link to the repository. */
   /**
    * Final PUT: optional last chunk, verify, make visible, link to the repository. The digest is
    * pinned on the session before the store commits (GC keeps pinned bytes), and the link and the
    * session's removal are one transaction, so the bytes are protected by a pin or a link at
    * every moment, including when the store finds them already present and keeps those.
    */
-  async complete(repo: RepoName, id: string, digest: Digest, body: ChunkBody | null): Promise<void> {
+  async complete(repo: RepoName, id: string, digest: Digest, body: PlacedChunkBody | null): Promise<void> {
     await this.session(repo, id);
-    if (body) await this.deps.uploads.append(id, undefined, body.stream, this.appendOptions(body));
-    await this.deps.metadata.transaction((m) => m.uploads.pin(id, digest));
-    const { size } = await this.deps.uploads.commit(id, digest);
+    const { size } = await this.unlessCancelled(id, async () => {
+      if (body) await this.deps.uploads.append(id, body.offset, body.stream, this.appendOptions(body));
+      if (!(await this.deps.metadata.transaction((m) => m.uploads.pin(id, digest)))) throw unknownUpload(id);
+      return this.deps.uploads.commit(id, digest);
+    });
     const now = this.deps.clock();
     await this.deps.metadata.transaction(async (m) => {
       await m.repositories.ensure(repo, ownerOf(repo), now);
@@ -96,10 +106,15 @@ export class UploadService {
     });
   }
 
+  /**
+   * The row goes first: from then on the session is unknown to every replica, and a closing PUT
+   * or PATCH that the removal of the bytes makes fail (on any replica) sees that and answers
+   * BLOB_UPLOAD_UNKNOWN. Bytes left by a crash in between are a row-less session, which GC removes.
+   */
   async cancel(repo: RepoName, id: string): Promise<void> {
     await this.session(repo, id);
-    await this.deps.uploads.abort(id);
     await this.deps.metadata.uploads.delete(id);
+    await this.deps.uploads.abort(id);
   }
 
   /** Removes up to 1000 sessions idle for longer than `maxAgeMs` at `now`. Returns how many were purged. */
@@ -122,6 +137,20 @@ export class UploadService {
 
   private async session(repo: RepoName, id: string): Promise<void> {
     const rec = await this.deps.metadata.uploads.get(id);
-    if (!rec || rec.repo !== repo) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id });
+    if (!rec || rec.repo !== repo) throw unknownUpload(id);
+  }
+
+  /**
+   * Runs a store operation on a session; when it fails because the session was cancelled
+   * meanwhile (its row is gone: the store's error is then whatever half-removed state it met),
+   * the answer is BLOB_UPLOAD_UNKNOWN, as if the cancel had come first.
+   */
+  private async unlessCancelled<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((await this.deps.metadata.uploads.get(id).catch(() => undefined)) === null) throw unknownUpload(id);
+      throw err;
+    }
   }
 }

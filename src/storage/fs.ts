@@ -210,8 +210,15 @@ export class FsStore implements BlobStore, UploadStore {
     });
   }
 
+  /**
+   * Under the session's lock, like append and commit: a cancel racing the closing PUT then runs
+   * wholly before the commit (which finds no session: BLOB_UPLOAD_UNKNOWN) or wholly after it,
+   * never removing the file the commit is verifying or renaming.
+   */
   async abort(id: string): Promise<void> {
-    this.hashes.forget(id);
-    await rm(dirname(this.uploadData(id)), { recursive: true, force: true });
+    await this.locks.run(id, async () => {
+      this.hashes.forget(id);
+      await rm(dirname(this.uploadData(id)), { recursive: true, force: true });
+    });
   }
 }

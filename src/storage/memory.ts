@@ -108,9 +108,12 @@ export class MemoryStore implements BlobStore, UploadStore {
     });
   }
 
+  /** Under the session's lock, as in the fs store: never in the middle of an append or commit. */
   async abort(id: string): Promise<void> {
-    this.hashes.forget(id);
-    this.uploads.delete(id);
-    this.uploadTimes.delete(id);
+    await this.locks.run(id, async () => {
+      this.hashes.forget(id);
+      this.uploads.delete(id);
+      this.uploadTimes.delete(id);
+    });
   }
 }

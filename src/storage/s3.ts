@@ -597,8 +597,10 @@ export class S3Store implements BlobStore, UploadStore {
   }
 
   async abort(id: string): Promise<void> {
-    this.hashes.forget(id);
-    await this.locks.run(id, () => this.removeSession(id));
+    await this.locks.run(id, async () => {
+      this.hashes.forget(id);
+      await this.removeSession(id);
+    });
   }
 
   /** Deletes everything under the session's prefix, the state object last (it is what makes a session exist). */

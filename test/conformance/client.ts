@@ -117,6 +117,11 @@ export class Request {
   readonly headers = new Map<string, string>();
   readonly query = new Map<string, string>();
   body: Buffer | undefined;
+  /**
+   * Send the body with its Content-Length, as Go's net/http does for a bytes body (the current
+   * suite's client); reggie's requests (the default) stream it chunked.
+   */
+  exactLength = false;
 
   constructor(method: Method, path: string) {
     this.method = method;
@@ -135,6 +140,11 @@ export class Request {
 
   setBody(body: Buffer | string): this {
     this.body = typeof body === 'string' ? Buffer.from(body) : body;
+    return this;
+  }
+
+  withLength(): this {
+    this.exactLength = true;
     return this;
   }
 }
@@ -178,10 +188,18 @@ export class Client {
   async do(req: Request): Promise<Response> {
     if (PLACEHOLDER.test(req.path)) throw new Error(`request is invalid: ${req.method} ${req.path}`);
     const url = this.url(req);
-    const first = await this.send(req, url, undefined);
+    // The current suite's client caches credentials (its CacheAuth, on by default) and sends
+    // them up front; reggie's requests always start without.
+    const key = req.exactLength ? authCacheKey(req) : undefined;
+    const cached = key === undefined ? undefined : this.authCache.get(key);
+    const first = await this.send(req, url, cached);
     if (first.status !== 401) return first;
-    return await this.retryWithAuth(req, url, first);
+    const { res, authorization } = await this.retryWithAuth(req, url, first);
+    if (key !== undefined && authorization !== undefined && res.status !== 401) this.authCache.set(key, authorization);
+    return res;
   }
+
+  private readonly authCache = new Map<string, string>();
 
   private url(req: Request): string {
     let url = `${this.config.address}/${req.path.replace(/^\/+/, '')}`;
@@ -192,13 +210,13 @@ export class Client {
     return url;
   }
 
-  private async retryWithAuth(req: Request, url: string, unauthorized: Response): Promise<Response> {
+  private async retryWithAuth(req: Request, url: string, unauthorized: Response): Promise<{ res: Response; authorization?: string }> {
     const raw = unauthorized.header('WWW-Authenticate');
-    if (raw === '') return unauthorized;
+    if (raw === '') return { res: unauthorized };
     const { username, password, authScope, userAgent } = this.config;
     const basic = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
     const scheme = /bearer/i.test(raw) ? 'bearer' : /basic/i.test(raw) ? 'basic' : '';
-    if (scheme === 'basic') return await this.send(req, url, basic);
+    if (scheme === 'basic') return { res: await this.send(req, url, basic), authorization: basic };
     if (scheme !== 'bearer') throw new Error(`something went wrong with authorization: ${raw}`);
 
     const params = challengeParams(raw);
@@ -212,7 +230,7 @@ export class Client {
     const info: unknown = JSON.parse(tokenRes.text());
     const record = (info ?? {}) as { token?: unknown; access_token?: unknown };
     const token = typeof record.token === 'string' && record.token !== '' ? record.token : typeof record.access_token === 'string' ? record.access_token : '';
-    return await this.send(req, url, `Bearer ${token}`);
+    return { res: await this.send(req, url, `Bearer ${token}`), authorization: `Bearer ${token}` };
   }
 
   private async send(req: Request, url: string, authorization: string | undefined): Promise<Response> {
@@ -237,12 +255,18 @@ export class Client {
     if (authorization !== undefined) headers['authorization'] = authorization;
     delete headers['content-length'];
     const body = req.method === 'GET' || req.method === 'HEAD' || req.body?.length === 0 ? undefined : req.body;
-    if (body !== undefined) headers['transfer-encoding'] = 'chunked';
+    if (body !== undefined && req.exactLength) headers['content-length'] = String(body.length);
+    else if (body !== undefined) headers['transfer-encoding'] = 'chunked';
     else if (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH') headers['content-length'] = '0';
     const https = url.protocol === 'https:';
     const send = https ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
+      // A registry may answer (401, 413) before reading a large body and close the connection;
+      // the write then fails with EPIPE although the answer arrived. Go's transport returns the
+      // answer in that case, so a write error counts only when no response follows it.
+      let responded = false;
       const r = send(url, { method: req.method, headers, agent: https ? this.httpsAgent : this.httpAgent }, (res) => {
+        responded = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
@@ -253,12 +277,22 @@ export class Client {
           resolve(out);
         });
       });
-      r.on('error', reject);
+      r.on('error', (err) => {
+        setTimeout(() => {
+          if (!responded) reject(err);
+        }, 200);
+      });
       r.setTimeout(30_000, () => r.destroy(new Error(`${req.method} ${url.href} timed out`)));
       if (body !== undefined) r.write(body);
       r.end();
     });
   }
+}
+
+/** Cached credentials are per repository and per kind of access (pull for GET/HEAD, else push). */
+function authCacheKey(req: Request): string {
+  const name = /^\/v2\/(.+?)\/(?:blobs|manifests|tags|referrers)\//.exec(req.path)?.[1] ?? '';
+  return `${name} ${req.method === 'GET' || req.method === 'HEAD' ? 'pull' : 'push'}`;
 }
 
 /** `key="value"` pairs of a WWW-Authenticate challenge (reggie parseAuthHeader). */

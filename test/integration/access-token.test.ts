@@ -20,6 +20,7 @@ import {
   json,
   kidOf,
   registryToken,
+  type Res,
   SERVICE,
   seedImage,
   type SeededImage,
@@ -122,13 +123,64 @@ describe('GET /token', () => {
   test('a cross-repository mount needs pull on the source in the token, not only in the account', async () => {
     const into = 'alice/mount-into';
     const url = `/v2/${into}/blobs/uploads/?mount=${priv.layerDigest}&from=${priv.repo}`;
+    // A token that never asked about the source is challenged for it (as Distribution does) ...
     const narrow = await registryToken(app, alice.auth, [`repository:${into}:pull,push`]);
-    const refused = await app.req({ method: 'POST', url, auth: bearer(narrow) });
-    assertStatus(refused, 202, 'a token without the source falls back to a new upload session');
+    const challenged = await app.req({ method: 'POST', url, auth: bearer(narrow) });
+    assertStatus(challenged, 401, 'a token without the source is challenged for it');
+    assert.equal(errorCode(challenged), 'UNAUTHORIZED');
+    assert.equal(
+      challenged.headers['www-authenticate'],
+      `Bearer realm="http://localhost:80/token",service="${SERVICE}",scope="repository:${into}:pull,push repository:${priv.repo}:pull",error="insufficient_scope"`,
+    );
     const wide = await registryToken(app, alice.auth, [`repository:${into}:pull,push`, `repository:${priv.repo}:pull`]);
     const mounted = await app.req({ method: 'POST', url, auth: bearer(wide) });
     assertStatus(mounted, 201, 'a token with pull on the source mounts');
     assertStatus(await app.req({ method: 'HEAD', url: `/v2/${into}/blobs/${priv.layerDigest}`, auth: alice.auth }), 200, 'the blob is in the target');
+  });
+
+  /** What a token-auth client does: the request, then a token for exactly the challenge's scope, then the request again. */
+  async function followChallenge(auth: string, url: string): Promise<{ first: Res; second: Res; challenge: string }> {
+    const first = await app.req({ method: 'POST', url });
+    const challenge = String(first.headers['www-authenticate']);
+    const scope = /scope="([^"]*)"/.exec(challenge)?.[1] ?? '';
+    const token = await registryToken(app, auth, scope.split(' '));
+    return { first, second: await app.req({ method: 'POST', url, auth: bearer(token) }), challenge };
+  }
+
+  test('a mount under token auth: the challenge names the source, so a client that follows it mounts (201)', async () => {
+    const into = 'alice/mount-follow';
+    const url = `/v2/${into}/blobs/uploads/?mount=${priv.layerDigest}&from=${priv.repo}`;
+    const { first, second, challenge } = await followChallenge(alice.auth, url);
+    assertStatus(first, 401, 'anonymous POST');
+    assert.equal(challenge, `Bearer realm="http://localhost:80/token",service="${SERVICE}",scope="repository:${into}:pull,push repository:${priv.repo}:pull"`);
+    assertStatus(second, 201, 'mounted with the token the challenge asked for');
+    assert.equal(second.headers['docker-content-digest'], priv.layerDigest);
+    assert.equal(second.headers.location, `/v2/${into}/blobs/${priv.layerDigest}`);
+    // Without `from` (or with a malformed one) only the target is named.
+    const plain = await app.req({ method: 'POST', url: `/v2/${into}/blobs/uploads/?mount=${priv.layerDigest}&from=Not/Valid` });
+    assert.match(String(plain.headers['www-authenticate']), new RegExp(`scope="repository:${into}:pull,push"$`));
+  });
+
+  test('a mount from a source the user may not read: a normal upload, and nothing tells the source apart from a missing one', async () => {
+    const into = 'bob/mount-follow';
+    const fromPrivate = await followChallenge(bob.auth, `/v2/${into}/blobs/uploads/?mount=${priv.layerDigest}&from=${priv.repo}`);
+    const fromNowhere = await followChallenge(bob.auth, `/v2/${into}/blobs/uploads/?mount=${priv.layerDigest}&from=alice/no-such-package`);
+    for (const { first, second } of [fromPrivate, fromNowhere]) {
+      assertStatus(first, 401, 'anonymous POST');
+      assertStatus(second, 202, 'falls back to a new upload session');
+      assert.match(String(second.headers.location), new RegExp(`^/v2/${into}/blobs/uploads/[0-9a-f-]{36}$`));
+      assert.equal(second.headers['docker-content-digest'], undefined);
+      assert.equal(second.headers.range, '0-0');
+    }
+    // The same answers, header for header, but for the names the client itself sent.
+    const shape = (r: Res) => ({ status: r.statusCode, body: r.body.replaceAll('alice/no-such-package', priv.repo), headers: Object.keys(r.headers).sort() });
+    assert.deepEqual(shape(fromNowhere.first), shape(fromPrivate.first));
+    assert.equal(fromNowhere.challenge.replace('alice/no-such-package', priv.repo), fromPrivate.challenge);
+    assert.deepEqual(Object.keys(fromNowhere.second.headers).sort(), Object.keys(fromPrivate.second.headers).sort());
+    assertStatus(await app.req({ method: 'HEAD', url: `/v2/${into}/blobs/${priv.layerDigest}`, auth: bob.auth }), 404, 'nothing was mounted');
+    // Basic credentials are not challenged: no read on the source is a plain 202 as well.
+    const basicAnswer = await app.req({ method: 'POST', url: `/v2/${into}/blobs/uploads/?mount=${priv.layerDigest}&from=${priv.repo}`, auth: bob.auth });
+    assertStatus(basicAnswer, 202, 'Basic credentials without read on the source');
   });
 
   test('several scope parameters and space-separated scopes are all honoured', async () => {

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { digestOf } from '../../src/oci/digest.ts';
 import { MediaType } from '../../src/oci/mediatypes.ts';
 import type { RepoName } from '../../src/oci/name.ts';
-import { assertError, type Client, json, withApp } from './support.ts';
+import { assertError, type Client, json, type Res, withApp } from './support.ts';
 
 const OCI = MediaType.OciManifest;
 
@@ -385,6 +385,29 @@ describe('tags on PUT and DELETE', () => {
       // With a tag in the path as well.
       assert.equal((await c.putManifest('acme/web', 'stable', bytes, OCI, { tag: 'extra' })).statusCode, 201);
       assert.deepEqual((json(await c.get('/v2/acme/web/tags/list')) as { tags: string[] }).tags, ['1', '1.0', 'extra', 'latest', 'stable']);
+    });
+  });
+
+  test('a PUT with ?tag= answers one OCI-Tag per tag applied (spec, "Pushing manifests with tags")', async () => {
+    await withApp(async (c) => {
+      const { manifest } = await imageParts(c, 'acme/web');
+      const bytes = Buffer.from(JSON.stringify(manifest));
+      const digest = digestOf(bytes);
+      const ociTags = (res: Res): string[] => {
+        const raw = res.headers['oci-tag'];
+        const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
+        return values.flatMap((v) => v.split(',')).map((v) => v.trim()).sort();
+      };
+      const res = await c.putManifest('acme/web', digest, bytes, OCI, { tag: ['1.0', '1', 'latest', '1'] });
+      assert.equal(res.statusCode, 201, res.body);
+      assert.ok(Array.isArray(res.headers['oci-tag']), 'one header line per tag');
+      assert.deepEqual(ociTags(res), ['1', '1.0', 'latest'], 'each tag once');
+      // A tag in the path is applied too, so it is named with the parameters' tags.
+      const both = await c.putManifest('acme/web', 'stable', bytes, OCI, { tag: 'extra' });
+      assert.deepEqual(ociTags(both), ['extra', 'stable']);
+      // Without tag parameters there is nothing to report.
+      assert.deepEqual(ociTags(await c.putManifest('acme/web', digest, bytes, OCI)), []);
+      assert.deepEqual(ociTags(await c.putManifest('acme/web', 'plain', bytes, OCI)), []);
     });
   });
 

@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
+import pino from 'pino';
+import { createWharf } from '../../src/main.ts';
 import { digestOf } from '../../src/oci/digest.ts';
-import { assertError, type Client, DRIVERS, type Res, storageFor, withApp } from './support.ts';
+import { assertError, Client, DRIVERS, type Res, storageFor, withApp } from './support.ts';
 
 const octet = { 'content-type': 'application/octet-stream' };
 
@@ -165,6 +167,90 @@ for (const driver of DRIVERS) {
         await assertBlob(c, 'acme/web', '0123456789');
       });
     });
+
+    test('a last chunk in the closing PUT out of order is 416 like a PATCH; the session stays resumable', async () => {
+      await withStore(async (c) => {
+        const { location } = await start(c, 'acme/web');
+        assert.equal((await patch(c, location, '01234', '0-4')).statusCode, 202);
+        assert.equal((await patch(c, location, '56789', '5-9')).statusCode, 202);
+        const all = '0123456789abcde';
+        const digest = digestOf(Buffer.from(all));
+        const putChunk = (body: string, range: string) =>
+          c.req({ method: 'PUT', url: `${location}?digest=${encodeURIComponent(digest)}`, headers: { ...octet, 'content-range': range }, body });
+        // As the conformance suite sends it: the first chunk again, in the PUT; then a gap.
+        for (const [body, range] of [
+          ['01234', '0-4'],
+          ['abcde', '12-16'],
+          ['abcde', '3-7'],
+        ] as const) {
+          const res = await putChunk(body, range);
+          assertError(res, 416, 'BLOB_UPLOAD_INVALID');
+          const status = await c.get(location);
+          assert.equal(status.statusCode, 204, `the session survives ${range}`);
+          assert.equal(status.headers.range, '0-9', `nothing of ${range} was written`);
+        }
+        assertError(await c.head(`/v2/acme/web/blobs/${digest}`), 404, 'BLOB_UNKNOWN');
+        // Resumed at the offset GET reports, the same PUT finishes the upload.
+        const res = await putChunk('abcde', '10-14');
+        assert.equal(res.statusCode, 201, res.body);
+        assert.equal(res.headers['docker-content-digest'], digest);
+        await assertBlob(c, 'acme/web', all);
+        assert.deepEqual(await openSessions(c), []);
+      });
+    });
+
+    test('a closing PUT racing a DELETE of the same session: 201 or 404 BLOB_UPLOAD_UNKNOWN, never 500', async () => {
+      await withStore(async (c) => {
+        for (let i = 0; i < (driver === 'profile' ? 10 : 20); i++) {
+          const content = `raced upload ${i} `.repeat(50);
+          const digest = digestOf(Buffer.from(content));
+          const { location } = await start(c, 'acme/race');
+          const half = content.length / 2;
+          assert.equal((await patch(c, location, content.slice(0, half), `0-${half - 1}`)).statusCode, 202);
+          // Alternate which request goes first; both run concurrently (Client.req fails on any 5xx).
+          const closing = put(c, location, digest, content.slice(half));
+          const cancel = c.delete(location);
+          const [p, d] = i % 2 === 0 ? await Promise.all([closing, cancel]) : (await Promise.all([cancel, closing])).reverse();
+          if (p === undefined || d === undefined) throw new Error('unreachable');
+          if (p.statusCode !== 201) assertError(p, 404, 'BLOB_UPLOAD_UNKNOWN');
+          if (d.statusCode !== 204) assertError(d, 404, 'BLOB_UPLOAD_UNKNOWN');
+          // Whoever won, the session is gone and the blob exists exactly when the PUT said 201.
+          assertError(await c.get(location), 404, 'BLOB_UPLOAD_UNKNOWN');
+          const blob = await c.head(`/v2/acme/race/blobs/${digest}`);
+          assert.equal(blob.statusCode, p.statusCode === 201 ? 200 : 404, `blob after put ${p.statusCode}`);
+          if (p.statusCode === 201) await assertBlob(c, 'acme/race', content);
+        }
+        assert.deepEqual(await openSessions(c), []);
+      });
+    });
+
+    test(
+      'a closing PUT on one replica racing a DELETE on another: 201 or 404 BLOB_UPLOAD_UNKNOWN, never 500',
+      { skip: driver === 'profile' ? false : 'replicas share S3 + PostgreSQL: runs on the scale profile' },
+      async () => {
+        await withStore(async (a) => {
+          // A second Wharf on the same object store and database, as a second replica would be.
+          const other = await createWharf(a.wharf.config, { logger: pino({ level: 'silent' }) });
+          const b = new Client({ ...other, dataDir: a.wharf.dataDir });
+          try {
+            for (let i = 0; i < 10; i++) {
+              const content = `replica race ${i} `.repeat(4000);
+              const digest = digestOf(Buffer.from(content));
+              const { location } = await start(a, 'acme/replicas');
+              const half = content.length / 2;
+              assert.equal((await patch(a, location, content.slice(0, half), `0-${half - 1}`)).statusCode, 202);
+              const [p, d] = await Promise.all([put(a, location, digest, content.slice(half)), b.delete(location)]);
+              if (p.statusCode !== 201) assertError(p, 404, 'BLOB_UPLOAD_UNKNOWN');
+              if (d.statusCode !== 204) assertError(d, 404, 'BLOB_UPLOAD_UNKNOWN');
+              assertError(await b.get(location), 404, 'BLOB_UPLOAD_UNKNOWN');
+              if (p.statusCode === 201) await assertBlob(b, 'acme/replicas', content);
+            }
+          } finally {
+            await other.close();
+          }
+        });
+      },
+    );
 
     test('streamed PATCHes without Content-Range or Content-Length append in order', async () => {
       await withStore(async (c) => {

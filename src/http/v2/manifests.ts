@@ -90,6 +90,9 @@ export function manifestRoutes(deps: V2Deps) {
         .header('docker-content-digest', result.digest)
         .header('content-length', '0');
       if (result.subject) reply.header('oci-subject', result.subject);
+      // Spec, "Pushing manifests with tags": one OCI-Tag per tag applied, so a client that sent
+      // `?tag=` learns which took (a registry without tag parameters answers none).
+      if (extraTags.length > 0 && result.tags.length > 0) reply.header('oci-tag', result.tags);
       return reply.send();
     },
 

@@ -19,7 +19,10 @@ function requiredDigest(req: FastifyRequest) {
   return parseDigest(raw);
 }
 
-/** Content-Range of a PATCH: `<start>-<end>`; returns the start offset. */
+/**
+ * Content-Range of a chunk (a PATCH, or the last chunk in the closing PUT): `<start>-<end>`;
+ * returns the start offset, which the store checks against the session's end (416 otherwise).
+ */
 function chunkOffset(req: FastifyRequest): number | undefined {
   const raw = req.headers['content-range'];
   if (raw === undefined) return undefined;
@@ -56,14 +59,15 @@ function created(reply: FastifyReply, name: RepoName, digest: string) {
 export function uploadRoutes(deps: V2Deps) {
   return {
     async start(req: FastifyRequest, reply: FastifyReply, name: RepoName) {
-      await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
       const mount = queryString(req, 'mount');
+      const fromRaw = mount !== undefined ? queryString(req, 'from') : undefined;
+      const from = fromRaw !== undefined && isRepoName(fromRaw) ? (fromRaw as RepoName) : undefined;
+      await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'], ...(from !== undefined ? { mountFrom: from } : {}) });
       if (mount !== undefined) {
         const digest = parseDigest(mount);
-        const from = queryString(req, 'from');
         // A mount that is impossible or not allowed is not an error: fall back to a new session.
-        if (from !== undefined && isRepoName(from) && (await deps.gate.requestMayPull(req, from as RepoName))) {
-          if (await deps.uploads.mount(name, from as RepoName, digest)) return created(reply, name, digest);
+        if (from !== undefined && (await deps.gate.requestMayPull(req, from))) {
+          if (await deps.uploads.mount(name, from, digest)) return created(reply, name, digest);
         }
         return accepted(reply, name, await deps.uploads.start(name), 0);
       }
@@ -108,7 +112,10 @@ export function uploadRoutes(deps: V2Deps) {
     async put(req: FastifyRequest, reply: FastifyReply, name: RepoName, id: string) {
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
       const digest = requiredDigest(req);
-      await deps.uploads.complete(name, id, digest, hasBody(req) ? body(req) : null);
+      // The last chunk may come with the PUT; out of order it is 416 like a PATCH, before any byte
+      // is written, so the session stays as it was and the client can resume from GET's Range.
+      const chunk = hasBody(req) ? { ...body(req), offset: chunkOffset(req) } : null;
+      await deps.uploads.complete(name, id, digest, chunk);
       return created(reply, name, digest);
     },
 
