@@ -25,6 +25,7 @@ import { type TlsFiles, TlsReloader, describeCertificate, httpsOptions } from '.
 import { RegistryService } from './services/registry.ts';
 import { JobRunner } from './services/jobs/runner.ts';
 import { TrashService } from './services/trash.ts';
+import { TagPolicy } from './services/policies/tag-policy.ts';
 import { UsageService } from './services/usage.ts';
 import { SYSTEM } from './auth/principal.ts';
 import { UploadService } from './services/uploads.ts';
@@ -158,7 +159,8 @@ export async function createWharf(
   }
   metrics?.setSources({ uploadSessions: () => metadata.uploads.count(), storageByOwner: () => storageByOwner(metadata.db) });
   const events = new EventBus<RegistryEvents>(logger);
-  const registry = new RegistryService({ metadata, blobs: store, events, clock, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
+  const tagPolicy = new TagPolicy({ allowChartOverwrite: config.charts.allowOverwrite });
+  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
   const uploads = new UploadService({
     metadata,
     uploads: store,
@@ -168,7 +170,7 @@ export async function createWharf(
   });
   const access = await createAccessServices(config, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
   if (config.auth.enabled) await ensureAdmin(config, metadata, clock, logger);
-  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days });
+  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days, tagPolicy });
   const usage = new UsageService({ metadata, authz: access.authz });
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
   const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
@@ -189,7 +191,7 @@ export async function createWharf(
     events,
     clock,
     log: logger,
-    allowOverwrite: config.charts.allowOverwrite,
+    tagPolicy,
     indexCacheDir: config.charts.indexCache ? join(config.dataDir, 'cache', 'charts') : null,
   });
   charts.listen();

@@ -11,6 +11,7 @@ import type { BlobStore, ByteRange } from '../storage/types.ts';
 import type { RegistryEventBus } from './events.ts';
 import { TagListCache } from './tag-list-cache.ts';
 import { trashedManifestError, trashedPackageError } from './trash-refusals.ts';
+import { isChartConfig, TagPolicy } from './policies/tag-policy.ts';
 
 /** Counters of registry traffic by kind (lib/metrics.ts implements it). */
 export interface RegistryMetrics {
@@ -32,6 +33,8 @@ export interface RegistryDeps {
    * write on every request (docs/adr/0009-garbage-collection.md). Default 0: every use writes.
    */
   touchEveryMs?: number;
+  /** Tag and chart-version immutability (docs/adr/0013-policies.md); default: the site defaults (charts immutable, no tag rule). */
+  tagPolicy?: TagPolicy;
 }
 
 export interface Page<T> {
@@ -63,8 +66,11 @@ export class RegistryService {
   /** Kind of recently pulled blobs, so repeated pulls of a layer cost no query. */
   private readonly blobKinds = new Map<Digest, ArtifactKind>();
 
+  private readonly tagPolicy: TagPolicy;
+
   constructor(deps: RegistryDeps) {
     this.deps = deps;
+    this.tagPolicy = deps.tagPolicy ?? new TagPolicy({ allowChartOverwrite: false });
   }
 
   // ---- blobs ------------------------------------------------------------------------------
@@ -211,6 +217,9 @@ export class RegistryService {
         }
       }
       // Blobs no manifest of the repository referenced yet are the ones this push publishes.
+      // Under the repository lock taken above, so a concurrent push cannot move the tag between
+      // this check and the write (ADR 0013).
+      await this.tagPolicy.refuseMoves(m, repo, digest, isChartConfig(record.configMediaType), tags);
       if (metrics) published = await m.manifests.referenced(repo, parsed.blobs.map((d) => d.digest));
       await m.manifests.put(record, children);
       for (const tag of tags) await m.tags.put(repo, tag, digest, now);
@@ -234,10 +243,14 @@ export class RegistryService {
   /** By tag: removes only the tag. By digest: removes the manifest and every tag on it. */
   async deleteManifest(repo: RepoName, ref: Reference): Promise<void> {
     if (ref.kind === 'tag') {
-      const current = await this.deps.metadata.tags.resolve(repo, ref.tag);
-      if (!current || !(await this.deps.metadata.tags.delete(repo, ref.tag))) {
-        throw new RegistryError('MANIFEST_UNKNOWN', 'tag unknown to registry', { name: repo, reference: ref.tag });
-      }
+      const tag = ref.tag;
+      const current = await this.deps.metadata.transaction(async (m) => {
+        const found = await m.tags.resolve(repo, tag);
+        if (!found) return null;
+        await this.tagPolicy.refuseDeletes(m, repo, [tag], 'deleting this tag');
+        return (await m.tags.delete(repo, tag)) ? found : null;
+      });
+      if (!current) throw new RegistryError('MANIFEST_UNKNOWN', 'tag unknown to registry', { name: repo, reference: ref.tag });
       this.deps.events.emit('tag.deleted', { repo, tag: ref.tag, digest: current.digest });
       return;
     }
@@ -245,6 +258,7 @@ export class RegistryService {
       // Locked first, so an index being stored that lists it either commits before our check
       // (and is seen) or waits and then finds the child gone.
       if (!(await m.manifests.lockForDelete(repo, ref.digest))) return false;
+      if ((await m.manifests.state(repo, ref.digest)) === 'live') await this.tagPolicy.refuseDeletes(m, repo, await m.tags.forDigest(repo, ref.digest), `deleting manifest ${ref.digest}`);
       const indexes = await m.manifests.listedBy(repo, ref.digest);
       if (indexes.length > 0) throw referencedError(repo, ref.digest, indexes);
       return m.manifests.delete(repo, ref.digest);
