@@ -26,6 +26,8 @@ import { RegistryService } from './services/registry.ts';
 import { JobRunner } from './services/jobs/runner.ts';
 import { TrashService } from './services/trash.ts';
 import { TagPolicy } from './services/policies/tag-policy.ts';
+import { PolicyService } from './services/policies/settings.ts';
+import { RetentionService } from './services/policies/retention-service.ts';
 import { UsageService } from './services/usage.ts';
 import { SYSTEM } from './auth/principal.ts';
 import { UploadService } from './services/uploads.ts';
@@ -50,6 +52,8 @@ export interface Wharf {
   tls: TlsReloader | null;
   trash: TrashService;
   usage: UsageService;
+  policies: PolicyService;
+  retention: RetentionService;
   /** Background jobs (GC, trash purge, …), instrumented for metrics. */
   jobs: JobRunner;
   /** Null when `metrics.enabled` is false. */
@@ -175,6 +179,7 @@ export async function createWharf(
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
   const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
   jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
+  const policies = new PolicyService({ metadata, authz: access.authz, tagPolicy, clock });
   const parser = new ChartParser({
     workers: config.charts.parseWorkers,
     maxQueue: 32,
@@ -197,6 +202,8 @@ export async function createWharf(
   charts.listen();
   const sessions = new SessionService({ metadata, authn: access.authn, clock });
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
+  const retention = new RetentionService({ metadata, authz: access.authz, trash, tagPolicy, clock, flushPulls: () => downloads.flush() });
+  jobs.schedule(retention.job(SYSTEM), config.retention.intervalSeconds * 1000, {});
   const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads });
   const gc = createCollector(config, { metadata, store, uploads, events, clock });
   const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
@@ -210,6 +217,8 @@ export async function createWharf(
     trash,
     usage,
     jobs,
+    policies,
+    retention,
     baseUrl: config.server.baseUrl,
     authEnabled: config.auth.enabled,
     service: config.auth.service,
@@ -256,6 +265,8 @@ export async function createWharf(
     trash,
     usage,
     jobs,
+    policies,
+    retention,
     gc,
     gcAdmin,
     metrics,

@@ -28,6 +28,8 @@ export interface RetentionDeps {
   trash: TrashService;
   tagPolicy: TagPolicy;
   clock: () => number;
+  /** Writes this replica's pending pull counts first, so a pull just served counts (DownloadCounter.flush). */
+  flushPulls?: () => Promise<void>;
 }
 
 export interface VersionOutcome extends Omit<RetentionDecision, 'pushedAt' | 'lastPulledAt'> {
@@ -141,6 +143,7 @@ export class RetentionService {
    * with rules of its own keeps them). Null when the package vanished meanwhile.
    */
   async runPackage(actor: Principal, repo: RepoName, opts: { dryRun: boolean; rules?: RetentionRules | undefined; ownerLevel?: boolean }): Promise<PackageRetention | null> {
+    await this.deps.flushPulls?.();
     try {
       return await this.deps.metadata.transaction(async (m) => {
         const row = await m.repositories.lock(repo);
