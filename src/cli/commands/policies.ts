@@ -1,0 +1,132 @@
+/**
+ * `wharf policy show|set TARGET` and `wharf retention preview|apply TARGET`, straight on the
+ * database as an operator (site admin; audited as `system`). TARGET is a package (`acme/web`,
+ * any name with a `/`) or an owner (`acme`). See docs/policies.md and docs/adr/0013-policies.md.
+ */
+import pino from 'pino';
+import { SYSTEM } from '../../auth/principal.ts';
+import { EventBus } from '../../lib/events.ts';
+import { parseRepoName, type RepoName } from '../../oci/name.ts';
+import type { RegistryEvents } from '../../services/events.ts';
+import { type RetentionReport, RetentionService, validateRetention } from '../../services/policies/retention-service.ts';
+import { PolicyService, type PolicyView } from '../../services/policies/settings.ts';
+import { TagPolicy } from '../../services/policies/tag-policy.ts';
+import { TrashService } from '../../services/trash.ts';
+import { type Command, CliError, defineCommand, UsageError } from '../command.ts';
+import type { Output } from '../output.ts';
+import type { Runtime } from '../runtime.ts';
+
+async function services(runtime: Runtime): Promise<{ policies: PolicyService; retention: RetentionService }> {
+  const metadata = await runtime.metadata();
+  const { authz } = await runtime.access();
+  const config = runtime.config();
+  const tagPolicy = new TagPolicy({ allowChartOverwrite: config.charts.allowOverwrite });
+  const trash = new TrashService({ metadata, authz, events: new EventBus<RegistryEvents>(pino({ level: 'silent' })), clock: Date.now, days: config.trash.days, tagPolicy });
+  return {
+    policies: new PolicyService({ metadata, authz, tagPolicy, clock: Date.now }),
+    retention: new RetentionService({ metadata, authz, trash, tagPolicy, clock: Date.now }),
+  };
+}
+
+function packageOf(target: string): RepoName {
+  try {
+    return parseRepoName(target);
+  } catch {
+    throw new UsageError(`${target} is not a package name (owner/name)`);
+  }
+}
+
+function parseJsonArg(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UsageError(`${what} is not JSON`);
+  }
+}
+
+function printPolicy(out: Output, v: PolicyView): void {
+  out.line(`${v.kind} ${v.target}${v.updatedAt ? ` (changed ${v.updatedAt.slice(0, 16).replace('T', ' ')} by ${v.updatedBy ?? '?'})` : ' (no settings of its own)'}`);
+  out.line(`own settings: ${JSON.stringify(v.settings)}`);
+  const e = v.effective;
+  out.line(`tag rules (${e.tagRules.source}): ${e.tagRules.rules.length === 0 ? 'none, every tag mutable' : e.tagRules.rules.map((r) => `${r.pattern} ${r.immutable ? 'immutable' : 'mutable'}`).join('; ')}`);
+  out.line(`chart versions (${e.chartOverwrite.source}): ${e.chartOverwrite.allowed ? 'may be overwritten' : 'immutable'}`);
+  out.line(`retention (${e.retention.source}): ${e.retention.rules ? JSON.stringify(e.retention.rules) : 'none'}`);
+}
+
+function printReport(out: Output, r: RetentionReport): void {
+  for (const p of r.packages) {
+    if (!p.rules) continue;
+    out.line(`${p.package} (${p.source} rules ${JSON.stringify(p.rules)}): ${p.removed} to remove, ${p.kept} kept`);
+    out.table(p.versions, [
+      { header: 'action', value: (v) => v.action },
+      { header: 'version', value: (v) => `${v.tags.join(',') || '(untagged)'} ${v.digest.slice(7, 19)}` },
+      { header: 'pushed', value: (v) => v.pushedAt.slice(0, 16).replace('T', ' ') },
+      { header: 'manifests', value: (v) => (v.action === 'remove' ? String(v.manifests.length) : '') },
+      { header: 'why', value: (v) => v.reasons.join('; ') },
+    ]);
+  }
+  const verb = r.dryRun ? 'would move' : 'moved';
+  out.line(`${r.target}: ${verb} ${r.removed} ${r.removed === 1 ? 'version' : 'versions'} to the trash, ${r.kept} kept${r.dryRun ? ' (dry run: nothing changed)' : ''}`);
+}
+
+export const policyCommands: readonly Command[] = [
+  defineCommand({
+    name: 'policy show',
+    summary: "Show a package's or an owner's policy and what is in force",
+    args: [{ name: 'TARGET', description: 'a package (owner/name) or an owner' }],
+    json: true,
+    async run({ args, json, out, runtime }) {
+      const { policies } = await services(runtime);
+      const v = args.TARGET.includes('/') ? await policies.ofPackage(SYSTEM, packageOf(args.TARGET)) : await policies.ofOwner(SYSTEM, args.TARGET);
+      if (json) out.json(v);
+      else printPolicy(out, v);
+    },
+  }),
+  defineCommand({
+    name: 'policy set',
+    summary: "Replace a package's or an owner's policy ('{}' removes it)",
+    details:
+      'POLICY is JSON: {"tagRules":[{"pattern":"v[0-9]*","immutable":true}],"allowChartOverwrite":false,"retention":{"keepMostRecent":10,"keepPulledWithinDays":30,"keepTags":["release-*"],"removeUntaggedOlderThanDays":7}}. See docs/policies.md.',
+    args: [
+      { name: 'TARGET', description: 'a package (owner/name) or an owner' },
+      { name: 'POLICY', description: 'the policy document as JSON' },
+    ],
+    json: true,
+    async run({ args, json, out, runtime }) {
+      const { policies } = await services(runtime);
+      const doc = parseJsonArg(args.POLICY, 'POLICY');
+      const v = args.TARGET.includes('/') ? await policies.setPackage(SYSTEM, packageOf(args.TARGET), doc) : await policies.setOwner(SYSTEM, args.TARGET, doc);
+      if (json) out.json(v);
+      else printPolicy(out, v);
+    },
+  }),
+  defineCommand({
+    name: 'retention preview',
+    summary: 'List exactly which versions retention would move to the trash, and why (a dry run)',
+    details: '--rules previews unsaved rules (JSON, as in a policy\'s "retention") in place of the saved ones.',
+    args: [{ name: 'TARGET', description: 'a package (owner/name) or an owner (every package of it)' }],
+    options: { rules: { type: 'string', value: 'JSON', description: 'retention rules to preview instead of the saved ones' } },
+    json: true,
+    async run({ args, options, json, out, runtime }) {
+      const { retention } = await services(runtime);
+      const rules = options.rules !== undefined ? validateRetention(parseJsonArg(options.rules, '--rules')) : undefined;
+      const r = await retention.preview(SYSTEM, args.TARGET.includes('/') ? packageOf(args.TARGET) : args.TARGET, rules);
+      if (json) out.json(r);
+      else printReport(out, r);
+    },
+  }),
+  defineCommand({
+    name: 'retention apply',
+    summary: 'Move what the retention rules remove to the trash now',
+    details: 'Restorable from the trash until it is purged; the next garbage collection after the purge frees the bytes.',
+    args: [{ name: 'TARGET', description: 'a package (owner/name) or an owner (every package of it)' }],
+    json: true,
+    async run({ args, json, out, runtime }) {
+      const { retention } = await services(runtime);
+      const r = await retention.apply(SYSTEM, args.TARGET.includes('/') ? packageOf(args.TARGET) : args.TARGET);
+      if (r.packages.every((p) => !p.rules)) throw new CliError(`no retention rule applies to ${args.TARGET}`);
+      if (json) out.json(r);
+      else printReport(out, r);
+    },
+  }),
+];
