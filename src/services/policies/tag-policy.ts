@@ -49,7 +49,8 @@ export class TagPolicy {
 
   /**
    * Refuses a push of manifest `digest` (a chart when `chart`) onto `tags` when one of them points
-   * at another manifest and may not move. Reads the policy only when a tag actually moves.
+   * at another manifest and may not move. Reads the policy only when a tag actually moves. A
+   * chart version's own rule is named first: it is the more specific reason.
    */
   async refuseMoves(m: Metadata, repo: RepoName, digest: Digest, chart: boolean, tags: readonly Tag[]): Promise<void> {
     let policy: EffectivePolicy | null = null;
@@ -57,6 +58,14 @@ export class TagPolicy {
       const current = await m.tags.resolve(repo, tag);
       if (!current || current.digest === digest) continue;
       policy ??= await this.effective(m, repo);
+      if ((chart || current.configMediaType === MediaType.HelmConfig) && !policy.chartOverwrite.allowed) {
+        throw new RegistryError('DENIED', `chart version ${tag} of ${repo} already exists (${short(current.digest)}) and chart versions are immutable (${describeChartRule(policy)}); push a new version`, {
+          name: repo,
+          tag,
+          digest: current.digest,
+          rule: describeChartRule(policy),
+        });
+      }
       const rule = immutableBy(tag, policy);
       if (rule) {
         throw new RegistryError('DENIED', `tag ${tag} of ${repo} is immutable (${rule}): it points at ${short(current.digest)}; push a new tag instead`, {
@@ -64,14 +73,6 @@ export class TagPolicy {
           tag,
           digest: current.digest,
           rule,
-        });
-      }
-      if ((chart || current.configMediaType === MediaType.HelmConfig) && !policy.chartOverwrite.allowed) {
-        throw new RegistryError('DENIED', `chart version ${tag} of ${repo} already exists (${short(current.digest)}) and chart versions are immutable (${describeChartRule(policy)}); push a new version`, {
-          name: repo,
-          tag,
-          digest: current.digest,
-          rule: describeChartRule(policy),
         });
       }
     }
