@@ -26,6 +26,7 @@ import { RegistryService } from './services/registry.ts';
 import { JobRunner } from './services/jobs/runner.ts';
 import { TrashService } from './services/trash.ts';
 import { TagPolicy } from './services/policies/tag-policy.ts';
+import { QuotaService } from './services/quotas.ts';
 import { PolicyService } from './services/policies/settings.ts';
 import { RetentionService } from './services/policies/retention-service.ts';
 import { UsageService } from './services/usage.ts';
@@ -54,6 +55,7 @@ export interface Wharf {
   usage: UsageService;
   policies: PolicyService;
   retention: RetentionService;
+  quotas: QuotaService;
   /** Background jobs (GC, trash purge, …), instrumented for metrics. */
   jobs: JobRunner;
   /** Null when `metrics.enabled` is false. */
@@ -164,7 +166,8 @@ export async function createWharf(
   metrics?.setSources({ uploadSessions: () => metadata.uploads.count(), storageByOwner: () => storageByOwner(metadata.db) });
   const events = new EventBus<RegistryEvents>(logger);
   const tagPolicy = new TagPolicy({ allowChartOverwrite: config.charts.allowOverwrite });
-  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
+  const quotas = new QuotaService({ metadata, clock, defaultBytes: config.quotas.defaultBytes });
+  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, quotas, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
   const uploads = new UploadService({
     metadata,
     uploads: store,
@@ -219,6 +222,7 @@ export async function createWharf(
     jobs,
     policies,
     retention,
+    quotas,
     baseUrl: config.server.baseUrl,
     authEnabled: config.auth.enabled,
     service: config.auth.service,
@@ -267,6 +271,7 @@ export async function createWharf(
     jobs,
     policies,
     retention,
+    quotas,
     gc,
     gcAdmin,
     metrics,

@@ -29,6 +29,7 @@ import { registerTrashRoutes } from './api/trash.ts';
 import { registerPolicyRoutes } from './api/policies.ts';
 import type { PolicyService } from '../services/policies/settings.ts';
 import type { RetentionService } from '../services/policies/retention-service.ts';
+import type { QuotaService } from '../services/quotas.ts';
 import type { JobRunner } from '../services/jobs/runner.ts';
 import type { TrashService } from '../services/trash.ts';
 import type { UsageService } from '../services/usage.ts';
@@ -52,6 +53,7 @@ export interface HttpDeps {
   jobs: JobRunner;
   policies: PolicyService;
   retention: RetentionService;
+  quotas: QuotaService;
   /** false = no authentication at all (throwaway local use). */
   authEnabled: boolean;
   baseUrl: string | undefined;
@@ -185,7 +187,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     });
     registerPackageRoutes(api, { gate: authGate, packages: deps.packages });
     registerTrashRoutes(api, { gate: authGate, trash: deps.trash, usage: deps.usage, jobs: deps.jobs });
-    registerPolicyRoutes(api, { gate: authGate, policies: deps.policies, retention: deps.retention, jobs: deps.jobs });
+    registerPolicyRoutes(api, { gate: authGate, policies: deps.policies, retention: deps.retention, jobs: deps.jobs, quotas: deps.quotas });
     if (deps.gcAdmin) registerAdminGcRoutes(api, { gate: authGate, gc: deps.gcAdmin });
     if (deps.ui) {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
@@ -211,6 +213,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       uploads: deps.uploads,
       gate,
       manifestMaxBytes: deps.manifestMaxBytes,
+      quotas: deps.quotas,
     });
   });
   // Last: the UI's wildcard must not shadow any API route.

@@ -12,6 +12,7 @@ import type { RegistryEventBus } from './events.ts';
 import { TagListCache } from './tag-list-cache.ts';
 import { trashedManifestError, trashedPackageError } from './trash-refusals.ts';
 import { isChartConfig, TagPolicy } from './policies/tag-policy.ts';
+import type { QuotaService } from './quotas.ts';
 
 /** Counters of registry traffic by kind (lib/metrics.ts implements it). */
 export interface RegistryMetrics {
@@ -35,6 +36,8 @@ export interface RegistryDeps {
   touchEveryMs?: number;
   /** Tag and chart-version immutability (docs/adr/0013-policies.md); default: the site defaults (charts immutable, no tag rule). */
   tagPolicy?: TagPolicy;
+  /** Storage quotas per owner (ADR 0013); without it nothing is refused (the usage is still kept). */
+  quotas?: QuotaService;
 }
 
 export interface Page<T> {
@@ -195,7 +198,8 @@ export class RegistryService {
       // First: locks the repository row, so a concurrent trash move or restore of this package
       // is either wholly before this push or wholly after it (ADR 0010).
       if ((await m.repositories.ensure(repo, ownerOf(repo), now)).trashedAt !== null) throw await trashedPackageError(m, repo);
-      if ((await m.manifests.state(repo, digest)) === 'trashed') throw await trashedManifestError(m, repo, digest);
+      const state = await m.manifests.state(repo, digest);
+      if (state === 'trashed') throw await trashedManifestError(m, repo, digest);
       // Touch stale links first: on PostgreSQL that row-locks exactly the links GC could be
       // removing, so either GC's delete waits and then sees the touch, or it ran first and the
       // read below no longer finds them (docs/adr/0009-garbage-collection.md).
@@ -220,8 +224,11 @@ export class RegistryService {
       // Under the repository lock taken above, so a concurrent push cannot move the tag between
       // this check and the write (ADR 0013).
       await this.tagPolicy.refuseMoves(m, repo, digest, isChartConfig(record.configMediaType), tags);
+      const blobs = parsed.blobs.map((d) => ({ digest: d.digest, size: d.size }));
+      if (state === null) await this.deps.quotas?.refuseManifest(m, repo, record.size, blobs);
       if (metrics) published = await m.manifests.referenced(repo, parsed.blobs.map((d) => d.digest));
-      await m.manifests.put(record, children);
+      // The owner's maintained usage moves with the row, in this transaction (ADR 0013).
+      if (await m.manifests.put(record, children)) await m.quotas.addManifest(ownerOf(repo), record.size, blobs);
       for (const tag of tags) await m.tags.put(repo, tag, digest, now);
     });
     if (metrics && published) this.countPush(metrics, record, parsed.blobs, published);

@@ -230,6 +230,9 @@ const ROUTES: Record<string, Op> = {
   'POST /api/v1/owners/{owner}/retention/preview': { summary: 'Dry run over every package of the owner (optional unsaved owner-level rules)', body: fromZod(policies.previewRoute.body, 'input'), ok: 200, result: json(policies.previewRoute.response), errors: [400, 403] },
   'POST /api/v1/owners/{owner}/retention/apply': { summary: 'Apply retention to every package of the owner now (owner administrators)', ok: 200, result: json(policies.applyRoute.response), errors: [403] },
   'POST /api/v1/admin/retention/run': { summary: 'A run of the retention.apply job over every package under a rule (site admins)', ok: 200, result: json(policies.runRetentionRoute.response), errors: [403] },
+  'GET /api/v1/owners/{owner}/quota': { summary: "The owner's storage usage (deduplicated, live and in the trash) against its quota (the owner's members)", ok: 200, result: json(policies.ownerQuotaRoute.response), errors: [403] },
+  'GET /api/v1/admin/quotas': { summary: "Every owner's usage and quota (site admins)", ok: 200, result: json(policies.adminQuotasRoute.response), errors: [403] },
+  'PUT /api/v1/admin/quotas/{owner}': { summary: "Set an owner's quota in bytes; null returns it to the site default quotas.defaultBytes (site admins; audited)", body: fromZod(policies.putQuotaRoute.body, 'input'), ok: 200, result: json(policies.putQuotaRoute.response), errors: [400, 403] },
   'GET /api/v1/audit': { summary: 'Audit log (site admins)', query: { limit: int, before: time, actor: str, target: str }, ok: 200, result: arr(ref('AuditEntry')), errors: [403] },
 };
 

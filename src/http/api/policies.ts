@@ -6,6 +6,9 @@
  *   POST    /api/v1/packages/:owner/:package/retention/apply     remove it (to the trash)
  *   POST    /api/v1/owners/:owner/retention/preview|apply        the same over every package of the owner
  *   POST    /api/v1/admin/retention/run                          a run of the retention.apply job (site admins)
+ *   GET     /api/v1/owners/:owner/quota                          usage against quota (the owner's members)
+ *   GET     /api/v1/admin/quotas                                 every owner's (site admins)
+ *   PUT     /api/v1/admin/quotas/:owner                          an owner's own quota, null = site default (site admins)
  * A preview's body may carry unsaved `rules`: the UI shows what a rule would remove before it is saved.
  * One exported zod schema object per route (params, body, response), fed to the OpenAPI document.
  */
@@ -16,6 +19,7 @@ import type { JobRunner } from '../../services/jobs/runner.ts';
 import { policySettingsSchema, retentionSchema } from '../../services/policies/model.ts';
 import type { RetentionService } from '../../services/policies/retention-service.ts';
 import type { PolicyService } from '../../services/policies/settings.ts';
+import type { QuotaService } from '../../services/quotas.ts';
 import type { AuthGate } from '../auth-gate.ts';
 import { body, packageName, signedIn } from './common.ts';
 
@@ -24,6 +28,7 @@ export interface PolicyRouteDeps {
   policies: PolicyService;
   retention: RetentionService;
   jobs: JobRunner;
+  quotas: QuotaService;
 }
 
 const owner = z.string().min(1).max(255);
@@ -93,6 +98,16 @@ export const runRetentionRoute = {
   }),
 };
 
+export const quotaViewSchema = z.object({
+  owner: z.string(),
+  usedBytes: z.number().int(),
+  limitBytes: z.number().int().nullable(),
+  source: z.enum(['owner', 'site', 'none']),
+});
+export const ownerQuotaRoute = { params: ownerParams, response: quotaViewSchema };
+export const adminQuotasRoute = { response: z.array(quotaViewSchema) };
+export const putQuotaRoute = { params: ownerParams, body: z.strictObject({ bytes: z.number().int().min(0).nullable() }), response: quotaViewSchema };
+
 function params<T extends z.ZodType>(schema: T, req: FastifyRequest): z.infer<T> {
   const r = schema.safeParse(req.params);
   if (!r.success) throw new RegistryError('BAD_REQUEST', 'invalid path parameters', { issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
@@ -100,7 +115,20 @@ function params<T extends z.ZodType>(schema: T, req: FastifyRequest): z.infer<T>
 }
 
 export function registerPolicyRoutes(app: FastifyInstance, deps: PolicyRouteDeps): void {
-  const { gate, policies, retention, jobs } = deps;
+  const { gate, policies, retention, jobs, quotas } = deps;
+
+  app.get('/api/v1/owners/:owner/quota', async (req) => {
+    const p = params(ownerParams, req);
+    return quotas.ofOwner(await signedIn(gate, req), p.owner);
+  });
+
+  app.get('/api/v1/admin/quotas', async (req) => quotas.list(await signedIn(gate, req)));
+
+  app.put('/api/v1/admin/quotas/:owner', async (req) => {
+    const p = params(ownerParams, req);
+    const b = body(putQuotaRoute.body, req);
+    return quotas.set(await signedIn(gate, req), p.owner, b.bytes);
+  });
 
   app.get('/api/v1/packages/:owner/:package/policy', async (req) => {
     params(packageParams, req);

@@ -1,3 +1,4 @@
+import type { QuotaService } from '../../services/quotas.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
 import type { RegistryService } from '../../services/registry.ts';
@@ -10,6 +11,8 @@ export interface V2Deps {
   uploads: UploadService;
   gate: AccessGate;
   manifestMaxBytes: number;
+  /** Storage quotas, checked before an upload's body is read (ADR 0013). */
+  quotas?: QuotaService | undefined;
 }
 
 export type Handler = (req: FastifyRequest, reply: FastifyReply, name: RepoName, arg: string) => Promise<unknown>;
