@@ -3,7 +3,8 @@
  * prints (issue 13): podman and skopeo pushing over an immutable tag, skopeo deleting it, Helm 3
  * and Helm 4 pushing an existing chart version again with other content — each refused with the
  * message naming the tag and the rule — while re-pushing the identical image succeeds; and
- * `wharf retention preview|apply` beside the running server.
+ * `wharf retention preview|apply` beside the running server; podman pushing over an owner's
+ * quota (the usage in what it prints) and succeeding after a delete and `wharf gc`.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -124,6 +125,27 @@ describe('policies with real clients', { skip }, () => {
       assert.doesNotMatch(show.stdout, /something else/);
     });
   }
+
+  test("podman push over the owner's quota fails with the usage in the message, and succeeds after deleting and GC", async () => {
+    const repo = `${owner}/${uniqueName('quota')}`;
+    const remote = `${server.host}/${repo}`;
+    await importImage('localhost/policy-q1:1', 'q1');
+    ok(await clients.run('podman', ['push', '--quiet', NO_TLS, 'localhost/policy-q1:1', `docker://${remote}:one`]), 'push q1');
+    const used = (await api<{ usedBytes: number }>('GET', `/api/v1/owners/${owner}/quota`)).body.usedBytes;
+    assert.ok(used > 0);
+    // Room for a few KiB more: the next image (two 16 KiB random files) does not fit.
+    ok(await wharf(['quota', 'set', owner, String(used + 4096)]), 'wharf quota set');
+    assert.match(ok(await wharf(['quota', 'show', owner]), 'wharf quota show').stdout, new RegExp(`^${owner}: .* used of .* \\(its own, \\d+%\\)$`, 'm'));
+    await importImage('localhost/policy-q2:1', 'q2');
+    const over = await clients.run('podman', ['push', '--quiet', NO_TLS, 'localhost/policy-q2:1', `docker://${remote}:two`]);
+    refused(over, 'podman push over quota', new RegExp(`denied: ${owner} uses [0-9.]+ (B|KiB|MiB) of its [0-9.]+ (B|KiB|MiB) quota; this (upload|push) needs [0-9.]+ (B|KiB|MiB) more`));
+
+    // Delete what is there (skopeo deletes by digest), collect, push again.
+    ok(await clients.run('skopeo', ['delete', NO_TLS, `docker://${remote}:one`]), 'skopeo delete');
+    ok(await wharf(['gc']), 'wharf gc');
+    ok(await clients.run('podman', ['push', '--quiet', NO_TLS, 'localhost/policy-q2:1', `docker://${remote}:two`]), 'push after delete and GC');
+    ok(await wharf(['quota', 'set', owner, 'none']), 'quota back to none');
+  });
 
   test('wharf retention preview (unsaved rules, text and --json) and apply beside the running server', async () => {
     const repo = `${owner}/${uniqueName('ci')}`;

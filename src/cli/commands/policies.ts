@@ -12,11 +12,13 @@ import { type RetentionReport, RetentionService, validateRetention } from '../..
 import { PolicyService, type PolicyView } from '../../services/policies/settings.ts';
 import { TagPolicy } from '../../services/policies/tag-policy.ts';
 import { TrashService } from '../../services/trash.ts';
+import { QuotaService, type QuotaView } from '../../services/quotas.ts';
+import { formatBytes, parseBytes } from '../../lib/bytes.ts';
 import { type Command, CliError, defineCommand, UsageError } from '../command.ts';
 import type { Output } from '../output.ts';
 import type { Runtime } from '../runtime.ts';
 
-async function services(runtime: Runtime): Promise<{ policies: PolicyService; retention: RetentionService }> {
+async function services(runtime: Runtime): Promise<{ policies: PolicyService; retention: RetentionService; quotas: QuotaService }> {
   const metadata = await runtime.metadata();
   const { authz } = await runtime.access();
   const config = runtime.config();
@@ -25,6 +27,7 @@ async function services(runtime: Runtime): Promise<{ policies: PolicyService; re
   return {
     policies: new PolicyService({ metadata, authz, tagPolicy, clock: Date.now }),
     retention: new RetentionService({ metadata, authz, trash, tagPolicy, clock: Date.now }),
+    quotas: new QuotaService({ metadata, clock: Date.now, defaultBytes: config.quotas.defaultBytes }),
   };
 }
 
@@ -69,7 +72,39 @@ function printReport(out: Output, r: RetentionReport): void {
   out.line(`${r.target}: ${verb} ${r.removed} ${r.removed === 1 ? 'version' : 'versions'} to the trash, ${r.kept} kept${r.dryRun ? ' (dry run: nothing changed)' : ''}`);
 }
 
+const quotaLine = (q: QuotaView) =>
+  `${q.owner}: ${formatBytes(q.usedBytes)} used${q.limitBytes === null ? ', no quota' : ` of ${formatBytes(q.limitBytes)} (${q.source === 'site' ? 'site default' : 'its own'}, ${Math.round((q.usedBytes / Math.max(q.limitBytes, 1)) * 100)}%)`}`;
+
 export const policyCommands: readonly Command[] = [
+  defineCommand({
+    name: 'quota show',
+    summary: "Show owners' storage usage against their quotas",
+    args: [{ name: 'OWNER', description: 'one owner (default: every owner)', optional: true }],
+    json: true,
+    async run({ args, json, out, runtime }) {
+      const { quotas } = await services(runtime);
+      const list = args.OWNER !== undefined ? [await quotas.ofOwner(SYSTEM, args.OWNER)] : await quotas.list(SYSTEM);
+      if (json) return out.json(args.OWNER !== undefined ? list[0] : list);
+      for (const q of list) out.line(quotaLine(q));
+    },
+  }),
+  defineCommand({
+    name: 'quota set',
+    summary: "Set an owner's storage quota ('none': back to the site default quotas.defaultBytes)",
+    args: [
+      { name: 'OWNER', description: 'the owner' },
+      { name: 'SIZE', description: 'bytes, or with a unit: 500MiB, 10GiB, 1TB; none' },
+    ],
+    json: true,
+    async run({ args, json, out, runtime }) {
+      const { quotas } = await services(runtime);
+      const bytes = args.SIZE === 'none' ? null : parseBytes(args.SIZE);
+      if (bytes === null && args.SIZE !== 'none') throw new UsageError(`${args.SIZE} is not a size (e.g. 10GiB, 500MB, 1048576, none)`);
+      const q = await quotas.set(SYSTEM, args.OWNER, bytes);
+      if (json) out.json(q);
+      else out.line(quotaLine(q));
+    },
+  }),
   defineCommand({
     name: 'policy show',
     summary: "Show a package's or an owner's policy and what is in force",
