@@ -200,6 +200,7 @@ function PreviewTable({ report }: { report: Report }) {
       {removals.length === 0 ? (
         <Empty title="Nothing would be removed" />
       ) : (
+        <div className="table-wrap">
         <table className="table">
           <thead>
             <tr>
@@ -222,6 +223,7 @@ function PreviewTable({ report }: { report: Report }) {
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </div>
   );
@@ -245,6 +247,7 @@ export function AdminQuotas() {
     <section aria-labelledby="quotas-title" data-testid="admin-quotas">
       <h2 id="quotas-title">Quotas</h2>
       {error ? <Alert>{error}</Alert> : null}
+      <div className="table-wrap">
       <table className="table">
         <thead>
           <tr>
@@ -263,6 +266,7 @@ export function AdminQuotas() {
           ))}
         </tbody>
       </table>
+      </div>
       <form
         className="inline-form"
         onSubmit={(e) => {
