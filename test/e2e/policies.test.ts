@@ -172,5 +172,12 @@ describe('policies with real clients', { skip }, () => {
     const gone = await clients.run('skopeo', ['inspect', NO_TLS, `docker://${remote}:sha-r1`]);
     refused(gone, 'inspect of a removed version', /manifest unknown/i);
     ok(await clients.run('skopeo', ['inspect', NO_TLS, `docker://${remote}:sha-r3`]), 'the newest is kept');
+
+    // The scheduled job, run now from the CLI: the next push makes sha-r3 the second most recent.
+    await importImage('localhost/policy-r4:1', 'r4');
+    ok(await clients.run('podman', ['push', '--quiet', NO_TLS, 'localhost/policy-r4:1', `docker://${remote}:sha-r4`]), 'push r4');
+    const all = ok(await wharf(['retention', 'apply', '--all']), 'apply --all').stdout;
+    assert.match(all, /retention: \d+ packages evaluated, 1 versions moved to the trash, \d+ kept \(job run [^)]+\)/);
+    refused(await clients.run('skopeo', ['inspect', NO_TLS, `docker://${remote}:sha-r3`]), 'sha-r3 removed by the job', /manifest unknown/i);
   });
 });

@@ -12,6 +12,7 @@ import { type RetentionReport, RetentionService, validateRetention } from '../..
 import { PolicyService, type PolicyView } from '../../services/policies/settings.ts';
 import { TagPolicy } from '../../services/policies/tag-policy.ts';
 import { TrashService } from '../../services/trash.ts';
+import { JobRunner } from '../../services/jobs/runner.ts';
 import { QuotaService, type QuotaView } from '../../services/quotas.ts';
 import { formatBytes, parseBytes } from '../../lib/bytes.ts';
 import { type Command, CliError, defineCommand, UsageError } from '../command.ts';
@@ -153,11 +154,34 @@ export const policyCommands: readonly Command[] = [
   defineCommand({
     name: 'retention apply',
     summary: 'Move what the retention rules remove to the trash now',
-    details: 'Restorable from the trash until it is purged; the next garbage collection after the purge frees the bytes.',
-    args: [{ name: 'TARGET', description: 'a package (owner/name) or an owner (every package of it)' }],
+    details:
+      'Restorable from the trash until it is purged; the next garbage collection after the purge frees the bytes. --all runs the retention.apply job (every package under a rule; recorded as a job run, once across servers).',
+    args: [{ name: 'TARGET', description: 'a package (owner/name) or an owner (every package of it)', optional: true }],
+    options: { all: { type: 'boolean', description: 'every package under a retention rule (the scheduled job, now)' } },
     json: true,
-    async run({ args, json, out, runtime }) {
+    async run({ args, options, json, out, runtime }) {
+      if ((args.TARGET === undefined) === !options.all) throw new UsageError('give a TARGET or --all (not both)');
       const { retention } = await services(runtime);
+      if (args.TARGET === undefined) {
+        const runner = new JobRunner({ metadata: await runtime.metadata(), clock: Date.now, log: pino({ level: 'silent' }) });
+        let last = 0;
+        const outcome = await runner.run(retention.job(SYSTEM), {
+          options: {},
+          trigger: 'cli',
+          actor: 'system',
+          onProgress: (p) => {
+            if (Date.now() - last < 2000) return;
+            last = Date.now();
+            out.note(`retention: ${String(p['packages'])} of ${String(p['of'])} packages, ${String(p['removed'])} versions moved to the trash so far`);
+          },
+        });
+        if (outcome.status === 'busy') throw new CliError(`a retention run is already in progress (${outcome.holder})`);
+        if (outcome.status !== 'succeeded') throw new CliError(`retention run ${outcome.status}: ${outcome.run.error ?? 'unknown error'}`);
+        const s = outcome.summary;
+        if (json) return out.json({ runId: outcome.run.id, ...s });
+        out.line(`retention: ${String(s['packages'])} packages evaluated, ${String(s['removed'])} versions moved to the trash, ${String(s['kept'])} kept (job run ${outcome.run.id})`);
+        return;
+      }
       const r = await retention.apply(SYSTEM, args.TARGET.includes('/') ? packageOf(args.TARGET) : args.TARGET);
       if (r.packages.every((p) => !p.rules)) throw new CliError(`no retention rule applies to ${args.TARGET}`);
       if (json) out.json(r);
