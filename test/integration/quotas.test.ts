@@ -8,7 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { SYSTEM } from '../../src/auth/principal.ts';
+import { buildTestApp } from '../helpers/app.ts';
 import { injectHttp, pushBlob } from '../helpers/charts.ts';
 import {
   adminAuth,
@@ -171,6 +176,39 @@ describe('quotas: the site default', () => {
       assert.equal(message(res), 'erin uses 0 B of its 2 KiB quota; this upload needs 2.9 KiB more');
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('two replicas sharing one database: rules and quotas set on one bind the other at once', () => {
+  test('a tag rule and a quota set through replica A refuse pushes to replica B', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-policy-replicas-'));
+    const shared = { storage: { driver: 'fs', fs: { root: join(dir, 'blobs'), fsync: 'false' } }, database: { sqlite: { path: join(dir, 'wharf.db') } } };
+    const a = await buildTestApp(shared);
+    const b = await buildTestApp(shared);
+    try {
+      const hb = injectHttp(b.app);
+      const cfg = await pushBlob(hb, 'rep/app', Buffer.from('{"architecture":"amd64","os":"linux"}'));
+      const manifest = (layer: { digest: string; size: number }) =>
+        Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, ...cfg }, layers: [{ mediaType: LAYER, ...layer }] }));
+      const one = manifest(await pushBlob(hb, 'rep/app', Buffer.alloc(100, 'one')));
+      const two = manifest(await pushBlob(hb, 'rep/app', Buffer.alloc(100, 'two')));
+      const put = (m: Buffer) => b.app.inject({ method: 'PUT', url: '/v2/rep/app/manifests/1.0.0', payload: m, headers: { 'content-type': OCI_MANIFEST } });
+      assert.equal((await put(one)).statusCode, 201);
+      await a.policies.setOwner(SYSTEM, 'rep', { tagRules: [{ pattern: '*.*.*', immutable: true }] });
+      const moved = await put(two);
+      assert.equal(moved.statusCode, 403);
+      assert.match(message(moved as unknown as Res), /^tag 1\.0\.0 of rep\/app is immutable \(owner tag rule 1/);
+
+      await a.quotas.set(SYSTEM, 'rep', (await b.quotas.ofOwner(SYSTEM, 'rep')).usedBytes + 10);
+      const big = Buffer.alloc(5000, 'z');
+      const res = await b.app.inject({ method: 'POST', url: `/v2/rep/app/blobs/uploads/?digest=${sha(big)}`, payload: big, headers: { 'content-type': 'application/octet-stream' } });
+      assert.equal(res.statusCode, 403);
+      assert.match(message(res as unknown as Res), /^rep uses [0-9.]+ B of its [0-9.]+ B quota; this upload needs 4\.9 KiB more$/);
+    } finally {
+      await a.close();
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
