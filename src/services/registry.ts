@@ -220,12 +220,13 @@ export class RegistryService {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'index references a manifest unknown to the repository', { digest: d.digest });
         }
       }
-      // Blobs no manifest of the repository referenced yet are the ones this push publishes.
       // Under the repository lock taken above, so a concurrent push cannot move the tag between
       // this check and the write (ADR 0013).
       await this.tagPolicy.refuseMoves(m, repo, digest, isChartConfig(record.configMediaType), tags);
+      // A new manifest's bytes and blobs the owner does not hold yet must fit its quota.
       const blobs = parsed.blobs.map((d) => ({ digest: d.digest, size: d.size }));
       if (state === null) await this.deps.quotas?.refuseManifest(m, repo, record.size, blobs);
+      // Blobs no manifest of the repository referenced yet are the ones this push publishes.
       if (metrics) published = await m.manifests.referenced(repo, parsed.blobs.map((d) => d.digest));
       // The owner's maintained usage moves with the row, in this transaction (ADR 0013).
       if (await m.manifests.put(record, children)) await m.quotas.addManifest(ownerOf(repo), record.size, blobs);
