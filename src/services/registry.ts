@@ -34,7 +34,7 @@ export interface RegistryDeps {
    * write on every request (docs/adr/0009-garbage-collection.md). Default 0: every use writes.
    */
   touchEveryMs?: number;
-  /** Tag and chart-version immutability (docs/adr/0013-policies.md); default: the site defaults (charts immutable, no tag rule). */
+  /** Tag and chart-version immutability (docs/adr/0013-policies.md); default: the stored rules, charts.allowOverwrite off. */
   tagPolicy?: TagPolicy;
   /** Storage quotas per owner (ADR 0013); without it nothing is refused (the usage is still kept). */
   quotas?: QuotaService;

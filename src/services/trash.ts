@@ -11,7 +11,7 @@ import { RegistryError } from '../errors.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import type { TrashEntry, TrashKind } from '../metadata/trash.ts';
 import type { Digest } from '../oci/digest.ts';
-import { ownerOf, type RepoName } from '../oci/name.ts';
+import { ownerOf, type RepoName, type Tag } from '../oci/name.ts';
 import type { AuthzService } from './authz.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { Job, JobContext } from './jobs/runner.ts';
@@ -19,7 +19,7 @@ import { refuseIfListedByIndex } from './trash-refusals.ts';
 import { TagPolicy } from './policies/tag-policy.ts';
 
 export const DAY_MS = 86_400_000;
-const NO_TAG_RULES = new TagPolicy({ allowChartOverwrite: false });
+const DEFAULT_TAG_POLICY = new TagPolicy({ allowChartOverwrite: false });
 /** Entries one page of a listing or one purge batch holds. */
 const PAGE = 500;
 
@@ -30,7 +30,7 @@ export interface TrashDeps {
   clock: () => number;
   /** How long an entry is kept before the purge job removes it. */
   days: number;
-  /** Immutable tags cannot be trashed with their version (ADR 0013); default: no tag rule applies. */
+  /** Immutable tags cannot be trashed with their version (ADR 0013); default: the stored rules, charts.allowOverwrite off. */
   tagPolicy?: TagPolicy;
 }
 
@@ -138,7 +138,8 @@ export class TrashService {
     if (state === null) throw new RegistryError('NOT_FOUND', 'version not found', { package: repo, digest });
     const members = await versionClosure(m, repo, digest);
     await refuseIfListedByIndex(m, repo, [digest], members, 'CONFLICT');
-    const tags = (await Promise.all([...members].map((d) => m.tags.forDigest(repo, d)))).flat();
+    const tags: Tag[] = [];
+    for (const d of members) tags.push(...(await m.tags.forDigest(repo, d)));
     await this.tagPolicy.refuseDeletes(m, repo, tags, 'moving this version to the trash');
     await this.hide(m, entry, [...members]);
     await this.audit(m, actor, 'package.version.trash', repo, { trash: id, digest, manifests: members.size, ...detail });
@@ -146,7 +147,7 @@ export class TrashService {
   }
 
   private get tagPolicy(): TagPolicy {
-    return this.deps.tagPolicy ?? NO_TAG_RULES;
+    return this.deps.tagPolicy ?? DEFAULT_TAG_POLICY;
   }
 
   /** A whole package: every live manifest and tag, and the name stays reserved. */
@@ -190,7 +191,7 @@ export class TrashService {
     return this.view(await this.entryFor(actor, id));
   }
 
-  async view(e: TrashEntry): Promise<TrashEntryView> {
+  private async view(e: TrashEntry): Promise<TrashEntryView> {
     const m = this.deps.metadata;
     const [size, tags] = await Promise.all([m.trash.size(e.id), m.trash.tagsOf(e.id)]);
     return {
