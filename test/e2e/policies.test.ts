@@ -114,6 +114,8 @@ describe('policies with real clients', { skip }, () => {
       const pushed = ok(await helm(['push', first, `oci://${server.host}/${owner}/charts`, '--plain-http']), 'helm push 1.0.0');
       const digest = /Digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout + pushed.stderr)?.[1];
       assert.ok(digest, `helm printed the digest:\n${pushed.stdout}${pushed.stderr}`);
+      // The identical chart again (a CI retry): Helm builds the same manifest, nothing moves.
+      ok(await helm(['push', first, `oci://${server.host}/${owner}/charts`, '--plain-http']), 'helm push of the identical chart again');
       const again = await helm(['push', second, `oci://${server.host}/${owner}/charts`, '--plain-http']);
       refused(
         again,
