@@ -85,8 +85,14 @@ export class QuotaStore {
     await addManifest(this.base, owner, manifestBytes, blobs);
   }
 
-  /** The owner's maintained bytes; `lock` (in a transaction, PostgreSQL) holds its row until the end. */
+  /**
+   * The owner's maintained bytes; `lock` (in a transaction, PostgreSQL) holds its row until the
+   * end — created first when missing, since FOR UPDATE on a row that is not there locks nothing.
+   */
   async used(owner: string, opts: { lock?: boolean } = {}): Promise<number> {
+    if (opts.lock && this.rowLocks) {
+      await this.db.insertInto('owner_usage').values({ owner, bytes: 0 }).onConflict((oc) => oc.column('owner').doNothing()).execute();
+    }
     let q = this.db.selectFrom('owner_usage').select('bytes').where('owner', '=', owner);
     if (opts.lock && this.rowLocks) q = q.forUpdate();
     return Number((await q.executeTakeFirst())?.bytes ?? 0);

@@ -151,6 +151,25 @@ describe('quotas', () => {
     await agree('after the quota pushes');
   });
 
+  test('two concurrent pushes that each fit but not both: exactly one is refused', async () => {
+    expect(await setQuota(null), 200, 'no quota while uploading');
+    const http = injectHttp(app.wharf.app, carol.auth);
+    const prepared: Buffer[] = [];
+    for (const repo of ['carol/race1', 'carol/race2']) {
+      const config = await pushBlob(http, repo, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, repo })));
+      const l = await pushBlob(http, repo, Buffer.alloc(6000, repo));
+      prepared.push(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, ...config }, layers: [{ mediaType: LAYER, ...l }] })));
+    }
+    const used = (await quota()).usedBytes;
+    expect(await setQuota(used + 9000), 200, 'room for one');
+    const results = await Promise.all(
+      prepared.map((m, i) => app.req({ method: 'PUT', url: `/v2/carol/race${i + 1}/manifests/1`, auth: carol.auth, headers: { 'content-type': OCI_MANIFEST }, payload: m })),
+    );
+    assert.deepEqual(results.map((r) => r.statusCode).sort(), [201, 403], results.map((r) => r.body).join('\n'));
+    assert.ok((await quota()).usedBytes <= used + 9000, 'the quota held');
+    await agree('after the race');
+  });
+
   test('site admins list and reset quotas; members see their own; others are refused; changes audited', async () => {
     const all = json<Quota[]>(await app.req({ url: '/api/v1/admin/quotas', auth: adminAuth() }));
     assert.ok(all.some((q) => q.owner === 'carol' && q.source === 'owner'));
