@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Kysely } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
-import type { Digest } from '../oci/digest.ts';
-import type { RepoName } from '../oci/name.ts';
-import { openSqlite } from './metadata.ts';
-import { migrations } from './migrations/index.ts';
+import type { Digest } from '../../src/oci/digest.ts';
+import type { RepoName } from '../../src/oci/name.ts';
+import { freshSchema, postgresMissing } from '../scale/backends.ts';
+import { type Metadata, openSqlite } from '../../src/metadata/metadata.ts';
+import { migrations } from '../../src/metadata/migrations/index.ts';
+import { openPostgres } from '../../src/metadata/postgres.ts';
 
 const d = (n: string) => `sha256:${n.padEnd(64, '0')}` as Digest;
 
@@ -18,14 +20,13 @@ function provider(all: Record<string, Migration>): MigrationProvider {
   return { getMigrations: async () => all };
 }
 
-test('migration 0012 backfills owner usage equal to the exact usage; later inserts and deletes keep it equal', async () => {
-  const m = openSqlite(':memory:');
-  try {
-    const all = migrations('sqlite');
+async function backfill(m: Metadata, schema?: string): Promise<void> {
+    const all = migrations(m.dialect);
     const { '0012_policies': later, ...before } = all;
     assert.ok(later);
     const db = m.db as unknown as Kysely<unknown>;
-    const first = await new Migrator({ db, provider: provider(before), allowUnorderedMigrations: true }).migrateToLatest();
+    const pin = schema ? { migrationTableSchema: schema } : {};
+    const first = await new Migrator({ db, provider: provider(before), allowUnorderedMigrations: true, ...pin }).migrateToLatest();
     assert.equal(first.error, undefined);
 
     // An owner with two packages sharing a layer, one manifest in each, one more referencing it twice over.
@@ -44,7 +45,7 @@ test('migration 0012 backfills owner usage equal to the exact usage; later inser
     }
     await m.repositories.ensure('other/x' as RepoName, 'other', now);
 
-    const second = await new Migrator({ db, provider: provider(all), allowUnorderedMigrations: true }).migrateToLatest();
+    const second = await new Migrator({ db, provider: provider(all), allowUnorderedMigrations: true, ...pin }).migrateToLatest();
     assert.equal(second.error, undefined);
     const exact = await m.usage.ofOwner('acme');
     assert.equal(await m.quotas.used('acme'), exact.liveBytes + exact.trashedBytes);
@@ -60,7 +61,24 @@ test('migration 0012 backfills owner usage equal to the exact usage; later inser
     await m.transaction((t) => t.packages.delete('acme/b'));
     assert.equal(await m.quotas.used('acme'), 0);
     assert.deepEqual([...(await m.quotas.held('acme', [d('layer')]))], []);
+}
+
+test('migration 0012 backfills owner usage equal to the exact usage; later inserts and deletes keep it equal (SQLite)', async () => {
+  const m = openSqlite(':memory:');
+  try {
+    await backfill(m);
   } finally {
     await m.close();
+  }
+});
+
+test('the same on PostgreSQL', { skip: postgresMissing }, async () => {
+  const fresh = await freshSchema();
+  const m = await openPostgres({ url: fresh.url, poolSize: 2, schema: fresh.schema });
+  try {
+    await backfill(m, fresh.schema);
+  } finally {
+    await m.close();
+    await fresh.drop();
   }
 });
