@@ -25,6 +25,10 @@ import { type TlsFiles, TlsReloader, describeCertificate, httpsOptions } from '.
 import { RegistryService } from './services/registry.ts';
 import { JobRunner } from './services/jobs/runner.ts';
 import { TrashService } from './services/trash.ts';
+import { TagPolicy } from './services/policies/tag-policy.ts';
+import { QuotaService } from './services/quotas.ts';
+import { PolicyService } from './services/policies/settings.ts';
+import { RetentionService } from './services/policies/retention-service.ts';
 import { UsageService } from './services/usage.ts';
 import { SYSTEM } from './auth/principal.ts';
 import { UploadService } from './services/uploads.ts';
@@ -49,6 +53,9 @@ export interface Wharf {
   tls: TlsReloader | null;
   trash: TrashService;
   usage: UsageService;
+  policies: PolicyService;
+  retention: RetentionService;
+  quotas: QuotaService;
   /** Background jobs (GC, trash purge, …), instrumented for metrics. */
   jobs: JobRunner;
   /** Null when `metrics.enabled` is false. */
@@ -165,7 +172,9 @@ export async function createWharf(
   }
   metrics?.setSources({ uploadSessions: () => metadata.uploads.count(), storageByOwner: () => storageByOwner(metadata.db) });
   const events = new EventBus<RegistryEvents>(logger);
-  const registry = new RegistryService({ metadata, blobs: store, events, clock, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
+  const tagPolicy = new TagPolicy({ allowChartOverwrite: config.charts.allowOverwrite });
+  const quotas = new QuotaService({ metadata, clock, defaultBytes: config.quotas.defaultBytes });
+  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, quotas, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
   const uploads = new UploadService({
     metadata,
     uploads: store,
@@ -175,11 +184,12 @@ export async function createWharf(
   });
   const access = await createAccessServices(config.auth, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
   if (config.auth.enabled) await ensureAdmin(config.auth, metadata, clock, logger);
-  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days });
+  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days, tagPolicy });
   const usage = new UsageService({ metadata, authz: access.authz });
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
   const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
   jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
+  const policies = new PolicyService({ metadata, authz: access.authz, tagPolicy, clock });
   const parser = new ChartParser({
     workers: config.charts.parseWorkers,
     maxQueue: 32,
@@ -196,7 +206,7 @@ export async function createWharf(
     events,
     clock,
     log: logger,
-    allowOverwrite: config.charts.allowOverwrite,
+    tagPolicy,
     indexCacheDir: config.charts.indexCache ? join(config.dataDir, 'cache', 'charts') : null,
   });
   charts.listen();
@@ -207,6 +217,8 @@ export async function createWharf(
   if (opts.startupJobs !== false) void jobs.run(reindex, { options: {}, trigger: 'startup' }).catch((err: unknown) => logger.warn({ err }, 'chart reindex at start-up failed'));
   const sessions = new SessionService({ metadata, authn: access.authn, clock });
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
+  const retention = new RetentionService({ metadata, authz: access.authz, trash, tagPolicy, clock, flushPulls: () => downloads.flush() });
+  jobs.schedule(retention.job(SYSTEM), config.retention.intervalSeconds * 1000, {});
   const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads });
   const gc = createCollector(config, { metadata, store, uploads, events, clock });
   const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
@@ -220,6 +232,9 @@ export async function createWharf(
     trash,
     usage,
     jobs,
+    policies,
+    retention,
+    quotas,
     baseUrl: config.server.baseUrl,
     authEnabled: config.auth.enabled,
     service: config.auth.service,
@@ -266,6 +281,9 @@ export async function createWharf(
     trash,
     usage,
     jobs,
+    policies,
+    retention,
+    quotas,
     gc,
     gcAdmin,
     metrics,

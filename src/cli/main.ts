@@ -43,11 +43,12 @@ import { tokenCommands } from './commands/tokens.ts';
 import { userCommands } from './commands/users.ts';
 import { trashCommands } from './commands/trash.ts';
 import { reindexCommands } from './commands/reindex.ts';
+import { policyCommands } from './commands/policies.ts';
 import { type Io, Output } from './output.ts';
 import { Runtime } from './runtime.ts';
 
 /** Every command, in the order `wharf --help` lists them. */
-export const COMMANDS: readonly Command[] = [...serverCommands, ...userCommands, ...orgCommands, ...tokenCommands, ...backupCommands, ...trashCommands, ...gcCommands, ...reindexCommands];
+export const COMMANDS: readonly Command[] = [...serverCommands, ...userCommands, ...orgCommands, ...tokenCommands, ...backupCommands, ...trashCommands, ...policyCommands, ...gcCommands, ...reindexCommands];
 
 function groupOf(c: Command): string {
   return c.name.split(' ')[0] ?? c.name;

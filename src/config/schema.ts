@@ -157,6 +157,20 @@ export const configSchema = z.object({
       purgeIntervalSeconds: z.coerce.number().min(0).default(3600),
     })
     .prefault({}),
+  /** Storage quotas per owner (docs/adr/0013-policies.md, docs/policies.md). */
+  quotas: z
+    .object({
+      /** Every owner's quota in bytes unless a site admin sets its own; 0 = no quota. */
+      defaultBytes: z.coerce.number().int().min(0).default(0),
+    })
+    .prefault({}),
+  /** Retention rules (docs/adr/0013-policies.md, docs/policies.md). */
+  retention: z
+    .object({
+      /** How often every package under a retention rule is evaluated (the `retention.apply` job); 0 = only on demand. */
+      intervalSeconds: z.coerce.number().min(0).default(86_400),
+    })
+    .prefault({}),
   /** Garbage collection (docs/adr/0009-garbage-collection.md). */
   gc: z
     .object({

@@ -26,6 +26,10 @@ import { registerAdminGcRoutes } from './api/admin-gc.ts';
 import type { GcAdminService } from '../services/gc/admin.ts';
 import { registerPackageRoutes } from './api/packages.ts';
 import { registerTrashRoutes } from './api/trash.ts';
+import { registerPolicyRoutes } from './api/policies.ts';
+import type { PolicyService } from '../services/policies/settings.ts';
+import type { RetentionService } from '../services/policies/retention-service.ts';
+import type { QuotaService } from '../services/quotas.ts';
 import type { JobRunner } from '../services/jobs/runner.ts';
 import type { TrashService } from '../services/trash.ts';
 import type { UsageService } from '../services/usage.ts';
@@ -47,6 +51,9 @@ export interface HttpDeps {
   trash: TrashService;
   usage: UsageService;
   jobs: JobRunner;
+  policies: PolicyService;
+  retention: RetentionService;
+  quotas: QuotaService;
   /** false = no authentication at all (throwaway local use). */
   authEnabled: boolean;
   baseUrl: string | undefined;
@@ -182,6 +189,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     });
     registerPackageRoutes(api, { gate: authGate, packages: deps.packages });
     registerTrashRoutes(api, { gate: authGate, trash: deps.trash, usage: deps.usage, jobs: deps.jobs });
+    registerPolicyRoutes(api, { gate: authGate, policies: deps.policies, retention: deps.retention, jobs: deps.jobs, quotas: deps.quotas });
     if (deps.gcAdmin) registerAdminGcRoutes(api, { gate: authGate, gc: deps.gcAdmin });
     if (deps.ui) {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
@@ -207,6 +215,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       uploads: deps.uploads,
       gate,
       manifestMaxBytes: deps.manifestMaxBytes,
+      quotas: deps.quotas,
     });
   });
   // Last: the UI's wildcard must not shadow any API route.

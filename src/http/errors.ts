@@ -71,6 +71,10 @@ function prepareError(err: unknown, request: FastifyRequest, reply: FastifyReply
   // Refused before its body was read (unauthorized, too large): close the connection after the
   // answer rather than read and discard whatever the client still sends.
   if (!request.raw.complete) reply.header('connection', 'close');
+  // A refusal's reason also in the status line: Helm 3 (containerd's pusher) prints only the
+  // status line of a failed manifest PUT, never the body, so this is how it shows which rule
+  // refused (docs/adr/0013-policies.md). Printable ASCII only, as HTTP/1.1 requires.
+  if (re.code === 'DENIED' && request.url.startsWith('/v2/')) reply.raw.statusMessage = `Forbidden: ${re.message.replace(/[^\x20-\x7e]/g, '?').slice(0, 512)}`;
   const retryAfter = (re.detail as { retryAfterSeconds?: unknown } | null | undefined)?.retryAfterSeconds;
   if (re.code === 'TOOMANYREQUESTS' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   if (re.code === 'RANGE_NOT_SATISFIABLE' && typeof re.detail === 'object' && re.detail && 'size' in re.detail) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { AccountsTable, CiTrustsTable, GrantsTable, TokensTable } from './accounts-schema.ts';
+import { releaseManifest } from './quotas.ts';
 import type { DB } from './schema.ts';
 import type { DialectKind } from './migrations/index.ts';
 import { PreparedQueries } from './prepared.ts';
@@ -340,6 +341,8 @@ export class PackageStore {
 
   /** Removes the package and everything in it (metadata only; bytes go with garbage collection). */
   async delete(name: string): Promise<void> {
+    // Manifests still there (a purge deletes them first) give their quota bytes back (ADR 0013).
+    for (const m of await this.db.selectFrom('manifests').select(['digest', 'size']).where('repo', '=', name).execute()) await releaseManifest(this.db, name, m.digest, Number(m.size));
     for (const table of ['tags', 'manifest_refs', 'manifests', 'repo_blobs'] as const) {
       await this.db.deleteFrom(table).where('repo', '=', name).execute();
     }

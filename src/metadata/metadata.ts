@@ -9,6 +9,8 @@ import { DownloadStore } from './downloads.ts';
 import { JobRunStore, LeaseStore } from './jobs.ts';
 import { GcStore } from './gc.ts';
 import { PackageViewStore } from './package-views.ts';
+import { PolicyStore } from './policies.ts';
+import { QuotaStore } from './quotas.ts';
 import { SessionStore } from './sessions.ts';
 import { TrashStore } from './trash.ts';
 import { UsageStore } from './usage.ts';
@@ -42,6 +44,8 @@ export class Metadata {
   readonly trash: TrashStore;
   readonly usage: UsageStore;
   readonly gc: GcStore;
+  readonly policies: PolicyStore;
+  readonly quotas: QuotaStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -71,6 +75,8 @@ export class Metadata {
     this.trash = new TrashStore(db);
     this.usage = new UsageStore(db);
     this.gc = new GcStore(db);
+    this.policies = new PolicyStore(db);
+    this.quotas = new QuotaStore(db, { rowLocks: dialect === 'postgres' });
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Digest } from '../oci/digest.ts';
 import type { RepoName, Tag } from '../oci/name.ts';
+import { releaseManifest } from './quotas.ts';
 import type { DB } from './schema.ts';
 import { PreparedQueries } from './prepared.ts';
 
@@ -383,9 +384,9 @@ export class ManifestStore {
     return out;
   }
 
-  /** Inserts the manifest and its references; a re-push of identical bytes is a no-op. */
-  async put(m: ManifestRecord, children: readonly ManifestChild[]): Promise<void> {
-    await this.db
+  /** Inserts the manifest and its references; a re-push of identical bytes is a no-op (false). */
+  async put(m: ManifestRecord, children: readonly ManifestChild[]): Promise<boolean> {
+    const res = await this.db
       .insertInto('manifests')
       .values({
         repo: m.repo,
@@ -401,7 +402,10 @@ export class ManifestStore {
         created_at: m.createdAt,
       })
       .onConflict((oc) => oc.columns(['repo', 'digest']).doNothing())
-      .execute();
+      // A row comes back only when this statement inserted it (not on a conflict).
+      .returning('digest')
+      .executeTakeFirst();
+    if (!res) return false;
     // One row per child digest (a manifest may list the same blob many times).
     const unique = [...new Map(children.map((c) => [c.digest, c])).values()];
     for (const batch of batches(unique, INSERT_BATCH)) {
@@ -411,6 +415,7 @@ export class ManifestStore {
         .onConflict((oc) => oc.columns(['repo', 'digest', 'child']).doNothing())
         .execute();
     }
+    return true;
   }
 
   /**
@@ -424,8 +429,11 @@ export class ManifestStore {
       .where('repo', '=', repo)
       .where('digest', '=', digest)
       .where('trashed_at', opts.trashed ? 'is not' : 'is', null)
+      .returning('size')
       .executeTakeFirst();
-    if (res.numDeletedRows === 0n) return false;
+    if (!res) return false;
+    // The owner's quota usage gives the bytes back in the same transaction (ADR 0013).
+    await releaseManifest(this.db, repo, digest, Number(res.size));
     const untagged = await this.db.deleteFrom('tags').where('repo', '=', repo).where('digest', '=', digest).executeTakeFirst();
     if (untagged.numDeletedRows > 0n) await bumpTagVersion(this.db, repo);
     await this.db.deleteFrom('manifest_refs').where('repo', '=', repo).where('digest', '=', digest).execute();

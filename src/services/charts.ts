@@ -33,6 +33,8 @@ import { isRepoName, ownerOf, parseRepoName, parseTag, type RepoName } from '../
 import type { ByteRange } from '../storage/types.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { RegistryService } from './registry.ts';
+import { describeChartRule } from './policies/model.ts';
+import type { TagPolicy } from './policies/tag-policy.ts';
 import type { UploadService } from './uploads.ts';
 import type { Job } from './jobs/runner.ts';
 
@@ -58,8 +60,8 @@ export interface ChartDeps {
   events: RegistryEventBus;
   clock: () => number;
   log: Logger;
-  /** ChartMuseum uploads may replace an existing version. */
-  allowOverwrite: boolean;
+  /** Whether a chart version may be replaced: the package's, owner's or site's setting (ADR 0013). */
+  tagPolicy: TagPolicy;
   /** Where rendered index.yaml files are kept per generation; null streams every response from the database. */
   indexCacheDir: string | null;
   /** Reads chart archives off the event loop, with their cost bounded. */
@@ -800,8 +802,10 @@ export class ChartService {
 
   private async commitLocked(p: PreparedChart): Promise<ChartVersionRecord> {
     const existing = await this.deps.metadata.charts.listedVersion(p.owner, p.meta.name, p.meta.version);
-    if (existing.length > 0 && !this.deps.allowOverwrite) {
-      throw new RegistryError('CONFLICT', `${chartFileName(p.meta.name, p.meta.version)} already exists`, {
+    const policy = existing.length > 0 ? await this.deps.tagPolicy.effective(this.deps.metadata, p.repo) : null;
+    if (policy && !policy.chartOverwrite.allowed) {
+      // The ChartMuseum API's own answer (409); the OCI push below would refuse with DENIED.
+      throw new RegistryError('CONFLICT', `${chartFileName(p.meta.name, p.meta.version)} already exists and chart versions are immutable (${describeChartRule(policy)})`, {
         name: p.meta.name,
         version: p.meta.version,
         repository: existing[0]?.repo,

@@ -11,6 +11,8 @@ import type { BlobStore, ByteRange } from '../storage/types.ts';
 import type { RegistryEventBus } from './events.ts';
 import { TagListCache } from './tag-list-cache.ts';
 import { trashedManifestError, trashedPackageError } from './trash-refusals.ts';
+import { isChartConfig, TagPolicy } from './policies/tag-policy.ts';
+import type { QuotaService } from './quotas.ts';
 
 /** Counters of registry traffic by kind (lib/metrics.ts implements it). */
 export interface RegistryMetrics {
@@ -32,6 +34,10 @@ export interface RegistryDeps {
    * write on every request (docs/adr/0009-garbage-collection.md). Default 0: every use writes.
    */
   touchEveryMs?: number;
+  /** Tag and chart-version immutability (docs/adr/0013-policies.md); default: the stored rules, charts.allowOverwrite off. */
+  tagPolicy?: TagPolicy;
+  /** Storage quotas per owner (ADR 0013); without it nothing is refused (the usage is still kept). */
+  quotas?: QuotaService;
 }
 
 export interface Page<T> {
@@ -63,8 +69,11 @@ export class RegistryService {
   /** Kind of recently pulled blobs, so repeated pulls of a layer cost no query. */
   private readonly blobKinds = new Map<Digest, ArtifactKind>();
 
+  private readonly tagPolicy: TagPolicy;
+
   constructor(deps: RegistryDeps) {
     this.deps = deps;
+    this.tagPolicy = deps.tagPolicy ?? new TagPolicy({ allowChartOverwrite: false });
   }
 
   // ---- blobs ------------------------------------------------------------------------------
@@ -189,7 +198,8 @@ export class RegistryService {
       // First: locks the repository row, so a concurrent trash move or restore of this package
       // is either wholly before this push or wholly after it (ADR 0010).
       if ((await m.repositories.ensure(repo, ownerOf(repo), now)).trashedAt !== null) throw await trashedPackageError(m, repo);
-      if ((await m.manifests.state(repo, digest)) === 'trashed') throw await trashedManifestError(m, repo, digest);
+      const state = await m.manifests.state(repo, digest);
+      if (state === 'trashed') throw await trashedManifestError(m, repo, digest);
       // Touch stale links first: on PostgreSQL that row-locks exactly the links GC could be
       // removing, so either GC's delete waits and then sees the touch, or it ran first and the
       // read below no longer finds them (docs/adr/0009-garbage-collection.md).
@@ -210,9 +220,16 @@ export class RegistryService {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'index references a manifest unknown to the repository', { digest: d.digest });
         }
       }
+      // Under the repository lock taken above, so a concurrent push cannot move the tag between
+      // this check and the write (ADR 0013).
+      await this.tagPolicy.refuseMoves(m, repo, digest, isChartConfig(record.configMediaType), tags);
+      // A new manifest's bytes and blobs the owner does not hold yet must fit its quota.
+      const blobs = parsed.blobs.map((d) => ({ digest: d.digest, size: d.size }));
+      if (state === null) await this.deps.quotas?.refuseManifest(m, repo, record.size, blobs);
       // Blobs no manifest of the repository referenced yet are the ones this push publishes.
       if (metrics) published = await m.manifests.referenced(repo, parsed.blobs.map((d) => d.digest));
-      await m.manifests.put(record, children);
+      // The owner's maintained usage moves with the row, in this transaction (ADR 0013).
+      if (await m.manifests.put(record, children)) await m.quotas.addManifest(ownerOf(repo), record.size, blobs);
       for (const tag of tags) await m.tags.put(repo, tag, digest, now);
     });
     if (metrics && published) this.countPush(metrics, record, parsed.blobs, published);
@@ -234,10 +251,14 @@ export class RegistryService {
   /** By tag: removes only the tag. By digest: removes the manifest and every tag on it. */
   async deleteManifest(repo: RepoName, ref: Reference): Promise<void> {
     if (ref.kind === 'tag') {
-      const current = await this.deps.metadata.tags.resolve(repo, ref.tag);
-      if (!current || !(await this.deps.metadata.tags.delete(repo, ref.tag))) {
-        throw new RegistryError('MANIFEST_UNKNOWN', 'tag unknown to registry', { name: repo, reference: ref.tag });
-      }
+      const tag = ref.tag;
+      const current = await this.deps.metadata.transaction(async (m) => {
+        const found = await m.tags.resolve(repo, tag);
+        if (!found) return null;
+        await this.tagPolicy.refuseDeletes(m, repo, [tag], 'deleting this tag');
+        return (await m.tags.delete(repo, tag)) ? found : null;
+      });
+      if (!current) throw new RegistryError('MANIFEST_UNKNOWN', 'tag unknown to registry', { name: repo, reference: ref.tag });
       this.deps.events.emit('tag.deleted', { repo, tag: ref.tag, digest: current.digest });
       return;
     }
@@ -245,6 +266,7 @@ export class RegistryService {
       // Locked first, so an index being stored that lists it either commits before our check
       // (and is seen) or waits and then finds the child gone.
       if (!(await m.manifests.lockForDelete(repo, ref.digest))) return false;
+      if ((await m.manifests.state(repo, ref.digest)) === 'live') await this.tagPolicy.refuseDeletes(m, repo, await m.tags.forDigest(repo, ref.digest), `deleting manifest ${ref.digest}`);
       const indexes = await m.manifests.listedBy(repo, ref.digest);
       if (indexes.length > 0) throw referencedError(repo, ref.digest, indexes);
       return m.manifests.delete(repo, ref.digest);

@@ -11,13 +11,15 @@ import { RegistryError } from '../errors.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import type { TrashEntry, TrashKind } from '../metadata/trash.ts';
 import type { Digest } from '../oci/digest.ts';
-import { ownerOf, type RepoName } from '../oci/name.ts';
+import { ownerOf, type RepoName, type Tag } from '../oci/name.ts';
 import type { AuthzService } from './authz.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { Job, JobContext } from './jobs/runner.ts';
 import { refuseIfListedByIndex } from './trash-refusals.ts';
+import { TagPolicy } from './policies/tag-policy.ts';
 
 export const DAY_MS = 86_400_000;
+const DEFAULT_TAG_POLICY = new TagPolicy({ allowChartOverwrite: false });
 /** Entries one page of a listing or one purge batch holds. */
 const PAGE = 500;
 
@@ -28,6 +30,8 @@ export interface TrashDeps {
   clock: () => number;
   /** How long an entry is kept before the purge job removes it. */
   days: number;
+  /** Immutable tags cannot be trashed with their version (ADR 0013); default: the stored rules, charts.allowOverwrite off. */
+  tagPolicy?: TagPolicy;
 }
 
 /** An entry as the API, UI and CLI show it. */
@@ -112,21 +116,38 @@ export class TrashService {
    */
   async trashVersion(actor: Principal, repo: RepoName, digest: Digest): Promise<TrashEntryView> {
     await this.administrable(actor, repo);
+    const entry = await this.deps.metadata.transaction(async (m) => {
+      const row = await m.repositories.lock(repo);
+      if (!row || row.trashedAt !== null) throw new RegistryError('NOT_FOUND', 'package not found', { package: repo });
+      return (await this.trashVersionIn(m, actor, repo, digest, {})).entry;
+    });
+    return this.view(entry);
+  }
+
+  /**
+   * The move of one version inside the caller's transaction, which holds the repository lock
+   * (`trashVersion`, and retention's apply for each version it removes). `detail` is added to
+   * the audit row (retention names its rule there).
+   */
+  async trashVersionIn(m: Metadata, actor: Principal, repo: RepoName, digest: Digest, detail: Record<string, unknown>): Promise<{ entry: TrashEntry; members: Digest[] }> {
     const now = this.deps.clock();
     const id = newId();
     const entry: TrashEntry = { id, owner: ownerOf(repo), repo, kind: 'version', digest, actor: actor.name || 'anonymous', trashedAt: now, expiresAt: now + this.deps.days * DAY_MS };
-    await this.deps.metadata.transaction(async (m) => {
-      const row = await m.repositories.lock(repo);
-      if (!row || row.trashedAt !== null) throw new RegistryError('NOT_FOUND', 'package not found', { package: repo });
-      const state = await m.manifests.state(repo, digest);
-      if (state === 'trashed') throw new RegistryError('CONFLICT', 'this version is already in the trash', { package: repo, digest, trash: (await m.trash.entryOf(repo, digest))?.id ?? null });
-      if (state === null) throw new RegistryError('NOT_FOUND', 'version not found', { package: repo, digest });
-      const members = await versionClosure(m, repo, digest);
-      await refuseIfListedByIndex(m, repo, [digest], members, 'CONFLICT');
-      await this.hide(m, entry, [...members]);
-      await this.audit(m, actor, 'package.version.trash', repo, { trash: id, digest, manifests: members.size });
-    });
-    return this.view(entry);
+    const state = await m.manifests.state(repo, digest);
+    if (state === 'trashed') throw new RegistryError('CONFLICT', 'this version is already in the trash', { package: repo, digest, trash: (await m.trash.entryOf(repo, digest))?.id ?? null });
+    if (state === null) throw new RegistryError('NOT_FOUND', 'version not found', { package: repo, digest });
+    const members = await versionClosure(m, repo, digest);
+    await refuseIfListedByIndex(m, repo, [digest], members, 'CONFLICT');
+    const tags: Tag[] = [];
+    for (const d of members) tags.push(...(await m.tags.forDigest(repo, d)));
+    await this.tagPolicy.refuseDeletes(m, repo, tags, 'moving this version to the trash');
+    await this.hide(m, entry, [...members]);
+    await this.audit(m, actor, 'package.version.trash', repo, { trash: id, digest, manifests: members.size, ...detail });
+    return { entry, members: [...members] };
+  }
+
+  private get tagPolicy(): TagPolicy {
+    return this.deps.tagPolicy ?? DEFAULT_TAG_POLICY;
   }
 
   /** A whole package: every live manifest and tag, and the name stays reserved. */

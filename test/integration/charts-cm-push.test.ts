@@ -124,8 +124,8 @@ describe('helm cm-push against the documented repository URL', () => {
   test("refusals print ChartMuseum's error text: an existing version, no credentials, a wrong password, a bad archive", async () => {
     const tgz = chartTgz({ name: 'db', version: '2.0.0' });
     assert.equal((await cmPush(`${base}/charts/admin`, '/tmp/x/db-2.0.0.tgz', tgz, { basic: ADMIN })).output, 'Done.');
-    assert.equal((await cmPush(`${base}/charts/admin`, '/tmp/x/db-2.0.0.tgz', tgz, { basic: ADMIN })).output, '409: db-2.0.0.tgz already exists');
-    assert.equal((await cmPush(`${base}/charts/admin`, '/tmp/x/db-2.0.0.tgz', tgz, { basic: ADMIN }, { force: true })).output, '409: db-2.0.0.tgz already exists');
+    assert.equal((await cmPush(`${base}/charts/admin`, '/tmp/x/db-2.0.0.tgz', tgz, { basic: ADMIN })).output, '409: db-2.0.0.tgz already exists and chart versions are immutable (site setting charts.allowOverwrite: false)');
+    assert.equal((await cmPush(`${base}/charts/admin`, '/tmp/x/db-2.0.0.tgz', tgz, { basic: ADMIN }, { force: true })).output, '409: db-2.0.0.tgz already exists and chart versions are immutable (site setting charts.allowOverwrite: false)');
     assert.equal((await cmPush(`${base}/charts/admin`, '/tmp/x/db-2.0.1.tgz', chartTgz({ name: 'db', version: '2.0.1' }), null)).output, '401: authentication required');
     assert.equal(
       (await cmPush(`${base}/charts/admin`, '/tmp/x/db-2.0.1.tgz', chartTgz({ name: 'db', version: '2.0.1' }), { basic: { username: 'admin', password: 'wrong' } })).output,

@@ -113,7 +113,9 @@ for (const indexCache of ['true', 'false'] as const) {
       await app.events.settled();
       assert.deepEqual(versionsOf((await getIndex(app, 'idx5')).index), { db: ['2.0.0-rc.1', '1.1.0', '1.0.0'] });
 
-      // Same version re-pushed with different content: the tag moves, the old manifest drops out.
+      // Same version re-pushed with different content (the package opts out of immutable chart
+      // versions, docs/policies.md): the tag moves, the old manifest drops out.
+      await app.policies.setPackage(SYSTEM, parseRepoName('idx5/charts/db'), { allowChartOverwrite: true });
       const moved = await pushChart(h, 'idx5/charts/db', { name: 'db', version: '1.0.0', values: 'changed: true\n' });
       await app.events.settled();
       let index = (await getIndex(app, 'idx5')).index;
@@ -208,6 +210,7 @@ for (const indexCache of ['true', 'false'] as const) {
       await pushChart(h, 'idx13/charts/web', { name: 'web', version: '1.0.0' });
       await pushChart(h, 'idx13/charts/web', { name: 'web', version: '1.1.0' });
       await app.events.settled();
+      await app.policies.setPackage(SYSTEM, parseRepoName('idx13/charts/web'), { allowChartOverwrite: true });
       const config = await pushBlob(h, 'idx13/charts/web', Buffer.from('{"architecture":"amd64","os":"linux"}'));
       const image = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [] }));
       const res = await app.app.inject({ method: 'PUT', url: '/v2/idx13/charts/web/manifests/1.0.0', payload: image, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });

@@ -97,7 +97,7 @@ describe('ChartMuseum upload API', () => {
     assert.equal((await app.app.inject({ method: 'POST', url: '/api/cm3/charts', payload: first })).statusCode, 201);
     const again = await app.app.inject({ method: 'POST', url: '/api/cm3/charts', payload: chartTgz({ name: 'api', version: '1.0.0', values: 'a: 2\n' }) });
     assert.equal(again.statusCode, 409);
-    assert.deepEqual(JSON.parse(again.body), { error: 'api-1.0.0.tgz already exists' }, "ChartMuseum's error format");
+    assert.deepEqual(JSON.parse(again.body), { error: 'api-1.0.0.tgz already exists and chart versions are immutable (site setting charts.allowOverwrite: false)' }, "ChartMuseum's error format");
     assert.deepEqual((await app.app.inject({ url: '/charts/cm3/api-1.0.0.tgz' })).rawPayload, first);
   });
 

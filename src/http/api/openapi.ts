@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import * as trash from './trash.ts';
+import * as policies from './policies.ts';
 import { getGcRoute, postGcRoute } from './admin-gc.ts';
 
 type Schema = Record<string, unknown>;
@@ -220,6 +221,18 @@ const ROUTES: Record<string, Op> = {
     result: fromZod(postGcRoute.response),
     errors: [403, 409],
   },
+  'GET /api/v1/packages/{owner}/{package}/policy': { summary: "The package's own policy (tag rules, chart overwrite, retention), its owner's defaults and what is in force (admins)", ok: 200, result: json(policies.getPackagePolicyRoute.response), errors: [403, 404] },
+  'PUT /api/v1/packages/{owner}/{package}/policy': { summary: "Replace the package's own policy; {} removes it (admins; audited)", body: fromZod(policies.putPackagePolicyRoute.body, 'input'), ok: 200, result: json(policies.putPackagePolicyRoute.response), errors: [400, 403, 404] },
+  'GET /api/v1/owners/{owner}/policy': { summary: "The owner's default policy for its packages (owner administrators)", ok: 200, result: json(policies.getOwnerPolicyRoute.response), errors: [403, 404] },
+  'PUT /api/v1/owners/{owner}/policy': { summary: "Replace the owner's default policy; {} removes it (owner administrators; audited)", body: fromZod(policies.putOwnerPolicyRoute.body, 'input'), ok: 200, result: json(policies.putOwnerPolicyRoute.response), errors: [400, 403, 404] },
+  'POST /api/v1/packages/{owner}/{package}/retention/preview': { summary: 'Dry run: every version, kept or removed, with the rules that decided (optional unsaved rules replace the saved ones)', body: fromZod(policies.previewRoute.body, 'input'), ok: 200, result: json(policies.previewRoute.response), errors: [400, 403, 404] },
+  'POST /api/v1/packages/{owner}/{package}/retention/apply': { summary: 'Move what the retention rules remove to the trash now (admins)', ok: 200, result: json(policies.applyRoute.response), errors: [403, 404] },
+  'POST /api/v1/owners/{owner}/retention/preview': { summary: 'Dry run over every package of the owner (optional unsaved owner-level rules)', body: fromZod(policies.previewRoute.body, 'input'), ok: 200, result: json(policies.previewRoute.response), errors: [400, 403] },
+  'POST /api/v1/owners/{owner}/retention/apply': { summary: 'Apply retention to every package of the owner now (owner administrators)', ok: 200, result: json(policies.applyRoute.response), errors: [403] },
+  'POST /api/v1/admin/retention/run': { summary: 'A run of the retention.apply job over every package under a rule (site admins)', ok: 200, result: json(policies.runRetentionRoute.response), errors: [403] },
+  'GET /api/v1/owners/{owner}/quota': { summary: "The owner's storage usage (deduplicated, live and in the trash) against its quota (the owner's members)", ok: 200, result: json(policies.ownerQuotaRoute.response), errors: [403] },
+  'GET /api/v1/admin/quotas': { summary: "Every owner's usage and quota (site admins)", ok: 200, result: json(policies.adminQuotasRoute.response), errors: [403] },
+  'PUT /api/v1/admin/quotas/{owner}': { summary: "Set an owner's quota in bytes; null returns it to the site default quotas.defaultBytes (site admins; audited)", body: fromZod(policies.putQuotaRoute.body, 'input'), ok: 200, result: json(policies.putQuotaRoute.response), errors: [400, 403] },
   'GET /api/v1/audit': { summary: 'Audit log (site admins)', query: { limit: int, before: time, actor: str, target: str }, ok: 200, result: arr(ref('AuditEntry')), errors: [403] },
 };
 

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { QuotaService } from '../../services/quotas.ts';
 import { RegistryError } from '../../errors.ts';
 import type { RegistryService } from '../../services/registry.ts';
 import type { UploadService } from '../../services/uploads.ts';
@@ -10,6 +11,8 @@ export interface V2Deps {
   uploads: UploadService;
   gate: AccessGate;
   manifestMaxBytes: number;
+  /** Storage quotas, checked before an upload's body is read (ADR 0013). */
+  quotas?: QuotaService | undefined;
 }
 
 export function queryString(req: FastifyRequest, key: string): string | undefined {

@@ -74,6 +74,8 @@ export function uploadRoutes(deps: V2Deps) {
       const digestParam = queryString(req, 'digest');
       if (digestParam !== undefined) {
         const digest = parseDigest(digestParam);
+        // A monolithic upload of known size: refused before its body is read when over quota.
+        await deps.quotas?.refuseUpload(name, contentLength(req) ?? 0, digest);
         const id = await deps.uploads.start(name);
         try {
           await deps.uploads.complete(name, id, digest, body(req));
@@ -83,6 +85,7 @@ export function uploadRoutes(deps: V2Deps) {
         }
         return created(reply, name, digest);
       }
+      if (hasBody(req)) await deps.quotas?.refuseUpload(name, contentLength(req) ?? 0, null);
       const id = await deps.uploads.start(name);
       if (hasBody(req)) {
         // Some clients send the first chunk with the POST; keep it rather than dropping it.
@@ -105,6 +108,8 @@ export function uploadRoutes(deps: V2Deps) {
 
     async patch(req: FastifyRequest, reply: FastifyReply, name: RepoName, id: string) {
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
+      // The chunk that would cross the quota is refused before it is stored.
+      if (deps.quotas) await deps.quotas.refuseUpload(name, (chunkOffset(req) ?? (await deps.uploads.status(name, id))) + (contentLength(req) ?? 0), null);
       const size = await deps.uploads.append(name, id, chunkOffset(req), body(req));
       return accepted(reply, name, id, size);
     },
@@ -112,6 +117,7 @@ export function uploadRoutes(deps: V2Deps) {
     async put(req: FastifyRequest, reply: FastifyReply, name: RepoName, id: string) {
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
       const digest = requiredDigest(req);
+      if (deps.quotas) await deps.quotas.refuseUpload(name, (await deps.uploads.status(name, id)) + (hasBody(req) ? (contentLength(req) ?? 0) : 0), digest);
       // The last chunk may come with the PUT; out of order it is 416 like a PATCH, before any byte
       // is written, so the session stays as it was and the client can resume from GET's Range.
       const chunk = hasBody(req) ? { ...body(req), offset: chunkOffset(req) } : null;

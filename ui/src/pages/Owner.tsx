@@ -5,6 +5,7 @@ import { useLoad, useTitle } from '../hooks.ts';
 import { Link, navigate, ownerSettingsPath, packagePath, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import type { OwnerPackages, OwnerUsage, PackageKind } from '../types.ts';
+import { quotaText, type QuotaView } from '../policies.tsx';
 
 const KINDS: { id: '' | PackageKind; label: string }[] = [
   { id: '', label: 'All kinds' },
@@ -45,6 +46,10 @@ export function OwnerPage({ owner }: { owner: string }) {
     seesStorage ? get<OwnerUsage>(`/api/v1/owners/${encodeURIComponent(owner)}/usage`) : Promise.resolve(null),
   );
   const sizeOf = (name: string) => usage.data?.packages.find((x) => x.name === name);
+  const quota = useLoad(`quota|${owner}|${seesStorage ? (user?.username ?? '') : ''}`, () =>
+    seesStorage ? get<QuotaView>(`/api/v1/owners/${encodeURIComponent(owner)}/quota`) : Promise.resolve(null),
+  );
+  const quotaLine = quota.data ? quotaText(quota.data) : null;
 
   if (load.error) return <LoadError error={load.error} what="owner" retry={load.reload} />;
   const data = load.data;
@@ -89,6 +94,7 @@ export function OwnerPage({ owner }: { owner: string }) {
             </>
           ) : null}{' '}
           (a layer shared by several packages counts once)
+          {quotaLine ? <span data-testid="owner-quota"> · uses {quotaLine}</span> : null}
         </p>
       ) : null}
 

@@ -3,6 +3,7 @@ import { useTitle } from '../hooks.ts';
 import { useSession } from '../session.tsx';
 import { NoAccess } from '../components.tsx';
 import { TrustSection } from '../trusts.tsx';
+import { PolicySection } from '../policies.tsx';
 
 /** `/<owner>/-/settings`: what applies to every package of a user or organization. */
 export function OwnerSettingsPage({ owner }: { owner: string }) {
@@ -16,6 +17,7 @@ export function OwnerSettingsPage({ owner }: { owner: string }) {
         <Link to={`/${encodeURIComponent(owner)}`}>{owner}</Link>
       </p>
       <h1 id="owner-settings-title">Settings for all packages of {owner}</h1>
+      <PolicySection kind="owner" api={`/api/v1/owners/${encodeURIComponent(owner)}/policy`} previewApi={`/api/v1/owners/${encodeURIComponent(owner)}/retention/preview`} />
       <TrustSection scope={{ kind: 'owner', owner, api: `/api/v1/owners/${encodeURIComponent(owner)}/trusts` }} />
     </article>
   );

@@ -5,6 +5,7 @@ import { useLoad, useTitle } from '../hooks.ts';
 import { Link, navigate, packagePath } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { TrustSection } from '../trusts.tsx';
+import { PolicySection } from '../policies.tsx';
 import type { Grant, PackageRole, PackageView, TrashEntry, Visibility } from '../types.ts';
 
 const VISIBILITY_HELP: Record<Visibility, string> = {
@@ -29,6 +30,7 @@ export function PackageSettingsPage({ name }: { name: string }) {
       <h1 id="settings-title">Package settings</h1>
       <VisibilitySection p={p} onChange={view.reload} />
       <AccessSection name={p.name} owner={p.owner} />
+      <PolicySection kind="package" api={packageApi(p.name, '/policy')} previewApi={packageApi(p.name, '/retention/preview')} />
       <TrustSection scope={{ kind: 'package', owner: p.owner, name: p.name, api: packageApi(p.name, '/trusts') }} />
       <DangerSection p={p} onChange={view.reload} />
     </article>
