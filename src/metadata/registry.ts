@@ -124,11 +124,6 @@ export class RepositoryStore {
     return row !== undefined;
   }
 
-  async exists(name: RepoName): Promise<boolean> {
-    const row = await this.db.selectFrom('repositories').select('name').where('name', '=', name).where('trashed_at', 'is', null).executeTakeFirst();
-    return row !== undefined;
-  }
-
   /** Names (of packages not in the trash) in lexical order after `last`, at most `limit`. */
   async list(opts: { last?: string | undefined; limit: number }): Promise<RepoName[]> {
     let q = this.db.selectFrom('repositories').select('name').where('trashed_at', 'is', null).orderBy('name').limit(opts.limit);
@@ -507,13 +502,6 @@ export class TagStore {
   /** Every tag name of the repository in lexical (byte) order. */
   async names(repo: RepoName): Promise<Tag[]> {
     return (await this.db.selectFrom('tags').select('name').where('repo', '=', repo).orderBy('name').execute()).map((r) => r.name as Tag);
-  }
-
-  /** Tag names in lexical (byte) order after `last`, at most `limit`. */
-  async list(repo: RepoName, opts: { last?: string | undefined; limit: number }): Promise<Tag[]> {
-    let q = this.db.selectFrom('tags').select('name').where('repo', '=', repo).orderBy('name').limit(opts.limit);
-    if (opts.last !== undefined) q = q.where('name', '>', opts.last);
-    return (await q.execute()).map((r) => r.name as Tag);
   }
 
   async forDigest(repo: RepoName, digest: Digest): Promise<Tag[]> {
