@@ -167,7 +167,8 @@ export class AuthGate implements AccessGate {
       if (tokenAllows && (await this.deps.authz.mayPushUnder(principal, access.prefix))) return principal;
       throw new RegistryError('DENIED', `not allowed to push to ${access.prefix}*`, { prefix: access.prefix, actions: access.actions });
     }
-    const allowed = await this.deps.authz.actions(principal, access.name);
+    const decision = await this.deps.authz.decision(principal, access.name);
+    const allowed = new Set(decision.actions);
     if (identity.access) {
       const granted = identity.access.get(`repository:${access.name}`) ?? new Set<string>();
       for (const a of [...allowed]) if (!granted.has(a)) allowed.delete(a);
@@ -187,16 +188,19 @@ export class AuthGate implements AccessGate {
       if (access.actions.includes('push')) await this.deps.authz.ensurePackage(principal, access.name);
       return principal;
     }
+    // The reason names the missing permission (role, token scope or restriction), as podman,
+    // skopeo and Helm print the message; a bearer token narrower than the decision says so.
+    const reason = decision.why(missing.filter((a) => !decision.actions.has(a)));
     if (identity.via === 'none' || identity.via === 'bearer') {
       metrics?.authFailure(identity.via === 'none' ? 'missing_credentials' : 'insufficient_scope');
-      const message = identity.via === 'none' ? 'authentication required' : 'insufficient scope';
+      const message = identity.via === 'none' ? 'authentication required' : `insufficient scope: ${reason || `the token was not issued for ${missing.join(', ')} on ${access.name}`}`;
       throw new HttpHeadersError('UNAUTHORIZED', message, this.challenge(req, scope, identity.via === 'bearer' ? 'insufficient_scope' : undefined), {
         repository: access.name,
         actions: missing,
       });
     }
     metrics?.authFailure('denied');
-    throw new RegistryError('DENIED', 'requested access to the resource is denied', { repository: access.name, actions: missing });
+    throw new RegistryError('DENIED', `requested access to the resource is denied: ${reason}`, { repository: access.name, actions: missing });
   }
 
   async canPull(principal: Principal, repo: RepoName): Promise<boolean> {

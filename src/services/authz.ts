@@ -1,4 +1,4 @@
-import { actionsOfRole, intersect, maxRole, restrictionAllows, visibilityRole } from '../auth/policy.ts';
+import { type Decision, decide } from '../auth/decision.ts';
 import type { Principal, RepoAction } from '../auth/principal.ts';
 import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import type { Metadata } from '../metadata/metadata.ts';
@@ -13,8 +13,6 @@ export interface AuthzDeps {
   enabled: boolean;
 }
 
-const ALL: ReadonlySet<RepoAction> = new Set(['pull', 'push', 'delete']);
-
 /**
  * Who may do what to a package. The role comes from ownership (a user owns their namespace,
  * org owners administer every org package, org members may create packages), per-package
@@ -28,46 +26,33 @@ export class AuthzService {
     this.deps = deps;
   }
 
-  /** The caller's role on `repo`, before credential limits. Null = no access. */
-  async role(principal: Principal, repo: RepoName): Promise<PackageRole | null> {
-    if (!this.deps.enabled || principal.admin) return 'admin';
+  /**
+   * The access decision for `principal` on `repo` (auth/decision.ts), with the facts it needs
+   * read from the database: the package, the caller's org role and grants.
+   */
+  async decision(principal: Principal, repo: RepoName): Promise<Decision> {
+    if (!this.deps.enabled || principal.admin) return decide(principal, repo, { enabled: this.deps.enabled, pkg: null, orgRole: null, grants: [] });
     const m = this.deps.metadata;
     const pkg = await m.packages.get(repo);
     const owner = ownerOf(repo);
-    const roles: (PackageRole | null)[] = [];
-    if (pkg) roles.push(visibilityRole(pkg.visibility, principal.kind === 'user'));
-
-    if (principal.kind === 'ci') {
-      for (const g of principal.ci ?? []) {
-        if (g.owner === owner && (g.repo === null || g.repo === repo)) roles.push(g.role);
-      }
-      return maxRole(roles);
-    }
-    if (principal.kind !== 'user') return maxRole(roles);
-
-    if (owner === principal.name) return 'admin';
-    const orgRole = await m.memberships.orgRole(owner, principal.name);
-    if (orgRole === 'owner') return 'admin';
-    // Org members may create packages; existing ones need a grant (creators get one).
-    if (orgRole === 'member' && !pkg) roles.push('write');
-    if (pkg) {
+    const user = principal.kind === 'user' && owner !== principal.name;
+    const orgRole = user ? await m.memberships.orgRole(owner, principal.name) : null;
+    let grants: PackageRole[] = [];
+    if (user && pkg && orgRole !== 'owner') {
       const teams = await m.memberships.teamsOf(principal.name);
-      roles.push(...(await m.packages.grantedRoles(repo, principal.name, teams.filter((t) => t.org === owner))));
+      grants = await m.packages.grantedRoles(repo, principal.name, teams.filter((t) => t.org === owner));
     }
-    return maxRole(roles);
+    return decide(principal, repo, { enabled: true, pkg, orgRole, grants });
+  }
+
+  /** The caller's role on `repo`, before credential limits. Null = no access. */
+  async role(principal: Principal, repo: RepoName): Promise<PackageRole | null> {
+    return (await this.decision(principal, repo)).role;
   }
 
   /** Actions the principal may perform on `repo`, after the credential's own limits. */
   async actions(principal: Principal, repo: RepoName): Promise<Set<RepoAction>> {
-    const role = await this.role(principal, repo);
-    let actions = actionsOfRole(role);
-    if (!this.deps.enabled) return new Set(ALL);
-    const t = principal.token;
-    if (t) {
-      actions = intersect(actions, t.actions);
-      if (!restrictionAllows(repo, t.owners, t.packages)) actions.clear();
-    }
-    return actions;
+    return (await this.decision(principal, repo)).actions;
   }
 
   /**

@@ -73,6 +73,8 @@ describe('kubectl docker-registry secret from the pull-secret API', { skip }, ()
     assert.match(other.stderr, /denied|unauthorized/i, other.stderr);
     const push = await env.runFails('skopeo', ['copy', '--quiet', '--authfile', authfile, '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${ctx().server.host}/alice/deployed:v2`]);
     assert.match(push.stderr, /denied|unauthorized/i, push.stderr);
+    // The refusal says why, in what skopeo prints (issue 12: one access decision with reasons).
+    assert.match(push.stderr, /the token does not allow push \(it allows pull\)/, push.stderr);
   });
 
   test("the API's own dockerconfigjson and Secret YAML carry the same credentials", async () => {
