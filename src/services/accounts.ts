@@ -4,6 +4,7 @@ import { RegistryError } from '../errors.ts';
 import { SERVER_ROUTES } from '../lib/routes.ts';
 import type { Account } from '../metadata/accounts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
+import { actorFields, ownerOfTarget } from './audit.ts';
 
 export interface AccountDeps {
   metadata: Metadata;
@@ -68,7 +69,7 @@ export class AccountService {
   }
 
   private async audit(actor: Principal, action: string, target: string, detail?: Record<string, unknown>, address?: string | null): Promise<void> {
-    await this.deps.metadata.audit.append({ at: this.deps.clock(), actor: actor.name || 'anonymous', action, target, detail: detail ?? null, address: address ?? null });
+    await this.deps.metadata.audit.append({ at: this.deps.clock(), ...actorFields(actor), ...(address ? { address } : {}), action, target, owner: ownerOfTarget(target), detail: detail ?? null });
   }
 
   private requireUser(actor: Principal): void {

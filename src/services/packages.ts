@@ -12,6 +12,7 @@ import type { AuthzService } from './authz.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { RegistryService } from './registry.ts';
 import type { TrashEntryView, TrashService } from './trash.ts';
+import { actorFields, ownerOfTarget } from './audit.ts';
 
 export interface PackageDeps {
   metadata: Metadata;
@@ -65,7 +66,7 @@ export class PackageService {
   }
 
   private async audit(actor: Principal, action: string, target: string, detail?: Record<string, unknown>): Promise<void> {
-    await this.deps.metadata.audit.append({ at: this.deps.clock(), actor: actor.name || 'anonymous', action, target, detail: detail ?? null, address: null });
+    await this.deps.metadata.audit.append({ at: this.deps.clock(), ...actorFields(actor), action, target, owner: ownerOfTarget(target), detail: detail ?? null });
   }
 
   /** The package and the caller's role, or NOT_FOUND when it is absent or unreadable. */

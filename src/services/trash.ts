@@ -16,6 +16,7 @@ import type { AuthzService } from './authz.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { Job, JobContext } from './jobs/runner.ts';
 import { refuseIfListedByIndex } from './trash-refusals.ts';
+import { actorFields, ownerOfTarget } from './audit.ts';
 
 export const DAY_MS = 86_400_000;
 /** Entries one page of a listing or one purge batch holds. */
@@ -100,7 +101,7 @@ export class TrashService {
   }
 
   private audit(m: Metadata, actor: Principal, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
-    return m.audit.append({ at: this.deps.clock(), actor: actor.name || 'anonymous', action, target, detail, address: null });
+    return m.audit.append({ at: this.deps.clock(), ...actorFields(actor), action, target, owner: ownerOfTarget(target), detail });
   }
 
   // ---- moving to the trash ------------------------------------------------------------------
