@@ -33,6 +33,10 @@ import { MemoryStore } from './storage/memory.ts';
 import type { BlobStore, UploadStore } from './storage/types.ts';
 import { GarbageCollector, touchEveryMs } from './services/gc/collector.ts';
 import { GcAdminService } from './services/gc/admin.ts';
+import { WebhookOutbox } from './services/webhooks/outbox.ts';
+import { WebhookService } from './services/webhooks/service.ts';
+import { DeliveryWorker } from './services/webhooks/worker.ts';
+import { versionInfo } from './lib/version.ts';
 
 export interface Wharf {
   app: FastifyInstance;
@@ -59,6 +63,9 @@ export interface Wharf {
   listenMetrics(): Promise<string | null>;
   gc: GarbageCollector;
   gcAdmin: GcAdminService;
+  webhooks: WebhookService;
+  /** Sends queued webhook deliveries (every replica runs one; rows are claimed in the database). */
+  deliveries: DeliveryWorker;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -158,7 +165,26 @@ export async function createWharf(
   }
   metrics?.setSources({ uploadSessions: () => metadata.uploads.count(), storageByOwner: () => storageByOwner(metadata.db) });
   const events = new EventBus<RegistryEvents>(logger);
-  const registry = new RegistryService({ metadata, blobs: store, events, clock, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
+  const wh = config.webhooks;
+  const deliveries = new DeliveryWorker({
+    metadata,
+    clock,
+    log: logger.child({ component: 'webhooks' }),
+    userAgent: `Wharf-Webhook/${versionInfo().version}`,
+    settings: {
+      allowPrivateTargets: wh.allowPrivateTargets,
+      timeoutMs: wh.timeoutSeconds * 1000,
+      maxAttempts: wh.maxAttempts,
+      retryBaseMs: wh.retryBaseSeconds * 1000,
+      retryMaxMs: wh.retryMaxSeconds * 1000,
+      pollMs: wh.pollIntervalSeconds * 1000,
+      concurrency: wh.concurrency,
+    },
+    ...(metrics ? { metrics } : {}),
+  });
+  const publicHost = config.server.baseUrl ? new URL(config.server.baseUrl).host : null;
+  const outbox = new WebhookOutbox({ clock, publicHost, onQueued: () => deliveries.wake() });
+  const registry = new RegistryService({ metadata, blobs: store, events, clock, outbox, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
   const uploads = new UploadService({
     metadata,
     uploads: store,
@@ -168,9 +194,10 @@ export async function createWharf(
   });
   const access = await createAccessServices(config, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
   if (config.auth.enabled) await ensureAdmin(config, metadata, clock, logger);
-  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days });
+  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days, outbox });
   const usage = new UsageService({ metadata, authz: access.authz });
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
+  const webhooks = new WebhookService({ metadata, packages, clock, allowPrivateTargets: wh.allowPrivateTargets, publicHost, onQueued: () => deliveries.wake() });
   const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
   jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
   const parser = new ChartParser({
@@ -238,6 +265,7 @@ export async function createWharf(
   }, purgeEvery);
   purge.unref();
   jobs.start();
+  deliveries.start();
 
   return {
     app,
@@ -256,6 +284,8 @@ export async function createWharf(
     jobs,
     gc,
     gcAdmin,
+    webhooks,
+    deliveries,
     metrics,
     metricsApp,
     async listenMetrics() {
@@ -266,6 +296,7 @@ export async function createWharf(
       clearInterval(purge);
       tls?.stop();
       await jobs.stop();
+      await deliveries.stop();
       await metricsApp?.close();
       await app.close();
       await events.settled();

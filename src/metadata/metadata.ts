@@ -12,6 +12,7 @@ import { PackageViewStore } from './package-views.ts';
 import { SessionStore } from './sessions.ts';
 import { TrashStore } from './trash.ts';
 import { UsageStore } from './usage.ts';
+import { DeliveryStore, WebhookStore } from './webhooks.ts';
 import type { DB } from './schema.ts';
 import { instrumentDialect, type QueryObserver } from './instrumented-dialect.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
@@ -42,6 +43,8 @@ export class Metadata {
   readonly trash: TrashStore;
   readonly usage: UsageStore;
   readonly gc: GcStore;
+  readonly webhooks: WebhookStore;
+  readonly deliveries: DeliveryStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -71,6 +74,8 @@ export class Metadata {
     this.trash = new TrashStore(db);
     this.usage = new UsageStore(db);
     this.gc = new GcStore(db);
+    this.webhooks = new WebhookStore(db);
+    this.deliveries = new DeliveryStore(db, { rowLocks: dialect === 'postgres' });
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

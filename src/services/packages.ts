@@ -194,6 +194,12 @@ export class PackageService {
     await this.audit(actor, 'trust.delete', trust.repo ?? trust.owner, { id });
   }
 
+  /** Settings of a package (its admins) or of an owner (the user, org owners, site admins); DENIED says which. */
+  async requireSettingsAccess(actor: Principal, target: { owner: string; name: RepoName | null }): Promise<void> {
+    if (target.name) await this.administrable(actor, target.name);
+    else await this.requireOwnerAdmin(actor, target.owner);
+  }
+
   private async requireOwnerAdmin(actor: Principal, owner: string): Promise<void> {
     if (actor.kind !== 'user' || actor.token) throw new RegistryError('DENIED', 'owner administrators only');
     if (actor.admin || actor.name === owner) return;

@@ -17,6 +17,9 @@ import type { RegistryEventBus } from './events.ts';
 import type { Job, JobContext } from './jobs/runner.ts';
 import { refuseIfListedByIndex } from './trash-refusals.ts';
 import { actorFields, ownerOfTarget } from './audit.ts';
+import { artifactKind } from '../oci/kind.ts';
+import type { Change } from './webhooks/events.ts';
+import type { WebhookOutbox } from './webhooks/outbox.ts';
 
 export const DAY_MS = 86_400_000;
 /** Entries one page of a listing or one purge batch holds. */
@@ -29,6 +32,8 @@ export interface TrashDeps {
   clock: () => number;
   /** How long an entry is kept before the purge job removes it. */
   days: number;
+  /** Webhook deliveries (version.deleted, package.deleted, *.restored), queued in each change's transaction. */
+  outbox?: WebhookOutbox;
 }
 
 /** An entry as the API, UI and CLI show it. */
@@ -104,6 +109,10 @@ export class TrashService {
     return m.audit.append({ at: this.deps.clock(), ...actorFields(actor), action, target, owner: ownerOfTarget(target), detail });
   }
 
+  private notify(m: Metadata, change: Change): Promise<number> {
+    return this.deps.outbox ? this.deps.outbox.record(m, [change]) : Promise.resolve(0);
+  }
+
   // ---- moving to the trash ------------------------------------------------------------------
 
   /**
@@ -116,7 +125,7 @@ export class TrashService {
     const now = this.deps.clock();
     const id = newId();
     const entry: TrashEntry = { id, owner: ownerOf(repo), repo, kind: 'version', digest, actor: actor.name || 'anonymous', trashedAt: now, expiresAt: now + this.deps.days * DAY_MS };
-    await this.deps.metadata.transaction(async (m) => {
+    const queued = await this.deps.metadata.transaction(async (m) => {
       const row = await m.repositories.lock(repo);
       if (!row || row.trashedAt !== null) throw new RegistryError('NOT_FOUND', 'package not found', { package: repo });
       const state = await m.manifests.state(repo, digest);
@@ -124,9 +133,13 @@ export class TrashService {
       if (state === null) throw new RegistryError('NOT_FOUND', 'version not found', { package: repo, digest });
       const members = await versionClosure(m, repo, digest);
       await refuseIfListedByIndex(m, repo, [digest], members, 'CONFLICT');
+      const tags = await m.tags.forDigest(repo, digest);
+      const manifest = await m.manifests.get(repo, digest);
       await this.hide(m, entry, [...members]);
       await this.audit(m, actor, 'package.version.trash', repo, { trash: id, digest, manifests: members.size });
+      return this.notify(m, { event: 'version.deleted', actor, repo, owner: entry.owner, kind: manifest ? artifactKind(manifest) : null, tag: tags[0] ?? null, tags, digest, mediaType: manifest?.mediaType ?? null });
     });
+    this.deps.outbox?.committed(queued);
     return this.view(entry);
   }
 
@@ -136,14 +149,16 @@ export class TrashService {
     const now = this.deps.clock();
     const id = newId();
     const entry: TrashEntry = { id, owner: ownerOf(repo), repo, kind: 'package', digest: null, actor: actor.name || 'anonymous', trashedAt: now, expiresAt: now + this.deps.days * DAY_MS };
-    await this.deps.metadata.transaction(async (m) => {
+    const queued = await this.deps.metadata.transaction(async (m) => {
       const row = await m.repositories.lock(repo);
       if (!row || row.trashedAt !== null) throw new RegistryError('NOT_FOUND', 'package not found', { package: repo });
       await m.repositories.setTrashed(repo, now);
       const live = await m.manifests.liveDigests(repo);
       await this.hide(m, entry, live);
       await this.audit(m, actor, 'package.trash', repo, { trash: id, manifests: live.length });
+      return this.notify(m, { event: 'package.deleted', actor, repo, owner: entry.owner, kind: null, tag: null, digest: null, mediaType: null });
     });
+    this.deps.outbox?.committed(queued);
     return this.view(entry);
   }
 
@@ -215,8 +230,21 @@ export class TrashService {
       await this.relistCharts(m, e.repo, digests);
       await m.trash.remove(id);
       await this.audit(m, actor, 'trash.restore', e.repo, { trash: id, kind: e.kind, digest: e.digest, manifests: digests.length, tags: tags.restored, keptTags: tags.kept });
-      return tags;
+      const manifest = e.digest ? await m.manifests.get(e.repo, e.digest) : null;
+      const queued = await this.notify(m, {
+        event: e.kind === 'package' ? 'package.restored' : 'version.restored',
+        actor,
+        repo: e.repo,
+        owner: e.owner,
+        kind: manifest ? artifactKind(manifest) : null,
+        tag: tags.restored[0] ?? null,
+        tags: tags.restored,
+        digest: e.digest,
+        mediaType: manifest?.mediaType ?? null,
+      });
+      return { ...tags, queued };
     });
+    this.deps.outbox?.committed(result.queued);
     return { entry: view, restoredTags: result.restored, keptTags: result.kept };
   }
 
