@@ -246,6 +246,7 @@ export async function createWharf(
     timeouts: { headersMs: config.server.headersTimeoutSeconds * 1000, bodyMs: config.server.bodyTimeoutSeconds * 1000 },
     ready: () => metadata.ping(),
     gcAdmin,
+    webhooks,
     ...(metrics ? { metrics: { metrics, token: config.metrics.token, serve: config.metrics.port === undefined, auth: metrics, tokens: metrics } } : {}),
   });
   const server = app.server;

@@ -5,6 +5,7 @@ import { SERVER_ROUTES } from '../lib/routes.ts';
 import type { Account } from '../metadata/accounts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { actorFields, ownerOfTarget } from './audit.ts';
+import type { AuditFilter } from '../metadata/accounts.ts';
 
 export interface AccountDeps {
   metadata: Metadata;
@@ -298,8 +299,23 @@ export class AccountService {
     await this.audit(actor, 'team.member.remove', `${org}/${team}`, { username });
   }
 
-  async auditLog(actor: Principal, opts: { limit: number; before?: number | undefined; actor?: string | undefined; target?: string | undefined }) {
-    this.requireAdmin(actor);
+  /**
+   * The audit log, newest first: every row for site admins; with `owner`, that owner's rows for
+   * its administrators too (the user themself, an organization's owners).
+   */
+  async auditLog(actor: Principal, opts: AuditFilter) {
+    if (opts.owner === undefined || actor.admin) {
+      if (!actor.admin) {
+        this.requireUser(actor);
+        throw denied('site administrators only (organization owners: name the organization with ?owner=)');
+      }
+      this.requireAdmin(actor);
+      return this.deps.metadata.audit.list(opts);
+    }
+    this.requireUser(actor);
+    if (actor.name !== opts.owner && (await this.deps.metadata.memberships.orgRole(opts.owner, actor.name)) !== 'owner') {
+      throw denied(`the audit log of ${opts.owner} is readable by its owners and site administrators only`);
+    }
     return this.deps.metadata.audit.list(opts);
   }
 }

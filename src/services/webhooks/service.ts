@@ -173,7 +173,7 @@ export class WebhookService {
     return webhookView(await this.managed(actor, id));
   }
 
-  async update(actor: Principal, id: string, input: Partial<WebhookInput>): Promise<WebhookView> {
+  async update(actor: Principal, id: string, input: { [K in keyof WebhookInput]?: WebhookInput[K] | undefined }): Promise<WebhookView> {
     const h = await this.managed(actor, id);
     if (input.url !== undefined) this.checkUrl(input.url);
     const events = input.events !== undefined ? this.checkEvents(input.events) : undefined;
