@@ -52,7 +52,9 @@ export interface Req {
 }
 
 /** A whole Wharf with authentication on, an in-memory database and memory blob store. */
-export async function startAccessApp(opts: { auth?: Record<string, string | Record<string, string>>; captureLogs?: boolean } = {}): Promise<AccessApp> {
+export async function startAccessApp(
+  opts: { auth?: Record<string, string | Record<string, string>>; captureLogs?: boolean; /** Other config sections (e.g. `webhooks`). */ overrides?: Record<string, unknown> } = {},
+): Promise<AccessApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-access-'));
   const config = loadConfig({
     env: {},
@@ -62,6 +64,7 @@ export async function startAccessApp(opts: { auth?: Record<string, string | Reco
       database: { sqlite: { path: ':memory:' } },
       log: { level: 'silent' },
       auth: authOverrides(opts.auth),
+      ...opts.overrides,
     },
   });
   const chunks: string[] = [];
