@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { MediaType } from '../../src/oci/mediatypes.ts';
 import { verifySignature } from '../../src/services/webhooks/signature.ts';
 import { type Receiver, startReceiver } from '../helpers/webhook-receiver.ts';
-import { type AccessApp, adminAuth, assertStatus, createOrg, createUser, ensurePackage, json, packageUrl, seedBlob, startAccessApp } from './access-support.ts';
+import { startOidcIssuer } from '../helpers/access-oidc.ts';
+import { type AccessApp, adminAuth, assertStatus, basic, createOrg, createPat, createUser, ensurePackage, json, packageUrl, seedBlob, startAccessApp } from './access-support.ts';
 
 let app: AccessApp;
 let rx: Receiver;
@@ -272,6 +273,35 @@ describe('webhooks', () => {
     assert.match(scheme.body, /http or https/);
     const short = await app.req({ method: 'POST', url: '/api/v1/owners/alice/webhooks', auth: alice.auth, payload: { url: rx.url, secret: 'short', events: ['package.published'] } });
     assertStatus(short, 400, 'short secret');
+  });
+
+  test('a push by a CI identity and one with a personal access token: actor kind and token id in the payload and the audit', async () => {
+    const issuer = await startOidcIssuer();
+    try {
+      const trust = await app.req({ method: 'POST', url: '/api/v1/owners/alice/trusts', auth: alice.auth, payload: { issuer: issuer.url, audience: 'wharf', role: 'write', conditions: { repository: 'alice/ci-app' } } });
+      assertStatus(trust, 201, 'trust');
+      const idToken = issuer.sign({ aud: 'wharf', repository: 'alice/ci-app', ref: 'refs/heads/main', sub: 'repo:alice/ci-app:ref:refs/heads/main' });
+      const ciDigest = await push('alice/ci-app', 'ci-1', basic('ci', idToken), 'buildah/1.28 (CI)');
+      const hit = payloadOf((await rx.waitFor(1, (r) => payloadOf(r).digest === ciDigest))[0] as { body: string });
+      assert.equal(hit.actor.kind, 'ci');
+      assert.match(hit.actor.name, /^ci:http:\/\/127\.0\.0\.1:\d+#repo:alice\/ci-app/);
+      const rows = json<{ actor: string; actorKind: string; userAgent: string; detail: { digest: string } }[]>(
+        await app.req({ url: `/api/v1/audit?owner=alice&action=package.push&package=alice%2Fci-app`, auth: alice.auth }),
+      );
+      const row = rows.find((r) => r.detail.digest === ciDigest);
+      assert.ok(row, 'CI push audited');
+      assert.equal(row.actorKind, 'ci');
+      assert.equal(row.actor, hit.actor.name);
+      assert.equal(row.userAgent, 'buildah/1.28 (CI)');
+    } finally {
+      await issuer.close();
+    }
+    const pat = await createPat(app, alice.auth, { scopes: ['write:packages'] });
+    const patDigest = await push('alice/web', 'pat-1', basic('alice', pat.token));
+    const hit = payloadOf((await rx.waitFor(1, (r) => payloadOf(r).digest === patDigest))[0] as { body: string });
+    assert.deepEqual(hit.actor, { name: 'alice', kind: 'user', tokenId: pat.id });
+    const rows = json<{ tokenId: string | null; detail: { digest: string } }[]>(await app.req({ url: '/api/v1/audit?owner=alice&action=package.push', auth: alice.auth }));
+    assert.equal(rows.find((r) => r.detail.digest === patDigest)?.tokenId, pat.id);
   });
 
   test('the audit log records who pushed, from where, with which client; owners read their own', async () => {
