@@ -42,11 +42,12 @@ import { serverCommands } from './commands/server.ts';
 import { tokenCommands } from './commands/tokens.ts';
 import { userCommands } from './commands/users.ts';
 import { trashCommands } from './commands/trash.ts';
+import { webhookCommands } from './commands/webhooks.ts';
 import { type Io, Output } from './output.ts';
 import { Runtime } from './runtime.ts';
 
 /** Every command, in the order `wharf --help` lists them. */
-export const COMMANDS: readonly Command[] = [...serverCommands, ...userCommands, ...orgCommands, ...tokenCommands, ...backupCommands, ...trashCommands, ...gcCommands];
+export const COMMANDS: readonly Command[] = [...serverCommands, ...userCommands, ...orgCommands, ...tokenCommands, ...backupCommands, ...trashCommands, ...gcCommands, ...webhookCommands];
 
 function groupOf(c: Command): string {
   return c.name.split(' ')[0] ?? c.name;

@@ -1,0 +1,78 @@
+/**
+ * `wharf webhook …` on a temporary SQLite data directory (in-process runCli): create with a
+ * generated or piped secret, list, test (queued for a server to send), deliveries, delete; refusals
+ * (private target without webhooks.allowPrivateTargets, unknown events) are one error line.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { runCli } from '../../src/cli/main.ts';
+
+let dataDir: string;
+
+async function wharf(argv: string[], opts: { env?: Record<string, string>; stdin?: string } = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    env: { WHARF_DATA_DIR: dataDir, WHARF_WEBHOOKS__ALLOW_PRIVATE_TARGETS: 'true', ...opts.env },
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    stdin: async () => opts.stdin ?? '',
+  });
+  return { code, stdout, stderr };
+}
+
+before(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'wharf-cli-hooks-'));
+});
+after(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+test('wharf webhook create, list, test, deliveries, delete', async () => {
+  const created = await wharf(['webhook', 'create', 'acme', 'http://127.0.0.1:9/hook', '--events', 'package.published,tag.moved']);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /created webhook [0-9a-f-]{36} for every package of acme: package.published, tag.moved/);
+  assert.match(created.stdout, /secret \(shown once\): whsec_/);
+  const id = /webhook ([0-9a-f-]{36})/.exec(created.stdout)?.[1] ?? '';
+
+  const piped = await wharf(['webhook', 'create', 'acme', 'http://127.0.0.1:9/other', '--events', 'package.deleted', '--secret-stdin', '--inactive', '--json'], { stdin: 'a-secret-from-stdin-0123\n' });
+  assert.equal(piped.code, 0, piped.stderr);
+  const pipedHook = JSON.parse(piped.stdout) as { webhook: { active: boolean }; secret: string };
+  assert.equal(pipedHook.secret, 'a-secret-from-stdin-0123');
+  assert.equal(pipedHook.webhook.active, false);
+
+  const list = await wharf(['webhook', 'list', 'acme', '--json']);
+  assert.equal(list.code, 0, list.stderr);
+  const hooks = JSON.parse(list.stdout) as { id: string; url: string; secret?: string }[];
+  assert.equal(hooks.length, 2);
+  assert.ok(hooks.every((h) => h.secret === undefined), 'secrets are never listed');
+  const table = await wharf(['webhook', 'list', 'acme']);
+  assert.match(table.stdout, /^ID\s+SCOPE\s+URL\s+EVENTS\s+ACTIVE/im);
+
+  const ping = await wharf(['webhook', 'test', id]);
+  assert.equal(ping.code, 0, ping.stderr);
+  const log = JSON.parse((await wharf(['webhook', 'deliveries', id, '--json'])).stdout) as { event: string; status: string }[];
+  assert.deepEqual(log.map((d) => [d.event, d.status]), [['ping', 'pending']]);
+
+  assert.equal((await wharf(['webhook', 'delete', id])).code, 0);
+  const gone = await wharf(['webhook', 'deliveries', id]);
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /^error: webhook not found/);
+});
+
+test('refusals say why', async () => {
+  const priv = await wharf(['webhook', 'create', 'acme', 'http://169.254.169.254/latest', '--events', 'package.published'], { env: { WHARF_WEBHOOKS__ALLOW_PRIVATE_TARGETS: 'false' } });
+  assert.equal(priv.code, 1);
+  assert.match(priv.stderr, /^error: 169\.254\.169\.254 is a private, loopback or link-local address; set webhooks\.allowPrivateTargets/);
+  const unknown = await wharf(['webhook', 'create', 'acme', 'http://127.0.0.1:9/', '--events', 'push']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /unknown event push; events are package\.published/);
+  const noPackage = await wharf(['webhook', 'create', 'acme/missing', 'http://127.0.0.1:9/', '--events', 'package.published']);
+  assert.equal(noPackage.code, 1);
+  assert.match(noPackage.stderr, /package acme\/missing not found/);
+  const usage = await wharf(['webhook', 'create', 'acme', 'http://127.0.0.1:9/']);
+  assert.equal(usage.code, 2);
+});
