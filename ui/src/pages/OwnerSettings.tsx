@@ -3,6 +3,7 @@ import { useTitle } from '../hooks.ts';
 import { useSession } from '../session.tsx';
 import { NoAccess } from '../components.tsx';
 import { TrustSection } from '../trusts.tsx';
+import { WebhookSection } from '../webhooks.tsx';
 
 /** `/<owner>/-/settings`: what applies to every package of a user or organization. */
 export function OwnerSettingsPage({ owner }: { owner: string }) {
@@ -17,6 +18,7 @@ export function OwnerSettingsPage({ owner }: { owner: string }) {
       </p>
       <h1 id="owner-settings-title">Settings for all packages of {owner}</h1>
       <TrustSection scope={{ kind: 'owner', owner, api: `/api/v1/owners/${encodeURIComponent(owner)}/trusts` }} />
+      <WebhookSection scope={{ kind: 'owner', owner, api: `/api/v1/owners/${encodeURIComponent(owner)}/webhooks` }} />
     </article>
   );
 }

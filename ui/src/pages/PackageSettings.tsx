@@ -5,6 +5,7 @@ import { useLoad, useTitle } from '../hooks.ts';
 import { Link, navigate, packagePath } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { TrustSection } from '../trusts.tsx';
+import { WebhookSection } from '../webhooks.tsx';
 import type { Grant, PackageRole, PackageView, TrashEntry, Visibility } from '../types.ts';
 
 const VISIBILITY_HELP: Record<Visibility, string> = {
@@ -30,6 +31,7 @@ export function PackageSettingsPage({ name }: { name: string }) {
       <VisibilitySection p={p} onChange={view.reload} />
       <AccessSection name={p.name} owner={p.owner} />
       <TrustSection scope={{ kind: 'package', owner: p.owner, name: p.name, api: packageApi(p.name, '/trusts') }} />
+      <WebhookSection scope={{ kind: 'package', name: p.name, api: packageApi(p.name, '/webhooks') }} />
       <DangerSection p={p} onChange={view.reload} />
     </article>
   );
