@@ -10,10 +10,12 @@ import { Link, Redirect } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import type { GcRun, GcStatus } from '../types.ts';
 import { AdminStoragePage } from './Trash.tsx';
+import { AuditLog } from '../audit.tsx';
 
 const SECTIONS = [
   { id: 'gc', label: 'Garbage collection' },
   { id: 'storage', label: 'Storage' },
+  { id: 'audit', label: 'Audit log' },
 ] as const;
 
 export function AdminPage({ section }: { section: string }) {
@@ -34,7 +36,7 @@ export function AdminPage({ section }: { section: string }) {
             </Link>
           ))}
         </nav>
-        <div className="settings-main">{current.id === 'gc' ? <GcSection /> : <AdminStoragePage />}</div>
+        <div className="settings-main">{current.id === 'gc' ? <GcSection /> : current.id === 'audit' ? <AuditLog owner={null} /> : <AdminStoragePage />}</div>
       </div>
     </section>
   );
