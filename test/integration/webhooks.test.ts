@@ -227,6 +227,14 @@ describe('webhooks', () => {
     assert.equal(redelivery.redeliveryOf, failed.id);
     const hit = await rx.waitFor(1, (r) => r.headers['x-wharf-delivery'] === redelivery.id);
     assert.equal(payloadOf(hit[0] as { body: string }).digest, digest);
+
+    // The attempts are in the metrics: successes, HTTP errors, and the one given up.
+    const scrape = (await app.req({ url: '/metrics' })).body;
+    const value = (re: RegExp) => Number(re.exec(scrape)?.[1] ?? 'NaN');
+    assert.ok(value(/^wharf_webhook_deliveries_total\{outcome="success"\} (\d+)/m) >= 5, scrape.match(/^wharf_webhook.*$/gm)?.join('\n'));
+    assert.ok(value(/^wharf_webhook_deliveries_total\{outcome="http_error"\} (\d+)/m) >= 6);
+    assert.ok(value(/^wharf_webhook_deliveries_abandoned_total (\d+)/m) >= 1);
+    assert.ok(value(/^wharf_webhook_delivery_duration_seconds_count (\d+)/m) >= 11);
   });
 
   test('the test button sends a signed ping', async () => {

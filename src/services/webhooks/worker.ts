@@ -83,31 +83,45 @@ export class DeliveryWorker {
 
   /** Claims and sends what is due now; resolves when those attempts are recorded. Returns how many. */
   async runOnce(): Promise<number> {
+    const started = await this.claimAndStart();
+    await Promise.all(started);
+    return started.length;
+  }
+
+  /** Claims as many due rows as there are free slots and starts their attempts (not awaited). */
+  private async claimAndStart(): Promise<Promise<void>[]> {
     const { metadata, clock, settings } = this.deps;
     const free = settings.concurrency - this.inFlight.size;
-    if (free <= 0) return 0;
+    if (free <= 0) return [];
     const now = clock();
     // The claim outlives the attempt's time limit, so no other process takes a row still being sent.
     const claimed = await metadata.deliveries.claim(this.holder, now, now + settings.timeoutMs * 2 + 10_000, free);
-    await Promise.all(claimed.map((d) => this.track(this.attempt(d))));
-    return claimed.length;
+    return claimed.map((d) => this.track(this.attempt(d)));
   }
 
-  private track(p: Promise<void>): Promise<void> {
+  private track(attempt: Promise<void>): Promise<void> {
+    // Never rejects: a database error while recording leaves the claim to expire and the row to be retried.
+    const p = attempt.catch((err: unknown) => this.deps.log.warn({ err }, 'webhook delivery attempt failed to record'));
     this.inFlight.add(p);
-    return p.finally(() => this.inFlight.delete(p));
+    return p.finally(() => {
+      this.inFlight.delete(p);
+      // A free slot: look for more (a slow receiver never holds up the others).
+      this.wakeUp?.();
+    });
   }
 
   private async run(): Promise<void> {
+    const { concurrency } = this.deps.settings;
     while (!this.stopped) {
-      let sent = 0;
+      let started = 0;
       try {
         this.woken = false;
-        sent = await this.runOnce();
+        started = (await this.claimAndStart()).length;
       } catch (err) {
         this.deps.log.warn({ err }, 'webhook delivery poll failed');
       }
-      if (sent > 0 || this.woken || this.stopped) continue;
+      if (this.stopped) break;
+      if ((started > 0 || this.woken) && this.inFlight.size < concurrency) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.deps.settings.pollMs);
         t.unref();
