@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifySignature } from '../../src/services/webhooks/signature.ts';
+import { startOidcIssuer } from '../helpers/access-oidc.ts';
 import { type ClientEnv, createClientEnv, findBinary, randomFiles, run, uniqueName } from '../helpers/clients.ts';
 import { login } from '../helpers/e2e.ts';
 import { type StartedServer, startWharf } from '../helpers/server.ts';
@@ -26,6 +27,8 @@ const ENV = {
   WHARF_WEBHOOKS__RETRY_BASE_SECONDS: '2',
   WHARF_WEBHOOKS__POLL_INTERVAL_SECONDS: '0.2',
   WHARF_AUTH__ADMIN__PASSWORD: `hooks-${randomBytes(8).toString('hex')}`,
+  // The test's OIDC issuer (a CI identity) serves its keys over http on 127.0.0.1.
+  WHARF_AUTH__OIDC__ALLOW_INSECURE_ISSUERS: 'true',
 };
 
 let server: StartedServer;
@@ -125,6 +128,30 @@ test('helm push: a signed package.published for the chart within a second', { sk
   assert.deepEqual(p.pull?.commands, [`helm pull oci://${server.host}/${ns}/charts/web --version 1.2.3+build.4`]);
   const audit = await api<{ userAgent: string; detail: { digest: string } }[]>(`/api/v1/audit?owner=${ns}&action=package.push`);
   assert.match(audit.body.find((a) => a.detail.digest === p.digest)?.userAgent ?? '', /helm/i);
+});
+
+test('podman push by a CI identity: the payload and the audit row name the CI job', { skip }, async () => {
+  const issuer = await startOidcIssuer();
+  try {
+    const trust = await api(`/api/v1/owners/${ns}/trusts`, { method: 'POST', body: JSON.stringify({ issuer: issuer.url, audience: 'wharf', role: 'write', conditions: { repository: `${ns}/ci-app` } }) });
+    assert.equal(trust.status, 201, JSON.stringify(trust.body));
+    const idToken = issuer.sign({ aud: 'wharf', repository: `${ns}/ci-app`, ref: 'refs/heads/main', sub: `repo:${ns}/ci-app:ref:refs/heads/main` });
+    // The job's ID token is the password (no stored secret), as docs/ci.md shows.
+    await clients.runOk('podman', ['push', '--tls-verify=false', '--creds', `ci:${idToken}`, `localhost/${ns}/app:local`, `${server.host}/${ns}/ci-app:1.0.0`]);
+    const [hit] = await rx.waitFor(1, (r) => payload(r).package === `${ns}/ci-app`, 5000);
+    assert.ok(hit && signed(hit));
+    const p = JSON.parse(hit.body) as Payload & { actor: { kind: string } };
+    assert.equal(p.actor.kind, 'ci');
+    assert.match(p.actor.name, new RegExp(`^ci:${issuer.url.replace(/[.]/g, '\\.')}#repo:${ns}/ci-app`));
+    const audit = await api<{ actor: string; actorKind: string; userAgent: string; detail: { digest: string } }[]>(`/api/v1/audit?owner=${ns}&action=package.push&package=${encodeURIComponent(`${ns}/ci-app`)}`);
+    const row = audit.body.find((a) => a.detail.digest === p.digest);
+    assert.ok(row, 'the CI push is audited');
+    assert.equal(row.actorKind, 'ci');
+    assert.equal(row.actor, p.actor.name);
+    assert.match(row.userAgent, /containers|podman/i);
+  } finally {
+    await issuer.close();
+  }
 });
 
 test('kill -9 while a delivery waits for its retry: delivered after the restart, once', { skip }, async () => {
