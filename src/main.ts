@@ -35,7 +35,7 @@ import { GarbageCollector, touchEveryMs } from './services/gc/collector.ts';
 import { GcAdminService } from './services/gc/admin.ts';
 import { WebhookOutbox } from './services/webhooks/outbox.ts';
 import { WebhookService } from './services/webhooks/service.ts';
-import { DeliveryWorker } from './services/webhooks/worker.ts';
+import { DeliveryWorker, pruneDeliveriesJob } from './services/webhooks/worker.ts';
 import { versionInfo } from './lib/version.ts';
 
 export interface Wharf {
@@ -226,6 +226,7 @@ export async function createWharf(
   const gc = createCollector(config, { metadata, store, uploads, events, clock });
   const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
   jobs.schedule(gc, config.gc.intervalSeconds * 1000, { dryRun: false });
+  jobs.schedule(pruneDeliveriesJob({ metadata, clock, keepDays: wh.deliveryLogDays }), 3600_000, {});
   const app = await buildHttpApp({
     ui: { sessions, views, dir: UI_DIR },
     charts: { service: charts, maxUploadBytes: config.charts.maxUploadBytes },

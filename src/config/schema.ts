@@ -262,6 +262,8 @@ export const configSchema = z.object({
       pollIntervalSeconds: z.coerce.number().positive().max(60).default(1),
       /** Deliveries one process sends at the same time. */
       concurrency: z.coerce.number().int().min(1).max(64).default(4),
+      /** Finished deliveries stay in the log this long (the hourly `webhooks.prune` job removes older ones). */
+      deliveryLogDays: z.coerce.number().positive().default(30),
     })
     .prefault({}),
   charts: z

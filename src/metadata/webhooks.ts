@@ -291,6 +291,18 @@ export class DeliveryStore {
     return (await q.execute()).map(delivery);
   }
 
+  /** Deletes up to `limit` finished deliveries that ended before `before`; returns how many. */
+  async pruneFinished(before: number, limit: number): Promise<number> {
+    const old = this.db
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('status', 'in', ['succeeded', 'failed'])
+      .where('finished_at', '<', before)
+      .limit(limit);
+    const r = await this.db.deleteFrom('webhook_deliveries').where('id', 'in', old).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   /** Deliveries still waiting (tests, metrics). */
   async pendingCount(): Promise<number> {
     const r = await this.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'pending').executeTakeFirst();

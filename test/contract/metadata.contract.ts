@@ -443,6 +443,22 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         assert.deepEqual(new Set([...all, ...rest.map((d) => d.id)]), ids);
       });
 
+      test('pruning removes finished deliveries older than the cut-off, never pending ones', async () => {
+        const m = await fresh();
+        const h = await hook(m, 'acme', null);
+        const done = { responseStatus: 200, responseExcerpt: null, latencyMs: 1, error: null };
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i++) ids.push(await m.deliveries.add({ webhookId: h.id, eventId: `e${i}`, event: 'ping', payload: '{}', now: 10 }));
+        await m.deliveries.claim('w', 10, 100, 10);
+        await m.deliveries.finishAttempt(ids[0] ?? '', 'w', { ...done, status: 'succeeded', now: 20, nextAttemptAt: 10 });
+        await m.deliveries.finishAttempt(ids[1] ?? '', 'w', { ...done, status: 'failed', now: 500, nextAttemptAt: 10 });
+        await m.deliveries.finishAttempt(ids[2] ?? '', 'w', { ...done, status: 'pending', now: 20, nextAttemptAt: 30 });
+        assert.equal(await m.deliveries.pruneFinished(100, 10), 1);
+        assert.deepEqual((await m.deliveries.list(h.id, 10)).map((d) => d.id).sort(), [ids[1], ids[2]].sort());
+        assert.equal(await m.deliveries.pruneFinished(1000, 10), 1);
+        assert.equal(await m.deliveries.pendingCount(), 1);
+      });
+
       test('deleting a webhook drops its deliveries', async () => {
         const m = await fresh();
         const h = await hook(m, 'acme', null);

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { WebhookOutcome } from '../../lib/metrics.ts';
 import type { DeliveryRecord } from '../../metadata/webhooks.ts';
 import type { Metadata } from '../../metadata/metadata.ts';
+import type { Job } from '../jobs/runner.ts';
 import { sendWebhook, type SendResult } from './send.ts';
 import { signBody } from './signature.ts';
 
@@ -39,6 +40,27 @@ export interface WorkerDeps {
   metrics?: WebhookMetrics;
   userAgent: string;
   holder?: string;
+}
+
+/**
+ * The `webhooks.prune` job: removes finished deliveries older than `keepDays` from the log, in
+ * batches (idempotent; a kill -9 leaves the rest for the next run). Pending ones are never touched.
+ */
+export function pruneDeliveriesJob(deps: { metadata: Metadata; clock: () => number; keepDays: number }): Job<Record<string, never>, { deleted: number }> {
+  return {
+    name: 'webhooks.prune',
+    async run(ctx) {
+      const before = deps.clock() - deps.keepDays * 86_400_000;
+      let deleted = 0;
+      for (;;) {
+        if (ctx.signal.aborted) throw new Error('interrupted');
+        const n = await deps.metadata.deliveries.pruneFinished(before, 1000);
+        deleted += n;
+        ctx.progress({ deleted });
+        if (n < 1000) return { deleted };
+      }
+    },
+  };
 }
 
 /** Delay before attempt `n + 1` after `n` failed attempts: base · 2^(n-1), capped, with ±20 % jitter. */
