@@ -105,6 +105,19 @@ describe('webhooks and audit in the web UI', { skip }, () => {
     assert.deepEqual([payload.package, payload.kind, payload.version, payload.actor.name], ['initech/charts/app', 'chart', '1.0.0', 'alice']);
   });
 
+  test("a package's settings have their own webhooks", async () => {
+    const page = await signIn();
+    await page.goto('/initech/charts/app/-/settings');
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    await page.getByText('No webhooks yet.').waitFor();
+    await page.getByLabel('Payload URL').fill(`${rx.url}?package`);
+    await page.getByLabel('Secret (16 characters or more; leave empty to have one generated)').fill('package-secret-0123456789');
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    await page.getByRole('list', { name: 'Webhooks' }).getByText(`${rx.url}?package`).waitFor();
+    const hooks = JSON.parse((await api('/api/v1/packages/initech/charts%2Fapp/webhooks')).body) as { package: string; events: string[] }[];
+    assert.deepEqual(hooks.map((h) => [h.package, h.events]), [['initech/charts/app', ['package.published']]]);
+  });
+
   test("the owner's audit page shows who pushed each version, filtered, and exports JSON lines", async () => {
     const page = await signIn();
     await page.goto('/initech');
