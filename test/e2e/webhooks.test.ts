@@ -1,8 +1,10 @@
 /**
  * Webhooks against a started server with real clients: a `podman push` and a `helm push` each
  * reach a local receiver as a correctly signed `package.published` within a second, with the
- * audit rows naming who pushed with which client; and a delivery waiting for its retry survives
- * a kill -9 of the server: after the restart it is delivered, once.
+ * audit rows naming who pushed with which client (a user, and a CI job whose ID token is the
+ * password); a delivery waiting for its retry survives a kill -9 of the server (after the restart
+ * it is delivered, once); and one whose attempt was in flight at the kill is sent again once the
+ * dead process's claim expires (at-least-once, same X-Wharf-Delivery).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -26,6 +28,8 @@ const ENV = {
   // A retry ~2 s after a failure: time to kill the server while the delivery waits for it.
   WHARF_WEBHOOKS__RETRY_BASE_SECONDS: '2',
   WHARF_WEBHOOKS__POLL_INTERVAL_SECONDS: '0.2',
+  // A claim lasts 2 × the time limit + 10 s: 14 s, for the test of a kill in the middle of an attempt.
+  WHARF_WEBHOOKS__TIMEOUT_SECONDS: '2',
   WHARF_AUTH__ADMIN__PASSWORD: `hooks-${randomBytes(8).toString('hex')}`,
   // The test's OIDC issuer (a CI identity) serves its keys over http on 127.0.0.1.
   WHARF_AUTH__OIDC__ALLOW_INSECURE_ISSUERS: 'true',
@@ -187,4 +191,35 @@ test('kill -9 while a delivery waits for its retry: delivered after the restart,
   assert.equal(hits[1]?.body, first?.body);
   await sleep(1500);
   assert.equal(rx.received.filter(mine).length, 2, 'delivered once after the restart, not again');
+});
+
+test('kill -9 in the middle of an attempt: the claim expires and the delivery is sent again after the restart', { skip }, async () => {
+  const http = async (method: string, path: string, body: Buffer, type: string) => {
+    const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: auth, 'content-type': type }, body });
+    assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${await res.text()}`);
+  };
+  const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, midAttempt: true }));
+  await http('POST', `/v2/${ns}/mid/blobs/uploads/?digest=${sha(config)}`, config, 'application/octet-stream');
+  const manifest = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length }, layers: [] }),
+  );
+  rx.failNext(0); // the receiver takes the request and never answers
+  await http('PUT', `/v2/${ns}/mid/manifests/v1`, manifest, 'application/vnd.oci.image.manifest.v1+json');
+  const mine = (r: Received) => payload(r).package === `${ns}/mid`;
+  const [first] = await rx.waitFor(1, mine, 5000);
+  const dataDir = server.dataDir;
+  await server.kill('SIGKILL'); // while the attempt is in flight: the row stays claimed
+  const killedAt = Date.now();
+  server = await startWharf({ env: ENV, dataDir, keepDataDir: true });
+  const hits = await rx.waitFor(2, mine, 30_000);
+  assert.equal(hits[1]?.status, 200);
+  assert.equal(hits[1]?.headers['x-wharf-delivery'], first?.headers['x-wharf-delivery'], 'the same delivery, sent again');
+  assert.ok((hits[1]?.at ?? 0) - killedAt > 5000, 'not before the claim of the killed process expired');
+  await sleep(1000);
+  assert.equal(rx.received.filter(mine).length, 2);
+  const log = await api<{ id: string; status: string; attempts: number }[]>(`/api/v1/webhooks/${String(first?.headers['x-wharf-hook-id'])}/deliveries?limit=50`);
+  const d = log.body.find((x) => x.id === first?.headers['x-wharf-delivery']);
+  // The killed attempt never recorded anything: one attempt, the one that succeeded.
+  assert.deepEqual([d?.status, d?.attempts], ['succeeded', 1]);
 });

@@ -17,7 +17,7 @@ export interface Received {
 export interface Receiver {
   url: string;
   received: Received[];
-  /** Statuses for the next requests, in order (200 once they run out). */
+  /** Statuses for the next requests, in order (200 once they run out); 0 = never answer (the sender's time limit ends it). */
   failNext(...statuses: number[]): void;
   /** Resolves with the received requests once `n` of them satisfy `match`, or throws after `timeoutMs`. */
   waitFor(n: number, match?: (r: Received) => boolean, timeoutMs?: number): Promise<Received[]>;
@@ -33,6 +33,7 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
     req.on('end', () => {
       const status = queue.shift() ?? 200;
       received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now(), status });
+      if (status === 0) return;
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'thanks' : `failing on purpose (${status})`);
     });
   });
