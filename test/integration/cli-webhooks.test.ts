@@ -63,6 +63,35 @@ test('wharf webhook create, list, test, deliveries, delete', async () => {
   assert.match(gone.stderr, /^error: webhook not found/);
 });
 
+test('a restore with wharf trash restore queues its webhook delivery for the server to send', async () => {
+  const { openSqlite } = await import('../../src/metadata/metadata.ts');
+  const { SYSTEM } = await import('../../src/auth/principal.ts');
+  // A package version in the trash, made straight in the database the CLI uses.
+  const m = openSqlite(join(dataDir, 'wharf.db'));
+  await m.migrate();
+  const created = await wharf(['webhook', 'create', 'zeta', 'http://127.0.0.1:9/hook', '--events', 'version.restored', '--json']);
+  const hookId = (JSON.parse(created.stdout) as { webhook: { id: string } }).webhook.id;
+  const repo = 'zeta/app' as never;
+  const digest = `sha256:${'a'.repeat(64)}` as never;
+  await m.repositories.ensure(repo, 'zeta', 1);
+  await m.manifests.put(
+    { repo, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 2, content: Buffer.from('{}'), artifactType: null, configMediaType: null, configDigest: null, subject: null, annotations: null, createdAt: 1 },
+    [],
+  );
+  await m.tags.put(repo, '1.0' as never, digest, 1);
+  const { TrashService } = await import('../../src/services/trash.ts');
+  const { EventBus } = await import('../../src/lib/events.ts');
+  const { AuthzService } = await import('../../src/services/authz.ts');
+  const authz = new AuthzService({ metadata: m, clock: Date.now, defaultVisibility: 'private', enabled: true });
+  const entry = await new TrashService({ metadata: m, authz, events: new EventBus(), clock: Date.now, days: 30 }).trashVersion(SYSTEM, repo, digest);
+  await m.close();
+
+  const restored = await wharf(['trash', 'restore', entry.id]);
+  assert.equal(restored.code, 0, restored.stderr);
+  const log = JSON.parse((await wharf(['webhook', 'deliveries', hookId, '--json'])).stdout) as { event: string; status: string }[];
+  assert.deepEqual(log.map((d) => [d.event, d.status]), [['version.restored', 'pending']]);
+});
+
 test('refusals say why', async () => {
   const priv = await wharf(['webhook', 'create', 'acme', 'http://169.254.169.254/latest', '--events', 'package.published'], { env: { WHARF_WEBHOOKS__ALLOW_PRIVATE_TARGETS: 'false' } });
   assert.equal(priv.code, 1);
