@@ -100,6 +100,8 @@ const payloadOf = (r: { body: string }) => JSON.parse(r.body) as Payload;
 before(async () => {
   rx = await startReceiver();
   app = await startAccessApp({
+    // Everything down to trace, so a secret logged at any level is caught (last test).
+    captureLogs: true,
     overrides: { webhooks: { allowPrivateTargets: 'true', retryBaseSeconds: 0.05, retryMaxSeconds: 0.2, pollIntervalSeconds: 0.1, maxAttempts: 4 } },
   });
   // The app's clock follows real time here: retries are due by it.
@@ -349,5 +351,13 @@ describe('webhooks', () => {
     assert.match(String(lines.headers['content-type']), /application\/x-ndjson/);
     const parsed = lines.body.trim().split('\n').map((l) => JSON.parse(l) as { action: string });
     assert.ok(parsed.length >= rows.length && parsed.some((p) => p.action === 'package.push'));
+    assert.equal(lines.body.includes(SECRET), false, 'no webhook secret in the audit log');
+  });
+
+  test('webhook secrets appear in no log line, at any level', () => {
+    const logs = app.logs();
+    assert.ok(logs.includes('webhook delivered'), 'deliveries are logged');
+    assert.equal(logs.includes(SECRET), false);
+    assert.equal(/whsec_[A-Za-z0-9_-]{20,}/.test(logs), false, 'nor a generated one');
   });
 });
