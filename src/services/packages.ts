@@ -201,7 +201,9 @@ export class PackageService {
   }
 
   private async requireOwnerAdmin(actor: Principal, owner: string): Promise<void> {
-    if (actor.kind !== 'user' || actor.token) throw new RegistryError('DENIED', 'owner administrators only');
+    // A leaked token must not rewire an owner's trusts or webhooks: owner settings need the account itself.
+    if (actor.kind === 'user' && actor.token) throw new RegistryError('DENIED', 'owner settings cannot be changed with a personal access token; sign in with your password (or use `wharf webhook` on the server)');
+    if (actor.kind !== 'user') throw new RegistryError('DENIED', 'owner administrators only');
     if (actor.admin || actor.name === owner) return;
     if ((await this.deps.metadata.memberships.orgRole(owner, actor.name)) !== 'owner') throw new RegistryError('DENIED', 'owner administrators only');
   }

@@ -269,6 +269,10 @@ describe('webhooks', () => {
     assert.match(denied.body, /owner administrators only/);
     assertStatus(await app.req({ url: `/api/v1/webhooks/${hookId}`, auth: bob.auth }), 403, 'another user reads one');
     assertStatus(await app.req({ url: '/api/v1/owners/alice/webhooks' }), 401, 'anonymous');
+    const pat = await createPat(app, alice.auth, { scopes: ['write:packages', 'delete:packages'] });
+    const withPat = await app.req({ url: '/api/v1/owners/alice/webhooks', auth: `Bearer ${pat.token}` });
+    assertStatus(withPat, 403, 'a personal access token');
+    assert.match(withPat.body, /personal access token; sign in with your password/);
     // An org: its owner manages the org's webhooks; a member does not.
     await createOrg(app, alice.auth, 'acme');
     assertStatus(await app.req({ method: 'PUT', url: '/api/v1/orgs/acme/members/bob', auth: alice.auth, payload: { role: 'member' } }), 204, 'bob joins');
