@@ -37,6 +37,10 @@ import { MemoryStore } from './storage/memory.ts';
 import type { BlobStore, UploadStore } from './storage/types.ts';
 import { GarbageCollector, touchEveryMs } from './services/gc/collector.ts';
 import { GcAdminService } from './services/gc/admin.ts';
+import { WebhookOutbox } from './services/webhooks/outbox.ts';
+import { WebhookService } from './services/webhooks/service.ts';
+import { DeliveryWorker, pruneDeliveriesJob } from './services/webhooks/worker.ts';
+import { versionInfo } from './lib/version.ts';
 
 export interface Wharf {
   app: FastifyInstance;
@@ -66,6 +70,9 @@ export interface Wharf {
   listenMetrics(): Promise<string | null>;
   gc: GarbageCollector;
   gcAdmin: GcAdminService;
+  webhooks: WebhookService;
+  /** Sends queued webhook deliveries (every replica runs one; rows are claimed in the database). */
+  deliveries: DeliveryWorker;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -174,7 +181,26 @@ export async function createWharf(
   const events = new EventBus<RegistryEvents>(logger);
   const tagPolicy = new TagPolicy({ allowChartOverwrite: config.charts.allowOverwrite });
   const quotas = new QuotaService({ metadata, clock, defaultBytes: config.quotas.defaultBytes });
-  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, quotas, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
+  const wh = config.webhooks;
+  const deliveries = new DeliveryWorker({
+    metadata,
+    clock,
+    log: logger.child({ component: 'webhooks' }),
+    userAgent: `Wharf-Webhook/${versionInfo().version}`,
+    settings: {
+      allowPrivateTargets: wh.allowPrivateTargets,
+      timeoutMs: wh.timeoutSeconds * 1000,
+      maxAttempts: wh.maxAttempts,
+      retryBaseMs: wh.retryBaseSeconds * 1000,
+      retryMaxMs: wh.retryMaxSeconds * 1000,
+      pollMs: wh.pollIntervalSeconds * 1000,
+      concurrency: wh.concurrency,
+    },
+    ...(metrics ? { metrics } : {}),
+  });
+  const publicHost = config.server.baseUrl ? new URL(config.server.baseUrl).host : null;
+  const outbox = new WebhookOutbox({ clock, publicHost, onQueued: () => deliveries.wake() });
+  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, quotas, outbox, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
   const uploads = new UploadService({
     metadata,
     uploads: store,
@@ -184,9 +210,10 @@ export async function createWharf(
   });
   const access = await createAccessServices(config.auth, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
   if (config.auth.enabled) await ensureAdmin(config.auth, metadata, clock, logger);
-  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days, tagPolicy });
+  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days, tagPolicy, outbox });
   const usage = new UsageService({ metadata, authz: access.authz });
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
+  const webhooks = new WebhookService({ metadata, packages, clock, allowPrivateTargets: wh.allowPrivateTargets, publicHost, onQueued: () => deliveries.wake() });
   const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
   jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
   const policies = new PolicyService({ metadata, authz: access.authz, tagPolicy, clock });
@@ -223,6 +250,7 @@ export async function createWharf(
   const gc = createCollector(config, { metadata, store, uploads, events, clock });
   const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
   jobs.schedule(gc, config.gc.intervalSeconds * 1000, { dryRun: false });
+  jobs.schedule(pruneDeliveriesJob({ metadata, clock, keepDays: wh.deliveryLogDays }), 3600_000, {});
   const app = await buildHttpApp({
     ui: { sessions, views, dir: UI_DIR },
     charts: { service: charts, maxUploadBytes: config.charts.maxUploadBytes },
@@ -246,6 +274,7 @@ export async function createWharf(
     timeouts: { headersMs: config.server.headersTimeoutSeconds * 1000, bodyMs: config.server.bodyTimeoutSeconds * 1000 },
     ready: () => metadata.ping(),
     gcAdmin,
+    webhooks,
     ...(metrics ? { metrics: { metrics, token: config.metrics.token, serve: config.metrics.port === undefined, auth: metrics, tokens: metrics } } : {}),
   });
   const server = app.server;
@@ -265,6 +294,7 @@ export async function createWharf(
   }, purgeEvery);
   purge.unref();
   jobs.start();
+  deliveries.start();
 
   return {
     app,
@@ -286,6 +316,8 @@ export async function createWharf(
     quotas,
     gc,
     gcAdmin,
+    webhooks,
+    deliveries,
     metrics,
     metricsApp,
     async listenMetrics() {
@@ -296,6 +328,7 @@ export async function createWharf(
       clearInterval(purge);
       tls?.stop();
       await jobs.stop();
+      await deliveries.stop();
       await metricsApp?.close();
       await app.close();
       await events.settled();

@@ -22,6 +22,18 @@ export interface Principal {
   };
   /** What trusting owners/packages granted a CI job. */
   ci?: readonly CiGrant[];
+  /**
+   * Where the request came from, attached by the HTTP layer for audit rows and webhook payloads:
+   * the client address (X-Forwarded-For believed only from server.trustedProxies), its User-Agent
+   * and the host it addressed (pull commands in webhook payloads).
+   */
+  client?: ClientInfo;
+}
+
+export interface ClientInfo {
+  address: string | null;
+  userAgent: string | null;
+  host: string | null;
 }
 
 export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', name: '', admin: false });

@@ -256,6 +256,30 @@ export const configSchema = z.object({
       storageRefreshSeconds: z.coerce.number().int().min(10).default(300),
     })
     .prefault({}),
+  /** Webhook deliveries (docs/webhooks.md, docs/adr/0016-webhooks-and-audit.md). */
+  webhooks: z
+    .object({
+      /**
+       * Deliver to loopback, private, link-local (cloud metadata) and other internal addresses.
+       * Off by default so a webhook cannot probe the registry's own network; on for receivers
+       * inside it (and tests on 127.0.0.1).
+       */
+      allowPrivateTargets: boolish.default(false),
+      /** Longest time one attempt may take, connection to the end of the answer. */
+      timeoutSeconds: z.coerce.number().positive().max(120).default(10),
+      /** Attempts before a delivery is given up (the first one included). */
+      maxAttempts: z.coerce.number().int().min(1).max(50).default(8),
+      /** Wait before the first retry; doubled for each further one (with jitter), up to retryMaxSeconds. */
+      retryBaseSeconds: z.coerce.number().positive().default(10),
+      retryMaxSeconds: z.coerce.number().positive().default(3600),
+      /** How often each process looks for deliveries queued elsewhere or due for a retry. */
+      pollIntervalSeconds: z.coerce.number().positive().max(60).default(1),
+      /** Deliveries one process sends at the same time. */
+      concurrency: z.coerce.number().int().min(1).max(64).default(4),
+      /** Finished deliveries stay in the log this long (the hourly `webhooks.prune` job removes older ones). */
+      deliveryLogDays: z.coerce.number().positive().default(30),
+    })
+    .prefault({}),
   charts: z
     .object({
       /** ChartMuseum-style uploads may replace an existing version (otherwise 409). */

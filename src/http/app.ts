@@ -41,6 +41,8 @@ import { decorateRouteTemplate, type MetricsEndpoint, registerMetricsRoute, rout
 import type { AuthMetrics } from '../services/authn.ts';
 import type { TokenMetrics } from './token.ts';
 import { watchBody } from './body-watchdog.ts';
+import { registerWebhookRoutes } from './api/webhooks.ts';
+import type { WebhookService } from '../services/webhooks/service.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -75,6 +77,7 @@ export interface HttpDeps {
   ui?: { sessions: SessionService; views: PackageViewService; dir: string | null };
   /** Garbage collection for site admins (/api/v1/admin/gc). */
   gcAdmin?: GcAdminService;
+  webhooks?: WebhookService;
 }
 
 /** The Fastify app as a value (no listen), so tests can `inject` and two registries can coexist. */
@@ -191,6 +194,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     registerTrashRoutes(api, { gate: authGate, trash: deps.trash, usage: deps.usage, jobs: deps.jobs });
     registerPolicyRoutes(api, { gate: authGate, policies: deps.policies, retention: deps.retention, jobs: deps.jobs, quotas: deps.quotas });
     if (deps.gcAdmin) registerAdminGcRoutes(api, { gate: authGate, gc: deps.gcAdmin });
+    if (deps.webhooks) registerWebhookRoutes(api, { gate: authGate, webhooks: deps.webhooks });
     if (deps.ui) {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
       registerPackageViewRoutes(api, { gate: authGate, views: deps.ui.views, baseUrl: deps.baseUrl });

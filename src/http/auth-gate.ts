@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { ANONYMOUS, type Principal, type RepoAction } from '../auth/principal.ts';
+import { ANONYMOUS, type ClientInfo, type Principal, type RepoAction } from '../auth/principal.ts';
 import { looksLikeSecret, PAT_PREFIX } from '../auth/secrets.ts';
 import { RegistryError } from '../errors.ts';
 import type { RepoName } from '../oci/name.ts';
@@ -37,6 +37,12 @@ export function principalLogFields(principal: Principal, via?: Identity['via']):
 
 export function clientAddress(req: FastifyRequest): string {
   return req.ip;
+}
+
+/** Address (X-Forwarded-For believed only from server.trustedProxies: Fastify's trustProxy), User-Agent and Host of a request. */
+export function clientInfo(req: FastifyRequest): ClientInfo {
+  const ua = req.headers['user-agent'];
+  return { address: req.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null, host: req.host || null };
 }
 
 export function publicBase(req: FastifyRequest, baseUrl: string | undefined): string {
@@ -105,7 +111,9 @@ export class AuthGate implements AccessGate {
   async identify(req: FastifyRequest): Promise<Identity> {
     const known = this.identities.get(req);
     if (known) return known;
-    const identity = await this.resolve(req);
+    const resolved = await this.resolve(req);
+    // A copy: principals may be shared across requests (credential caches), the client is this request's.
+    const identity = { ...resolved, principal: { ...resolved.principal, client: clientInfo(req) } };
     this.identities.set(req, identity);
     return identity;
   }

@@ -82,6 +82,12 @@ export interface AuditLogTable {
   target: string;
   detail: string | null;
   address: string | null;
+  /** Migration 0011: principal kind (user, ci, system, anonymous), PAT id, User-Agent, owner concerned, success/failure. */
+  actor_kind?: string | null;
+  token_id?: string | null;
+  user_agent?: string | null;
+  owner?: string | null;
+  outcome?: string | null;
 }
 
 export interface LoginFailuresTable {

@@ -14,6 +14,7 @@ import { QuotaStore } from './quotas.ts';
 import { SessionStore } from './sessions.ts';
 import { TrashStore } from './trash.ts';
 import { UsageStore } from './usage.ts';
+import { DeliveryStore, WebhookStore } from './webhooks.ts';
 import type { DB } from './schema.ts';
 import { instrumentDialect, type QueryObserver } from './instrumented-dialect.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
@@ -46,6 +47,8 @@ export class Metadata {
   readonly gc: GcStore;
   readonly policies: PolicyStore;
   readonly quotas: QuotaStore;
+  readonly webhooks: WebhookStore;
+  readonly deliveries: DeliveryStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -77,6 +80,8 @@ export class Metadata {
     this.gc = new GcStore(db);
     this.policies = new PolicyStore(db);
     this.quotas = new QuotaStore(db, { rowLocks: dialect === 'postgres' });
+    this.webhooks = new WebhookStore(db);
+    this.deliveries = new DeliveryStore(db, { rowLocks: dialect === 'postgres' });
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

@@ -483,6 +483,13 @@ export class TagStore {
     return row ? toRecord(row) : null;
   }
 
+  /** Where each of `tags` points now (absent: untagged); read before a push moves them. */
+  async digestsOf(repo: RepoName, tags: readonly Tag[]): Promise<Map<Tag, Digest>> {
+    if (tags.length === 0) return new Map();
+    const rows = await this.db.selectFrom('tags').select(['name', 'digest']).where('repo', '=', repo).where('name', 'in', [...tags]).execute();
+    return new Map(rows.map((r) => [r.name as Tag, r.digest as Digest]));
+  }
+
   async put(repo: RepoName, tag: Tag, digest: Digest, now: number): Promise<void> {
     await this.db
       .insertInto('tags')

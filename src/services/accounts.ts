@@ -4,6 +4,8 @@ import { RegistryError } from '../errors.ts';
 import { SERVER_ROUTES } from '../lib/routes.ts';
 import type { Account } from '../metadata/accounts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
+import { actorFields, ownerOfTarget } from './audit.ts';
+import type { AuditFilter } from '../metadata/accounts.ts';
 
 export interface AccountDeps {
   metadata: Metadata;
@@ -68,7 +70,7 @@ export class AccountService {
   }
 
   private async audit(actor: Principal, action: string, target: string, detail?: Record<string, unknown>, address?: string | null): Promise<void> {
-    await this.deps.metadata.audit.append({ at: this.deps.clock(), actor: actor.name || 'anonymous', action, target, detail: detail ?? null, address: address ?? null });
+    await this.deps.metadata.audit.append({ at: this.deps.clock(), ...actorFields(actor), ...(address ? { address } : {}), action, target, owner: ownerOfTarget(target), detail: detail ?? null });
   }
 
   private requireUser(actor: Principal): void {
@@ -297,8 +299,23 @@ export class AccountService {
     await this.audit(actor, 'team.member.remove', `${org}/${team}`, { username });
   }
 
-  async auditLog(actor: Principal, opts: { limit: number; before?: number | undefined; actor?: string | undefined; target?: string | undefined }) {
-    this.requireAdmin(actor);
+  /**
+   * The audit log, newest first: every row for site admins; with `owner`, that owner's rows for
+   * its administrators too (the user themself, an organization's owners).
+   */
+  async auditLog(actor: Principal, opts: AuditFilter) {
+    if (opts.owner === undefined || actor.admin) {
+      if (!actor.admin) {
+        this.requireUser(actor);
+        throw denied('site administrators only (organization owners: name the organization with ?owner=)');
+      }
+      this.requireAdmin(actor);
+      return this.deps.metadata.audit.list(opts);
+    }
+    this.requireUser(actor);
+    if (actor.name !== opts.owner && (await this.deps.metadata.memberships.orgRole(opts.owner, actor.name)) !== 'owner') {
+      throw denied(`the audit log of ${opts.owner} is readable by its owners and site administrators only`);
+    }
     return this.deps.metadata.audit.list(opts);
   }
 }

@@ -161,12 +161,15 @@ export class AuthnService {
       // Failures from the owner's own addresses do not count towards shutting out new addresses.
       if (!known) await m.loginFailures.bump(accountKey, now, windowMs);
       this.deps.log.info({ username, address }, 'sign-in failed');
+      // Audited (who tried which name from where); throttled attempts are not verified, so they are not rows.
+      await m.audit.append({ at: now, actor: username.slice(0, 100), actorKind: 'user', address, action: 'login', target: username.slice(0, 100), owner: null, outcome: 'failure', detail: { method: 'password' } });
       this.deps.metrics?.authFailure('bad_password');
       throw unauthorized('invalid username or password');
     }
     if (pairKey && pair && pair.count > 0) await m.loginFailures.reset(pairKey);
     // Once per verification, not per cached request (Helm sends Basic with every request).
     if (cached === undefined && addr !== null) await m.knownAddresses.remember(username, addr, now, KNOWN_PER_ACCOUNT);
+    if (cached === undefined) await m.audit.append({ at: now, actor: stored.name, actorKind: 'user', address, action: 'login', target: stored.name, owner: stored.name, detail: { method: 'password' } });
     return { kind: 'user', name: stored.name, admin: stored.isAdmin };
   }
 

@@ -4,6 +4,7 @@ import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { ownerOf, type RepoName } from '../oci/name.ts';
 import { trashedPackageError } from './trash-refusals.ts';
+import { actorFields } from './audit.ts';
 
 export interface AuthzDeps {
   metadata: Metadata;
@@ -102,7 +103,7 @@ export class AuthzService {
       await m.packages.putGrant(repo, { subjectKind: 'user', subject: principal.name, role: 'admin', now });
     }
     if (created) {
-      await m.audit.append({ at: now, actor: principal.name || 'anonymous', action: 'package.create', target: repo, detail: { visibility }, address: null });
+      await m.audit.append({ at: now, ...actorFields(principal), action: 'package.create', target: repo, owner, detail: { visibility } });
     }
   }
 }

@@ -37,6 +37,7 @@ import { describeChartRule } from './policies/model.ts';
 import type { TagPolicy } from './policies/tag-policy.ts';
 import type { UploadService } from './uploads.ts';
 import type { Job } from './jobs/runner.ts';
+import type { Principal } from '../auth/principal.ts';
 
 /** Early Helm 3 releases wrote this chart layer type; Helm still pulls it. */
 const LEGACY_CHART_LAYER = 'application/tar+gzip';
@@ -739,10 +740,10 @@ export class ChartService {
   }
 
   /** Deletes the version's manifests through the registry (which deletes their tags too). */
-  async deleteCopies(rows: readonly ChartVersionRecord[]): Promise<void> {
+  async deleteCopies(rows: readonly ChartVersionRecord[], actor?: Principal): Promise<void> {
     for (const r of rows) {
       try {
-        await this.deps.registry.deleteManifest(r.repo, { kind: 'digest', digest: r.digest });
+        await this.deps.registry.deleteManifest(r.repo, { kind: 'digest', digest: r.digest }, actor);
       } catch (err) {
         if (!(err instanceof RegistryError && err.code === 'MANIFEST_UNKNOWN')) throw err;
       }
@@ -776,9 +777,9 @@ export class ChartService {
   }
 
   /** Stores a prepared chart as an OCI artifact and indexes it before returning. */
-  async commitUpload(p: PreparedChart): Promise<ChartVersionRecord> {
+  async commitUpload(p: PreparedChart, actor?: Principal): Promise<ChartVersionRecord> {
     const key = `upload:${p.owner}/${p.meta.name}@${p.meta.version}`;
-    return this.locks.run(key, () => this.acrossReplicas(key, () => this.commitLocked(p)));
+    return this.locks.run(key, () => this.acrossReplicas(key, () => this.commitLocked(p, actor)));
   }
 
   /**
@@ -800,7 +801,7 @@ export class ChartService {
     }
   }
 
-  private async commitLocked(p: PreparedChart): Promise<ChartVersionRecord> {
+  private async commitLocked(p: PreparedChart, actor?: Principal): Promise<ChartVersionRecord> {
     const existing = await this.deps.metadata.charts.listedVersion(p.owner, p.meta.name, p.meta.version);
     const policy = existing.length > 0 ? await this.deps.tagPolicy.effective(this.deps.metadata, p.repo) : null;
     if (policy && !policy.chartOverwrite.allowed) {
@@ -824,7 +825,7 @@ export class ChartService {
       annotations: ociAnnotations(p.meta, iso(this.deps.clock()).replace(/\.\d{3}Z$/, 'Z')),
     };
     const bytes = Buffer.from(JSON.stringify(manifest));
-    const result = await this.deps.registry.putManifest(p.repo, { kind: 'tag', tag: parseTag(versionToTag(p.meta.version)) }, bytes, MediaType.OciManifest);
+    const result = await this.deps.registry.putManifest(p.repo, { kind: 'tag', tag: parseTag(versionToTag(p.meta.version)) }, bytes, MediaType.OciManifest, [], actor);
     const rec = await this.index(p.repo, result.digest);
     if (!rec || rec.status !== 'ok') throw new RegistryError('INTERNAL', 'uploaded chart could not be indexed', { reason: rec?.error ?? null });
     return rec;

@@ -13,6 +13,7 @@ import type { AuthzService } from './authz.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { RegistryService } from './registry.ts';
 import type { TrashEntryView, TrashService } from './trash.ts';
+import { actorFields, ownerOfTarget } from './audit.ts';
 
 export interface PackageDeps {
   metadata: Metadata;
@@ -66,7 +67,7 @@ export class PackageService {
   }
 
   private async audit(actor: Principal, action: string, target: string, detail?: Record<string, unknown>): Promise<void> {
-    await this.deps.metadata.audit.append({ at: this.deps.clock(), actor: actor.name || 'anonymous', action, target, detail: detail ?? null, address: null });
+    await this.deps.metadata.audit.append({ at: this.deps.clock(), ...actorFields(actor), action, target, owner: ownerOfTarget(target), detail: detail ?? null });
   }
 
   /** The package and the caller's role, or NOT_FOUND when it is absent or unreadable. */
@@ -194,8 +195,16 @@ export class PackageService {
     await this.audit(actor, 'trust.delete', trust.repo ?? trust.owner, { id });
   }
 
+  /** Settings of a package (its admins) or of an owner (the user, org owners, site admins); DENIED says which. */
+  async requireSettingsAccess(actor: Principal, target: { owner: string; name: RepoName | null }): Promise<void> {
+    if (target.name) await this.administrable(actor, target.name);
+    else await this.requireOwnerAdmin(actor, target.owner);
+  }
+
   private async requireOwnerAdmin(actor: Principal, owner: string): Promise<void> {
-    if (actor.kind !== 'user' || actor.token) throw new RegistryError('DENIED', 'owner administrators only');
+    // A leaked token must not rewire an owner's trusts or webhooks: owner settings need the account itself.
+    if (actor.kind === 'user' && actor.token) throw new RegistryError('DENIED', 'owner settings cannot be changed with a personal access token; sign in with your password (or use `wharf webhook` on the server)');
+    if (actor.kind !== 'user') throw new RegistryError('DENIED', 'owner administrators only');
     if (actor.admin || actor.name === owner) return;
     if ((await this.deps.metadata.memberships.orgRole(owner, actor.name)) !== 'owner') throw new RegistryError('DENIED', 'owner administrators only');
   }

@@ -7,6 +7,7 @@ import type { TokenRecord } from '../metadata/accounts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { isRepoName, type RepoName } from '../oci/name.ts';
 import type { AuthzService } from './authz.ts';
+import { actorFields } from './audit.ts';
 
 export interface TokenView {
   id: string;
@@ -96,7 +97,7 @@ export class PersonalTokenService {
       createdAt: now,
     };
     await this.deps.metadata.tokens.create({ ...record, hash: hashSecret(secret) });
-    await this.deps.metadata.audit.append({ at: now, actor: actor.name, action: 'token.create', target: actor.name, detail: { id: record.id, name, scopes: record.scopes }, address: null });
+    await this.deps.metadata.audit.append({ at: now, ...actorFields(actor), action: 'token.create', target: actor.name, owner: actor.name, detail: { id: record.id, name, scopes: record.scopes } });
     return { token: tokenView({ ...record, lastUsedAt: null, revokedAt: null }), secret };
   }
 
@@ -110,7 +111,7 @@ export class PersonalTokenService {
     const t = await this.deps.metadata.tokens.get(id);
     if (!t || t.kind !== 'pat' || (t.username !== actor.name && !actor.admin)) throw new RegistryError('NOT_FOUND', 'no such token', { id });
     await this.deps.metadata.tokens.revoke(id, this.deps.clock());
-    await this.deps.metadata.audit.append({ at: this.deps.clock(), actor: actor.name, action: 'token.revoke', target: t.username, detail: { id, name: t.name }, address: null });
+    await this.deps.metadata.audit.append({ at: this.deps.clock(), ...actorFields(actor), action: 'token.revoke', target: t.username, owner: t.username, detail: { id, name: t.name } });
   }
 
   /**

@@ -8,7 +8,11 @@ import { parseManifest } from '../oci/manifest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import { ownerOf, type Reference, type RepoName, type Tag } from '../oci/name.ts';
 import type { BlobStore, ByteRange } from '../storage/types.ts';
+import { type Principal, SYSTEM } from '../auth/principal.ts';
+import { actorFields } from './audit.ts';
 import type { RegistryEventBus } from './events.ts';
+import type { Change } from './webhooks/events.ts';
+import type { WebhookOutbox } from './webhooks/outbox.ts';
 import { TagListCache } from './tag-list-cache.ts';
 import { trashedManifestError, trashedPackageError } from './trash-refusals.ts';
 import { isChartConfig, TagPolicy } from './policies/tag-policy.ts';
@@ -38,6 +42,8 @@ export interface RegistryDeps {
   tagPolicy?: TagPolicy;
   /** Storage quotas per owner (ADR 0013); without it nothing is refused (the usage is still kept). */
   quotas?: QuotaService;
+  /** Webhook deliveries, queued in the transaction of each change. */
+  outbox?: WebhookOutbox;
 }
 
 export interface Page<T> {
@@ -166,6 +172,7 @@ export class RegistryService {
     bytes: Buffer,
     contentType: string | undefined,
     extraTags: readonly Tag[] = [],
+    actor: Principal = SYSTEM,
   ): Promise<PutManifestResult> {
     const parsed = parseManifest(bytes, contentType);
     const digest = digestOf(bytes, ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256');
@@ -194,7 +201,8 @@ export class RegistryService {
 
     const metrics = this.deps.metrics;
     let published: Set<Digest> | null = null;
-    await this.deps.metadata.transaction(async (m) => {
+    const kind = artifactKind(record);
+    const queued = await this.deps.metadata.transaction(async (m) => {
       // First: locks the repository row, so a concurrent trash move or restore of this package
       // is either wholly before this push or wholly after it (ADR 0010).
       if ((await m.repositories.ensure(repo, ownerOf(repo), now)).trashedAt !== null) throw await trashedPackageError(m, repo);
@@ -230,11 +238,47 @@ export class RegistryService {
       if (metrics) published = await m.manifests.referenced(repo, parsed.blobs.map((d) => d.digest));
       // The owner's maintained usage moves with the row, in this transaction (ADR 0013).
       if (await m.manifests.put(record, children)) await m.quotas.addManifest(ownerOf(repo), record.size, blobs);
+      const before = await m.tags.digestsOf(repo, tags);
       for (const tag of tags) await m.tags.put(repo, tag, digest, now);
+      return this.recordPush(m, actor, record, kind, tags, before);
     });
+    this.deps.outbox?.committed(queued);
     if (metrics && published) this.countPush(metrics, record, parsed.blobs, published);
     this.deps.events.emit('manifest.pushed', { repo, manifest: record, tags });
     return { digest, subject: record.subject, tags };
+  }
+
+  /**
+   * The audit row of a push and its webhook events, in the push's transaction: `package.published`
+   * for the tags it set or moved (a re-push of a tag to the same digest publishes nothing new),
+   * and `tag.moved` for each tag that pointed elsewhere.
+   */
+  private async recordPush(m: Metadata, actor: Principal, record: ManifestRecord, kind: ArtifactKind, tags: readonly Tag[], before: ReadonlyMap<Tag, Digest>): Promise<number> {
+    const owner = ownerOf(record.repo);
+    const changed = tags.filter((t) => before.get(t) !== record.digest);
+    const moved = tags.flatMap((t) => {
+      const from = before.get(t);
+      return from !== undefined && from !== record.digest ? [{ tag: t, from }] : [];
+    });
+    await m.audit.append({
+      at: record.createdAt,
+      ...actorFields(actor),
+      action: 'package.push',
+      target: record.repo,
+      owner,
+      detail: { digest: record.digest, mediaType: record.mediaType, kind, tags, ...(moved.length > 0 ? { moved } : {}) },
+    });
+    for (const t of moved) {
+      await m.audit.append({ at: record.createdAt, ...actorFields(actor), action: 'tag.move', target: record.repo, owner, detail: { tag: t.tag, from: t.from, to: record.digest } });
+    }
+    const outbox = this.deps.outbox;
+    if (!outbox || changed.length === 0) return 0;
+    const base = { actor, repo: record.repo, owner, kind, digest: record.digest, mediaType: record.mediaType, artifactType: record.artifactType };
+    const changes: Change[] = [
+      { ...base, event: 'package.published', tag: changed[0] ?? null, tags: changed },
+      ...moved.map((t): Change => ({ ...base, event: 'tag.moved', tag: t.tag, previousDigest: t.from })),
+    ];
+    return outbox.record(m, changes);
   }
 
   private countPush(metrics: RegistryMetrics, record: ManifestRecord, blobs: readonly { digest: Digest; size: number }[], referencedBefore: ReadonlySet<Digest>): void {
@@ -249,29 +293,40 @@ export class RegistryService {
   }
 
   /** By tag: removes only the tag. By digest: removes the manifest and every tag on it. */
-  async deleteManifest(repo: RepoName, ref: Reference): Promise<void> {
+  async deleteManifest(repo: RepoName, ref: Reference, actor: Principal = SYSTEM): Promise<void> {
+    const owner = ownerOf(repo);
     if (ref.kind === 'tag') {
       const tag = ref.tag;
-      const current = await this.deps.metadata.transaction(async (m) => {
+      const result = await this.deps.metadata.transaction(async (m) => {
         const found = await m.tags.resolve(repo, tag);
         if (!found) return null;
         await this.tagPolicy.refuseDeletes(m, repo, [tag], 'deleting this tag');
-        return (await m.tags.delete(repo, tag)) ? found : null;
+        if (!(await m.tags.delete(repo, tag))) return null;
+        await m.audit.append({ at: this.deps.clock(), ...actorFields(actor), action: 'tag.delete', target: repo, owner, detail: { tag, digest: found.digest } });
+        const change: Change = { event: 'tag.deleted', actor, repo, owner, kind: artifactKind(found), tag, digest: found.digest, mediaType: found.mediaType };
+        return { current: found, queued: this.deps.outbox ? await this.deps.outbox.record(m, [change]) : 0 };
       });
-      if (!current) throw new RegistryError('MANIFEST_UNKNOWN', 'tag unknown to registry', { name: repo, reference: ref.tag });
+      if (!result) throw new RegistryError('MANIFEST_UNKNOWN', 'tag unknown to registry', { name: repo, reference: ref.tag });
+      const { current } = result;
+      this.deps.outbox?.committed(result.queued);
       this.deps.events.emit('tag.deleted', { repo, tag: ref.tag, digest: current.digest });
       return;
     }
-    const deleted = await this.deps.metadata.transaction(async (m) => {
+    const result = await this.deps.metadata.transaction(async (m) => {
       // Locked first, so an index being stored that lists it either commits before our check
       // (and is seen) or waits and then finds the child gone.
-      if (!(await m.manifests.lockForDelete(repo, ref.digest))) return false;
+      if (!(await m.manifests.lockForDelete(repo, ref.digest))) return null;
       if ((await m.manifests.state(repo, ref.digest)) === 'live') await this.tagPolicy.refuseDeletes(m, repo, await m.tags.forDigest(repo, ref.digest), `deleting manifest ${ref.digest}`);
       const indexes = await m.manifests.listedBy(repo, ref.digest);
       if (indexes.length > 0) throw referencedError(repo, ref.digest, indexes);
-      return m.manifests.delete(repo, ref.digest);
+      const tags = await m.tags.forDigest(repo, ref.digest);
+      if (!(await m.manifests.delete(repo, ref.digest))) return null;
+      await m.audit.append({ at: this.deps.clock(), ...actorFields(actor), action: 'package.version.delete', target: repo, owner, detail: { digest: ref.digest, tags } });
+      const change: Change = { event: 'version.deleted', actor, repo, owner, kind: null, tag: tags[0] ?? null, tags, digest: ref.digest, mediaType: null };
+      return this.deps.outbox ? this.deps.outbox.record(m, [change]) : 0;
     });
-    if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', { name: repo, reference: ref.digest });
+    if (result === null) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', { name: repo, reference: ref.digest });
+    this.deps.outbox?.committed(result);
     this.deps.events.emit('manifest.deleted', { repo, digest: ref.digest });
   }
 

@@ -55,7 +55,7 @@ export class SessionService {
   }
 
   /** Checks the password (rate limited like every sign-in) and opens a session. */
-  async signIn(username: string, password: string, address: string | null): Promise<OpenedSession> {
+  async signIn(username: string, password: string, address: string | null, userAgent: string | null = null): Promise<OpenedSession> {
     const principal = await this.deps.authn.password(username, password, address);
     const now = this.deps.clock();
     const secret = random(32);
@@ -63,7 +63,7 @@ export class SessionService {
     const expiresAt = now + this.idleMs;
     await this.deps.metadata.sessions.purgeExpired(now);
     await this.deps.metadata.sessions.create({ id: hashSecret(secret), username: principal.name, csrf, createdAt: now, lastSeenAt: now, expiresAt });
-    await this.deps.metadata.audit.append({ at: now, actor: principal.name, action: 'session.create', target: principal.name, detail: null, address });
+    await this.deps.metadata.audit.append({ at: now, actor: principal.name, actorKind: 'user', action: 'session.create', target: principal.name, owner: principal.name, detail: null, address, userAgent });
     return { secret, csrf, principal, expiresAt, maxAgeSeconds: Math.floor(this.idleMs / 1000) };
   }
 

@@ -17,6 +17,10 @@ import type { RegistryEventBus } from './events.ts';
 import type { Job, JobContext } from './jobs/runner.ts';
 import { refuseIfListedByIndex } from './trash-refusals.ts';
 import { TagPolicy } from './policies/tag-policy.ts';
+import { actorFields, ownerOfTarget } from './audit.ts';
+import { artifactKind } from '../oci/kind.ts';
+import type { Change } from './webhooks/events.ts';
+import type { WebhookOutbox } from './webhooks/outbox.ts';
 
 export const DAY_MS = 86_400_000;
 const DEFAULT_TAG_POLICY = new TagPolicy({ allowChartOverwrite: false });
@@ -32,6 +36,8 @@ export interface TrashDeps {
   days: number;
   /** Immutable tags cannot be trashed with their version (ADR 0013); default: the stored rules, charts.allowOverwrite off. */
   tagPolicy?: TagPolicy;
+  /** Webhook deliveries (version.deleted, package.deleted, *.restored), queued in each change's transaction. */
+  outbox?: WebhookOutbox;
 }
 
 /** An entry as the API, UI and CLI show it. */
@@ -104,7 +110,11 @@ export class TrashService {
   }
 
   private audit(m: Metadata, actor: Principal, action: string, target: string, detail: Record<string, unknown>): Promise<void> {
-    return m.audit.append({ at: this.deps.clock(), actor: actor.name || 'anonymous', action, target, detail, address: null });
+    return m.audit.append({ at: this.deps.clock(), ...actorFields(actor), action, target, owner: ownerOfTarget(target), detail });
+  }
+
+  private notify(m: Metadata, change: Change): Promise<number> {
+    return this.deps.outbox ? this.deps.outbox.record(m, [change]) : Promise.resolve(0);
   }
 
   // ---- moving to the trash ------------------------------------------------------------------
@@ -116,11 +126,12 @@ export class TrashService {
    */
   async trashVersion(actor: Principal, repo: RepoName, digest: Digest): Promise<TrashEntryView> {
     await this.administrable(actor, repo);
-    const entry = await this.deps.metadata.transaction(async (m) => {
+    const { entry, queued } = await this.deps.metadata.transaction(async (m) => {
       const row = await m.repositories.lock(repo);
       if (!row || row.trashedAt !== null) throw new RegistryError('NOT_FOUND', 'package not found', { package: repo });
-      return (await this.trashVersionIn(m, actor, repo, digest, {})).entry;
+      return this.trashVersionIn(m, actor, repo, digest, {});
     });
+    this.deps.outbox?.committed(queued);
     return this.view(entry);
   }
 
@@ -129,7 +140,7 @@ export class TrashService {
    * (`trashVersion`, and retention's apply for each version it removes). `detail` is added to
    * the audit row (retention names its rule there).
    */
-  async trashVersionIn(m: Metadata, actor: Principal, repo: RepoName, digest: Digest, detail: Record<string, unknown>): Promise<{ entry: TrashEntry; members: Digest[] }> {
+  async trashVersionIn(m: Metadata, actor: Principal, repo: RepoName, digest: Digest, detail: Record<string, unknown>): Promise<{ entry: TrashEntry; members: Digest[]; queued: number }> {
     const now = this.deps.clock();
     const id = newId();
     const entry: TrashEntry = { id, owner: ownerOf(repo), repo, kind: 'version', digest, actor: actor.name || 'anonymous', trashedAt: now, expiresAt: now + this.deps.days * DAY_MS };
@@ -141,9 +152,12 @@ export class TrashService {
     const tags: Tag[] = [];
     for (const d of members) tags.push(...(await m.tags.forDigest(repo, d)));
     await this.tagPolicy.refuseDeletes(m, repo, tags, 'moving this version to the trash');
+    const rootTags = await m.tags.forDigest(repo, digest);
+    const manifest = await m.manifests.get(repo, digest);
     await this.hide(m, entry, [...members]);
     await this.audit(m, actor, 'package.version.trash', repo, { trash: id, digest, manifests: members.size, ...detail });
-    return { entry, members: [...members] };
+    const queued = await this.notify(m, { event: 'version.deleted', actor, repo, owner: entry.owner, kind: manifest ? artifactKind(manifest) : null, tag: rootTags[0] ?? null, tags: rootTags, digest, mediaType: manifest?.mediaType ?? null });
+    return { entry, members: [...members], queued };
   }
 
   private get tagPolicy(): TagPolicy {
@@ -156,14 +170,16 @@ export class TrashService {
     const now = this.deps.clock();
     const id = newId();
     const entry: TrashEntry = { id, owner: ownerOf(repo), repo, kind: 'package', digest: null, actor: actor.name || 'anonymous', trashedAt: now, expiresAt: now + this.deps.days * DAY_MS };
-    await this.deps.metadata.transaction(async (m) => {
+    const queued = await this.deps.metadata.transaction(async (m) => {
       const row = await m.repositories.lock(repo);
       if (!row || row.trashedAt !== null) throw new RegistryError('NOT_FOUND', 'package not found', { package: repo });
       await m.repositories.setTrashed(repo, now);
       const live = await m.manifests.liveDigests(repo);
       await this.hide(m, entry, live);
       await this.audit(m, actor, 'package.trash', repo, { trash: id, manifests: live.length });
+      return this.notify(m, { event: 'package.deleted', actor, repo, owner: entry.owner, kind: null, tag: null, digest: null, mediaType: null });
     });
+    this.deps.outbox?.committed(queued);
     return this.view(entry);
   }
 
@@ -235,8 +251,21 @@ export class TrashService {
       await this.relistCharts(m, e.repo, digests);
       await m.trash.remove(id);
       await this.audit(m, actor, 'trash.restore', e.repo, { trash: id, kind: e.kind, digest: e.digest, manifests: digests.length, tags: tags.restored, keptTags: tags.kept });
-      return tags;
+      const manifest = e.digest ? await m.manifests.get(e.repo, e.digest) : null;
+      const queued = await this.notify(m, {
+        event: e.kind === 'package' ? 'package.restored' : 'version.restored',
+        actor,
+        repo: e.repo,
+        owner: e.owner,
+        kind: manifest ? artifactKind(manifest) : null,
+        tag: tags.restored[0] ?? null,
+        tags: tags.restored,
+        digest: e.digest,
+        mediaType: manifest?.mediaType ?? null,
+      });
+      return { ...tags, queued };
     });
+    this.deps.outbox?.committed(result.queued);
     return { entry: view, restoredTags: result.restored, keptTags: result.kept };
   }
 

@@ -364,6 +364,101 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
       });
     });
 
+    describe('webhooks and their delivery outbox (migration 0011)', () => {
+      const hook = (m: Metadata, owner: string, repo: string | null, active = true) =>
+        m.webhooks.create({ owner, repo, url: 'https://hooks.example/x', secret: 's'.repeat(16), events: ['package.published'], active, createdBy: 'alice', createdAt: 1 });
+
+      test("subscribers: the owner's active webhooks and the package's own, no others", async () => {
+        const m = await fresh();
+        const ownerWide = await hook(m, 'acme', null);
+        const mine = await hook(m, 'acme', 'acme/web');
+        await hook(m, 'acme', 'acme/api');
+        await hook(m, 'acme', null, false);
+        await hook(m, 'other', null);
+        assert.deepEqual((await m.webhooks.subscribers('acme', 'acme/web')).map((h) => h.id).sort(), [ownerWide.id, mine.id].sort());
+        await m.webhooks.update(mine.id, { active: false, events: ['tag.moved'] }, 2);
+        assert.deepEqual((await m.webhooks.subscribers('acme', 'acme/web')).map((h) => h.id), [ownerWide.id]);
+        assert.deepEqual((await m.webhooks.get(mine.id))?.events, ['tag.moved']);
+        assert.equal((await m.webhooks.list('acme')).length, 4);
+        assert.equal((await m.webhooks.list('acme', null)).length, 2);
+      });
+
+      test('a delivery written in a rolled-back transaction does not exist', async () => {
+        const m = await fresh();
+        const h = await hook(m, 'acme', null);
+        await assert.rejects(
+          m.transaction(async (t) => {
+            await t.deliveries.add({ webhookId: h.id, eventId: 'e', event: 'package.published', payload: '{}', now: 10 });
+            throw new Error('the change failed');
+          }),
+          /the change failed/,
+        );
+        assert.equal(await m.deliveries.pendingCount(), 0);
+      });
+
+      test('claims: only due rows, one claimer at a time, the claim expires; a lost claim records nothing', async () => {
+        const m = await fresh();
+        const h = await hook(m, 'acme', null);
+        const id = await m.deliveries.add({ webhookId: h.id, eventId: 'e1', event: 'package.published', payload: '{"a":1}', now: 100 });
+        assert.deepEqual(await m.deliveries.claim('a', 99, 1000, 10), [], 'not due yet');
+        const [got] = await m.deliveries.claim('a', 100, 1000, 10);
+        assert.equal(got?.id, id);
+        assert.equal(got?.payload, '{"a":1}');
+        assert.deepEqual(await m.deliveries.claim('b', 500, 2000, 10), [], 'claimed by a until 1000');
+        const [taken] = await m.deliveries.claim('b', 1000, 3000, 10);
+        assert.equal(taken?.id, id, 'an expired claim is taken over (a killed process)');
+        const failedAt = { status: 'pending' as const, now: 1001, nextAttemptAt: 1500, responseStatus: 500, responseExcerpt: 'no', latencyMs: 3, error: 'receiver answered 500' };
+        assert.equal(await m.deliveries.finishAttempt(id, 'a', failedAt), false, 'a lost its claim');
+        assert.equal(await m.deliveries.finishAttempt(id, 'b', failedAt), true);
+        const after1 = await m.deliveries.get(id);
+        assert.deepEqual([after1?.status, after1?.attempts, after1?.nextAttemptAt, after1?.responseStatus], ['pending', 1, 1500, 500]);
+        assert.deepEqual(await m.deliveries.claim('a', 1499, 5000, 10), [], 'waits for its retry');
+        assert.equal((await m.deliveries.claim('a', 1500, 5000, 10)).length, 1);
+        assert.equal(await m.deliveries.finishAttempt(id, 'a', { ...failedAt, status: 'succeeded', now: 1501, responseStatus: 200 }), true);
+        assert.deepEqual(await m.deliveries.claim('c', 99_999, 999_999, 10), [], 'done');
+        const log = await m.deliveries.list(h.id, 10);
+        assert.deepEqual([log[0]?.status, log[0]?.attempts, log[0]?.finishedAt], ['succeeded', 2, 1501]);
+        assert.equal(await m.deliveries.pendingCount(), 0);
+      });
+
+      test('concurrent claimers take disjoint rows and together all of them', async () => {
+        const m = await fresh();
+        const h = await hook(m, 'acme', null);
+        const ids = new Set<string>();
+        for (let i = 0; i < 24; i++) ids.add(await m.deliveries.add({ webhookId: h.id, eventId: `e${i}`, event: 'package.published', payload: '{}', now: i }));
+        const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => m.deliveries.claim(`w${i}`, 1000, 60_000, 3)));
+        const all = claims.flat().map((d) => d.id);
+        assert.equal(new Set(all).size, all.length, 'no row claimed twice');
+        const rest = await m.deliveries.claim('late', 1000, 60_000, 100);
+        assert.deepEqual(new Set([...all, ...rest.map((d) => d.id)]), ids);
+      });
+
+      test('pruning removes finished deliveries older than the cut-off, never pending ones', async () => {
+        const m = await fresh();
+        const h = await hook(m, 'acme', null);
+        const done = { responseStatus: 200, responseExcerpt: null, latencyMs: 1, error: null };
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i++) ids.push(await m.deliveries.add({ webhookId: h.id, eventId: `e${i}`, event: 'ping', payload: '{}', now: 10 }));
+        await m.deliveries.claim('w', 10, 100, 10);
+        await m.deliveries.finishAttempt(ids[0] ?? '', 'w', { ...done, status: 'succeeded', now: 20, nextAttemptAt: 10 });
+        await m.deliveries.finishAttempt(ids[1] ?? '', 'w', { ...done, status: 'failed', now: 500, nextAttemptAt: 10 });
+        await m.deliveries.finishAttempt(ids[2] ?? '', 'w', { ...done, status: 'pending', now: 20, nextAttemptAt: 30 });
+        assert.equal(await m.deliveries.pruneFinished(100, 10), 1);
+        assert.deepEqual((await m.deliveries.list(h.id, 10)).map((d) => d.id).sort(), [ids[1], ids[2]].sort());
+        assert.equal(await m.deliveries.pruneFinished(1000, 10), 1);
+        assert.equal(await m.deliveries.pendingCount(), 1);
+      });
+
+      test('deleting a webhook drops its deliveries', async () => {
+        const m = await fresh();
+        const h = await hook(m, 'acme', null);
+        await m.deliveries.add({ webhookId: h.id, eventId: 'e', event: 'ping', payload: '{}', now: 1 });
+        assert.equal(await m.webhooks.delete(h.id), true);
+        assert.equal(await m.deliveries.pendingCount(), 0);
+        assert.equal(await m.webhooks.delete(h.id), false);
+      });
+    });
+
     describe('trash and usage (migration 0009)', () => {
       /** A repository with an image (config + layer) tagged `t`; returns its manifest. */
       async function image(m: Metadata, r: RepoName, t: string, layer: string, size = 100): Promise<ManifestRecord> {

@@ -56,7 +56,9 @@ export interface Req {
  * A whole Wharf with authentication on: an in-memory database and memory blob store, or S3 and
  * PostgreSQL under WHARF_TEST_PROFILE=scale (so the access matrix runs on both profiles).
  */
-export async function startAccessApp(opts: { auth?: Record<string, string | Record<string, string>>; captureLogs?: boolean } = {}): Promise<AccessApp> {
+export async function startAccessApp(
+  opts: { auth?: Record<string, string | Record<string, string>>; captureLogs?: boolean; /** Other config sections (e.g. `webhooks`). */ overrides?: Record<string, unknown> } = {},
+): Promise<AccessApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-access-'));
   const profile = await scaleProfile();
   const config = loadConfig({
@@ -68,6 +70,7 @@ export async function startAccessApp(opts: { auth?: Record<string, string | Reco
       log: { level: 'silent' },
       ...profile?.overrides,
       auth: authOverrides(opts.auth),
+      ...opts.overrides,
     },
   });
   const chunks: string[] = [];

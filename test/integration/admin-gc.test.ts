@@ -110,6 +110,11 @@ describe('/api/v1/admin/gc', () => {
     const rows = audit.filter((a) => a.action === 'gc.run');
     assert.deepEqual(rows.map((r) => r.detail.run).sort(), [dryId, realId].sort());
     assert.equal(rows.find((r) => r.detail.run === realId)?.detail.summary?.bytesFreed, dryBytes);
+    // Who started each run, from where (the run's own row says how it ended).
+    const starts = (audit as unknown as { action: string; actor: string; actorKind: string; address: string | null; outcome: string; detail: { run: string; dryRun: boolean } }[]).filter((a) => a.action === 'gc.start');
+    assert.deepEqual(starts.map((s) => [s.detail.run, s.detail.dryRun]).sort(), [[dryId, true], [realId, false]].sort());
+    assert.ok(starts.every((s) => s.actor === 'admin' && s.actorKind === 'user' && s.address !== null));
+    assert.ok(audit.filter((a) => a.action === 'gc.run').every((a) => (a as unknown as { outcome: string }).outcome === 'success'));
   });
 
   test('409 while another process (or a backup) holds the gc lease', async () => {

@@ -6,7 +6,7 @@ import { AdminPage } from './pages/Admin.tsx';
 import { HomePage } from './pages/Home.tsx';
 import { OrgPage } from './pages/Org.tsx';
 import { OwnerPage } from './pages/Owner.tsx';
-import { OwnerSettingsPage } from './pages/OwnerSettings.tsx';
+import { OwnerAuditPage, OwnerSettingsPage } from './pages/OwnerSettings.tsx';
 import { PackagePage } from './pages/Package.tsx';
 import { PackageSettingsPage } from './pages/PackageSettings.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
@@ -109,6 +109,7 @@ function Routes() {
   const owner = seg[0] ?? '';
   if (seg.length === 1) return <OwnerPage owner={owner} />;
   if (seg.length === 3 && seg[1] === '-' && seg[2] === 'trash') return <TrashPage owner={owner} />;
+  if (seg.length === 3 && seg[1] === '-' && seg[2] === 'audit') return user === undefined ? <Loading /> : <OwnerAuditPage owner={owner} />;
   const dash = seg.indexOf('-');
   if (dash === 1 && seg[2] === 'settings' && seg.length === 3) return user === undefined ? <Loading /> : <OwnerSettingsPage owner={owner} />;
   if (dash > 1) {

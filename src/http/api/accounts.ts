@@ -1,10 +1,11 @@
 /** /api/v1 — the signed-in user, users (admins), organizations, teams and the audit log. */
+import type { AuditEntry } from '../../metadata/accounts.ts';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { RegistryError } from '../../errors.ts';
 import type { AccountService } from '../../services/accounts.ts';
 import type { AuthGate } from '../auth-gate.ts';
-import { body, param, principalOf, query, signedIn } from './common.ts';
+import { body, param, principalOf, signedIn } from './common.ts';
 
 export interface AccountRouteDeps {
   gate: AuthGate;
@@ -112,15 +113,73 @@ export function registerAccountRoutes(app: FastifyInstance, deps: AccountRouteDe
     return reply.code(204).send();
   });
 
-  app.get('/api/v1/audit', async (req) => {
-    const limit = Number(query(req, 'limit') ?? 100);
-    const before = query(req, 'before');
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new RegistryError('BAD_REQUEST', 'limit must be 1-1000');
-    return accounts.auditLog(await signedIn(gate, req), {
-      limit,
+  app.get('/api/v1/audit', async (req, reply) => {
+    const q = auditRoute.query.safeParse(req.query ?? {});
+    if (!q.success) throw new RegistryError('BAD_REQUEST', 'invalid query', { issues: q.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    const { limit, before, actor, action, owner, format } = q.data;
+    const target = q.data.package ?? q.data.target;
+    const rows = await accounts.auditLog(await signedIn(gate, req), {
+      limit: limit ?? (format === 'jsonl' ? 10_000 : 100),
       before: before === undefined ? undefined : Date.parse(before),
-      actor: query(req, 'actor'),
-      target: query(req, 'target'),
+      actor,
+      target,
+      action,
+      owner,
     });
+    const entries = rows.map(auditView);
+    if (format !== 'jsonl') return entries;
+    // JSON lines: one entry per line, for `jq`, log shippers and spreadsheets.
+    return reply
+      .header('content-type', 'application/x-ndjson; charset=utf-8')
+      .header('content-disposition', `attachment; filename="wharf-audit${owner ? `-${owner}` : ''}.jsonl"`)
+      .send(entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length > 0 ? '\n' : ''));
   });
+}
+
+/** GET /api/v1/audit: filters, paging (`before` an ISO time) and the JSON lines export. */
+export const auditRoute = {
+  query: z.object({
+    limit: z.coerce.number().int().min(1, 'limit must be 1-1000').max(10_000, 'limit must be 1-10000').optional(),
+    before: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'before must be an ISO 8601 time').optional(),
+    actor: z.string().min(1).max(255).optional(),
+    action: z.string().min(1).max(100).optional(),
+    owner: z.string().min(1).max(255).optional(),
+    package: z.string().min(1).max(255).optional(),
+    /** Older name of `package` (any target: a package, an owner, a user). */
+    target: z.string().min(1).max(255).optional(),
+    format: z.enum(['json', 'jsonl']).optional(),
+  }),
+  response: z.array(
+    z.object({
+      id: z.string(),
+      at: z.string(),
+      actor: z.string(),
+      actorKind: z.string().nullable(),
+      tokenId: z.string().nullable(),
+      action: z.string(),
+      target: z.string(),
+      owner: z.string().nullable(),
+      outcome: z.enum(['success', 'failure']).nullable(),
+      address: z.string().nullable(),
+      userAgent: z.string().nullable(),
+      detail: z.record(z.string(), z.unknown()).nullable(),
+    }),
+  ),
+};
+
+export function auditView(e: AuditEntry): z.infer<typeof auditRoute.response>[number] {
+  return {
+    id: e.id,
+    at: new Date(e.at).toISOString(),
+    actor: e.actor,
+    actorKind: e.actorKind ?? null,
+    tokenId: e.tokenId ?? null,
+    action: e.action,
+    target: e.target,
+    owner: e.owner ?? null,
+    outcome: e.outcome ?? null,
+    address: e.address,
+    userAgent: e.userAgent ?? null,
+    detail: e.detail,
+  };
 }

@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import * as trash from './trash.ts';
 import * as policies from './policies.ts';
+import * as hooks from './webhooks.ts';
+import { auditRoute } from './accounts.ts';
 import { getGcRoute, postGcRoute } from './admin-gc.ts';
 
 type Schema = Record<string, unknown>;
@@ -106,7 +108,6 @@ const schemas: Record<string, Schema> = {
       }, ['readme', 'values', 'commands']),
     ],
   },
-  AuditEntry: obj({ id: str, at: int, actor: str, action: str, target: str, detail: {}, address: nullable(str) }, ['at', 'actor', 'action', 'target']),
 };
 
 interface Op {
@@ -233,7 +234,24 @@ const ROUTES: Record<string, Op> = {
   'GET /api/v1/owners/{owner}/quota': { summary: "The owner's storage usage (deduplicated, live and in the trash) against its quota (the owner's members)", ok: 200, result: json(policies.ownerQuotaRoute.response), errors: [403] },
   'GET /api/v1/admin/quotas': { summary: "Every owner's usage and quota (site admins)", ok: 200, result: json(policies.adminQuotasRoute.response), errors: [403] },
   'PUT /api/v1/admin/quotas/{owner}': { summary: "Set an owner's quota in bytes; null returns it to the site default quotas.defaultBytes (site admins; audited)", body: fromZod(policies.putQuotaRoute.body, 'input'), ok: 200, result: json(policies.putQuotaRoute.response), errors: [400, 403] },
-  'GET /api/v1/audit': { summary: 'Audit log (site admins)', query: { limit: int, before: time, actor: str, target: str }, ok: 200, result: arr(ref('AuditEntry')), errors: [403] },
+  'GET /api/v1/audit': {
+    summary: 'Audit log, newest first: everything for site admins; `owner=` an organization for its owners (or a user for themself). `format=jsonl` exports JSON lines',
+    query: queryFromZod(auditRoute.query),
+    ok: 200,
+    result: fromZod(auditRoute.response),
+    errors: [400, 403],
+  },
+  'GET /api/v1/owners/{owner}/webhooks': { summary: "The owner's webhooks, for every package (owner administrators)", ok: 200, result: fromZod(hooks.ownerWebhooksRoute.response), errors: [403] },
+  'POST /api/v1/owners/{owner}/webhooks': { summary: 'Register a webhook for every package of the owner; the secret is in this answer only', body: fromZod(hooks.createWebhookRoute.body, 'input'), ok: 201, result: fromZod(hooks.createWebhookRoute.response), errors: [400, 403] },
+  'GET /api/v1/packages/{owner}/{package}/webhooks': { summary: "The package's own webhooks (package admins)", ok: 200, result: fromZod(hooks.packageWebhooksRoute.response), errors: [403, 404] },
+  'POST /api/v1/packages/{owner}/{package}/webhooks': { summary: 'Register a webhook for this package; the secret is in this answer only', body: fromZod(hooks.createWebhookRoute.body, 'input'), ok: 201, result: fromZod(hooks.createWebhookRoute.response), errors: [400, 403, 404] },
+  'GET /api/v1/webhooks/{id}': { summary: 'One webhook (never its secret)', ok: 200, result: fromZod(hooks.webhookRoute.response), errors: [404] },
+  'PATCH /api/v1/webhooks/{id}': { summary: 'Change the URL, secret, events or active flag', body: fromZod(hooks.updateWebhookRoute.body, 'input'), ok: 200, result: fromZod(hooks.updateWebhookRoute.response), errors: [400, 403, 404] },
+  'DELETE /api/v1/webhooks/{id}': { summary: 'Remove a webhook and its delivery log', ok: 204, errors: [403, 404] },
+  'POST /api/v1/webhooks/{id}/test': { summary: 'Queue a `ping` delivery (sent within a second); answers with the delivery', ok: 202, result: fromZod(hooks.testWebhookRoute.response), errors: [403, 404] },
+  'GET /api/v1/webhooks/{id}/deliveries': { summary: 'The delivery log: status, attempts, latency, response excerpt; newest first', query: queryFromZod(hooks.deliveriesRoute.query), ok: 200, result: fromZod(hooks.deliveriesRoute.response), errors: [403, 404] },
+  'GET /api/v1/webhooks/{id}/deliveries/{delivery}': { summary: 'One delivery with the payload it sends', ok: 200, result: fromZod(hooks.deliveryRoute.response), errors: [403, 404] },
+  'POST /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver': { summary: 'Send the same payload again as a new delivery', ok: 202, result: fromZod(hooks.redeliverRoute.response), errors: [403, 404] },
 };
 
 export function openApiDocument(): Schema {

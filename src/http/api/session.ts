@@ -12,7 +12,7 @@ import type { Principal } from '../../auth/principal.ts';
 import { RegistryError } from '../../errors.ts';
 import type { AccountService } from '../../services/accounts.ts';
 import { SessionService } from '../../services/sessions.ts';
-import { clientAddress } from '../auth-gate.ts';
+import { clientAddress, clientInfo } from '../auth-gate.ts';
 import { HttpHeadersError } from '../errors.ts';
 import { body } from './common.ts';
 
@@ -96,7 +96,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
     const b = body(z.object({ username: z.string().min(1).max(255), password: z.string().min(1).max(1024) }), req);
     let opened;
     try {
-      opened = await sessions.signIn(b.username, b.password, clientAddress(req));
+      opened = await sessions.signIn(b.username, b.password, clientAddress(req), clientInfo(req).userAgent);
     } catch (err) {
       if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') {
         throw new HttpHeadersError('UNAUTHORIZED', err.message, { 'www-authenticate': 'Bearer realm="wharf"' });

@@ -20,6 +20,7 @@ import { museumEntry } from '../../services/charts.ts';
 import { sendMuseumError } from '../errors.ts';
 import { authorizePull, type ChartRouteDeps, lookupWithoutLeak, parseOwner, readerOf } from './deps.ts';
 import { multipartBoundary, parseMultipart } from './multipart.ts';
+import type { Principal } from '../../auth/principal.ts';
 
 async function readBody(req: FastifyRequest, max: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
@@ -69,8 +70,8 @@ export function registerMuseumRoutes(app: FastifyInstance, deps: ChartRouteDeps)
     await gate.authorize(req, { type: 'namespace', prefix: `${owner}/charts/`, actions: ['push'] });
     const { chart, prov } = await uploadParts(req, deps.maxUploadBytes);
     const prepared = await charts.prepareUpload(owner, chart, prov);
-    await gate.authorize(req, { type: 'repository', name: prepared.repo, actions: ['pull', 'push'] });
-    const rec = await charts.commitUpload(prepared);
+    const principal = await gate.authorize(req, { type: 'repository', name: prepared.repo, actions: ['pull', 'push'] });
+    const rec = await charts.commitUpload(prepared, principal);
     return reply.code(201).send({ saved: true, repository: rec.repo, digest: rec.digest, name: rec.name, version: rec.version });
   };
 
@@ -102,10 +103,11 @@ export function registerMuseumRoutes(app: FastifyInstance, deps: ChartRouteDeps)
   const remove = async (req: FastifyRequest) => {
     const { owner: rawOwner, name, version: v } = req.params as { owner: string; name: string; version: string };
     const owner = parseOwner(rawOwner);
-    const authorize = async (repo: RepoName) => void (await gate.authorize(req, { type: 'repository', name: repo, actions: ['delete'] }));
+    let principal: Principal | undefined;
+    const authorize = async (repo: RepoName) => void (principal = await gate.authorize(req, { type: 'repository', name: repo, actions: ['delete'] }));
     const copies = await lookupWithoutLeak(authorize, { owner, chart: name }, () => charts.versionCopies(owner, name, v));
     for (const c of copies) await authorize(c.repo);
-    await charts.deleteCopies(copies);
+    await charts.deleteCopies(copies, principal);
     return { deleted: true };
   };
 

@@ -80,9 +80,9 @@ export function manifestRoutes(deps: V2Deps) {
     async put(req: FastifyRequest, reply: FastifyReply, name: RepoName, refRaw: string) {
       const ref = parseReference(refRaw);
       const extraTags = queryStrings(req, 'tag').map(parseTag);
-      await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
+      const principal = await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
       const bytes = await readCapped(req, deps.manifestMaxBytes);
-      const result = await deps.registry.putManifest(name, ref, bytes, req.headers['content-type'], extraTags);
+      const result = await deps.registry.putManifest(name, ref, bytes, req.headers['content-type'], extraTags, principal);
       bindLog(req, { digest: result.digest });
       reply
         .code(201)
@@ -98,9 +98,9 @@ export function manifestRoutes(deps: V2Deps) {
 
     async delete(req: FastifyRequest, reply: FastifyReply, name: RepoName, refRaw: string) {
       const ref = lookupReference(refRaw);
-      await deps.gate.authorize(req, { type: 'repository', name, actions: ['delete'] });
+      const principal = await deps.gate.authorize(req, { type: 'repository', name, actions: ['delete'] });
       if (ref === null) throw unknownTag(name, refRaw);
-      await deps.registry.deleteManifest(name, ref);
+      await deps.registry.deleteManifest(name, ref, principal);
       return reply.code(202).header('content-length', '0').send();
     },
   };

@@ -9,6 +9,7 @@ import { jobs } from './0007_jobs.ts';
 import { trash } from './0009_trash.ts';
 import { gc } from './0008_gc.ts';
 import { loginThrottle } from './0010_login_throttle.ts';
+import { webhooksAudit } from './0011_webhooks_audit.ts';
 import { policies } from './0012_policies.ts';
 import { columnTypes, type DialectKind } from './types.ts';
 
@@ -31,6 +32,7 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
     '0009_trash': trash(t),
     '0008_gc': gc(t),
     '0010_login_throttle': loginThrottle(t),
+    '0011_webhooks_audit': webhooksAudit(t),
     '0012_policies': policies(t),
   };
 }

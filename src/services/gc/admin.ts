@@ -4,6 +4,7 @@ import type { JobRunRecord } from '../../metadata/jobs.ts';
 import type { Metadata } from '../../metadata/metadata.ts';
 import type { JobRunner, RunOutcome } from '../jobs/runner.ts';
 import { GC_JOB, type GarbageCollector, type GcSummary } from './collector.ts';
+import { actorFields } from '../audit.ts';
 
 export interface GcRunView {
   id: string;
@@ -114,7 +115,11 @@ export class GcAdminService {
     // The run records and audits itself; a failure is in its run row, not an unhandled rejection.
     outcome.catch(() => undefined);
     const first = await Promise.race([id, outcome]);
-    if (typeof first === 'string') return { id: first, outcome };
+    if (typeof first === 'string') {
+      // Who started it, from where (the run's own gc.run row records how it ended).
+      await this.deps.metadata.audit.append({ at: this.deps.clock(), ...actorFields(actor), action: 'gc.start', target: GC_JOB, owner: null, detail: { run: first, dryRun } });
+      return { id: first, outcome };
+    }
     if (first.status === 'busy') {
       throw new RegistryError('CONFLICT', 'garbage collection (or a backup holding its lease) is already running', { holder: first.holder });
     }

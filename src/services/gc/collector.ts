@@ -152,10 +152,12 @@ export class GarbageCollector implements Job<GcOptions, GcSummary> {
     await this.deps.metadata.audit.append({
       at: this.deps.clock(),
       actor: ctx.actor ?? 'system',
+      actorKind: ctx.actor ? 'user' : 'system',
       action: 'gc.run',
       target: GC_JOB,
       detail: { run: ctx.runId, trigger: ctx.trigger, ...detail },
       address: null,
+      outcome: detail['status'] === 'succeeded' ? 'success' : 'failure',
     });
   }
 

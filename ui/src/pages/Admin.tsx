@@ -11,11 +11,13 @@ import { useSession } from '../session.tsx';
 import type { GcRun, GcStatus } from '../types.ts';
 import { AdminStoragePage } from './Trash.tsx';
 import { AdminQuotas } from '../policies.tsx';
+import { AuditLog } from '../audit.tsx';
 
 const SECTIONS = [
   { id: 'gc', label: 'Garbage collection' },
   { id: 'storage', label: 'Storage' },
   { id: 'quotas', label: 'Quotas' },
+  { id: 'audit', label: 'Audit log' },
 ] as const;
 
 export function AdminPage({ section }: { section: string }) {
@@ -36,7 +38,7 @@ export function AdminPage({ section }: { section: string }) {
             </Link>
           ))}
         </nav>
-        <div className="settings-main">{current.id === 'gc' ? <GcSection /> : current.id === 'quotas' ? <AdminQuotas /> : <AdminStoragePage />}</div>
+        <div className="settings-main">{current.id === 'gc' ? <GcSection /> : current.id === 'quotas' ? <AdminQuotas /> : current.id === 'audit' ? <AuditLog owner={null} /> : <AdminStoragePage />}</div>
       </div>
     </section>
   );

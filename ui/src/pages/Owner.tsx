@@ -78,6 +78,11 @@ export function OwnerPage({ owner }: { owner: string }) {
             </Link>
           ) : null}
           {manages ? (
+            <Link to={`/${encodeURIComponent(owner)}/-/audit`} className="btn">
+              Audit log
+            </Link>
+          ) : null}
+          {manages ? (
             <Link to={ownerSettingsPath(owner)} className="btn">
               Settings
             </Link>

@@ -4,12 +4,32 @@ import { useSession } from '../session.tsx';
 import { NoAccess } from '../components.tsx';
 import { TrustSection } from '../trusts.tsx';
 import { PolicySection } from '../policies.tsx';
+import { WebhookSection } from '../webhooks.tsx';
+import { AuditLog } from '../audit.tsx';
 
 /** `/<owner>/-/settings`: what applies to every package of a user or organization. */
+function useManages(owner: string): boolean {
+  const { user } = useSession();
+  return user !== null && user !== undefined && (user.admin || user.username === owner || user.orgs.some((o) => o.org === owner && o.role === 'owner'));
+}
+
+/** `/<owner>/-/audit`: the owner's audit log, for the user themself, org owners and site admins. */
+export function OwnerAuditPage({ owner }: { owner: string }) {
+  useTitle(`Audit log · ${owner}`);
+  if (!useManages(owner)) return <NoAccess message={`Only ${owner} and the owners of ${owner} can read its audit log.`} />;
+  return (
+    <article className="settings-page wide" aria-label={`Audit log of ${owner}`}>
+      <p className="crumbs">
+        <Link to={`/${encodeURIComponent(owner)}`}>{owner}</Link>
+      </p>
+      <AuditLog owner={owner} />
+    </article>
+  );
+}
+
 export function OwnerSettingsPage({ owner }: { owner: string }) {
   useTitle(`Settings · ${owner}`);
-  const { user } = useSession();
-  const manages = user !== null && user !== undefined && (user.admin || user.username === owner || user.orgs.some((o) => o.org === owner && o.role === 'owner'));
+  const manages = useManages(owner);
   if (!manages) return <NoAccess message={`Only ${owner} and the owners of ${owner} can change these settings.`} />;
   return (
     <article className="settings-page" aria-labelledby="owner-settings-title">
@@ -19,6 +39,7 @@ export function OwnerSettingsPage({ owner }: { owner: string }) {
       <h1 id="owner-settings-title">Settings for all packages of {owner}</h1>
       <PolicySection kind="owner" api={`/api/v1/owners/${encodeURIComponent(owner)}/policy`} previewApi={`/api/v1/owners/${encodeURIComponent(owner)}/retention/preview`} />
       <TrustSection scope={{ kind: 'owner', owner, api: `/api/v1/owners/${encodeURIComponent(owner)}/trusts` }} />
+      <WebhookSection scope={{ kind: 'owner', owner, api: `/api/v1/owners/${encodeURIComponent(owner)}/webhooks` }} />
     </article>
   );
 }

@@ -6,6 +6,7 @@ import { Link, navigate, packagePath } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { TrustSection } from '../trusts.tsx';
 import { PolicySection } from '../policies.tsx';
+import { WebhookSection } from '../webhooks.tsx';
 import type { Grant, PackageRole, PackageView, TrashEntry, Visibility } from '../types.ts';
 
 const VISIBILITY_HELP: Record<Visibility, string> = {
@@ -32,6 +33,7 @@ export function PackageSettingsPage({ name }: { name: string }) {
       <AccessSection name={p.name} owner={p.owner} />
       <PolicySection kind="package" api={packageApi(p.name, '/policy')} previewApi={packageApi(p.name, '/retention/preview')} />
       <TrustSection scope={{ kind: 'package', owner: p.owner, name: p.name, api: packageApi(p.name, '/trusts') }} />
+      <WebhookSection scope={{ kind: 'package', name: p.name, api: packageApi(p.name, '/webhooks') }} />
       <DangerSection p={p} onChange={view.reload} />
     </article>
   );
