@@ -1,5 +1,4 @@
 /** /api/v1 — the signed-in user, users (admins), organizations, teams and the audit log. */
-import type { AuditEntry } from '../../metadata/accounts.ts';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { RegistryError } from '../../errors.ts';
@@ -166,6 +165,9 @@ export const auditRoute = {
     }),
   ),
 };
+
+/** One row of the audit log as the account service hands it out. */
+type AuditEntry = Awaited<ReturnType<AccountService['auditLog']>>[number];
 
 export function auditView(e: AuditEntry): z.infer<typeof auditRoute.response>[number] {
   return {
