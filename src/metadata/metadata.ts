@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kysely } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -21,6 +22,10 @@ import { NodeSqliteDialect } from './sqlite-dialect.ts';
 import { withConstraintErrors } from './constraints.ts';
 
 /** All metadata stores bound to one Kysely handle (the database, or a transaction). */
+/** PostgreSQL's SQLSTATE for a transaction chosen to break a deadlock. */
+const PG_DEADLOCK = '40P01';
+const DEADLOCK_ATTEMPTS = 4;
+
 export class Metadata {
   readonly repositories: RepositoryStore;
   readonly blobLinks: BlobLinkStore;
@@ -85,8 +90,22 @@ export class Metadata {
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */
+  /**
+   * Runs `fn` in one transaction. PostgreSQL may break a lock cycle between concurrent writers of
+   * one owner (a push, a delete, a GC batch, each holding rows the other needs) by failing one of
+   * them with "deadlock detected"; that transaction rolled back whole, so it is run again, a few
+   * times with a short random pause, instead of answering 500. Anything `fn` does outside the
+   * database must therefore be safe to repeat (it is: content-addressed writes and deletes).
+   */
   async transaction<T>(fn: (m: Metadata) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new Metadata(trx, this.dialect)));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute((trx) => fn(new Metadata(trx, this.dialect)));
+      } catch (err) {
+        if (attempt >= DEADLOCK_ATTEMPTS || (err as { code?: unknown }).code !== PG_DEADLOCK) throw err;
+        await sleep(Math.random() * 20 * attempt);
+      }
+    }
   }
 
   async migrate(): Promise<string[]> {

@@ -30,11 +30,26 @@ async function addUsage(db: Kysely<QDB>, owner: string, delta: number): Promise<
     .execute();
 }
 
+/**
+ * Takes the owner's usage row before any `owner_blobs` row. Every transaction that changes the
+ * bookkeeping updates that row anyway (and holds it to the end), so taking it first costs no
+ * extra waiting and gives all of them one lock order: two pushes of one owner sharing layers in
+ * different orders, or a push and a delete, can no longer deadlock on PostgreSQL.
+ */
+async function lockUsage(db: Kysely<QDB>, owner: string): Promise<void> {
+  await db
+    .insertInto('owner_usage')
+    .values({ owner, bytes: 0 })
+    .onConflict((oc) => oc.column('owner').doUpdateSet({ bytes: sql<number>`owner_usage.bytes` }))
+    .execute();
+}
+
 /** A new manifest row of `owner`: its bytes, and each blob it references (unique digests) once more. */
 export async function addManifest(db: Kysely<DB>, owner: string, manifestBytes: number, blobs: readonly { digest: Digest; size: number }[]): Promise<void> {
   const q = db.withTables<QuotaTables>();
   let delta = manifestBytes;
   const unique = [...new Map(blobs.map((b) => [b.digest, b])).values()];
+  await lockUsage(q, owner);
   // One statement per blob: RETURNING says whether this reference was the owner's first.
   for (const b of unique) {
     const row = await q
@@ -53,6 +68,7 @@ export async function releaseManifest(db: Kysely<DB>, repo: string, digest: stri
   const q = db.withTables<QuotaTables>();
   const owner = (await q.selectFrom('repositories').select('owner').where('name', '=', repo).executeTakeFirst())?.owner;
   if (owner === undefined) return;
+  await lockUsage(q, owner);
   const children = (await q.selectFrom('manifest_refs').select('child').where('repo', '=', repo).where('digest', '=', digest).where('kind', '=', 'blob').execute()).map((r) => r.child);
   let delta = -manifestBytes;
   for (const batch of batchesOf(children)) {

@@ -62,6 +62,35 @@ if (postgresMissing) {
       }
     });
 
+    test('a transaction PostgreSQL picks to break a deadlock is run again, so both writers commit', async () => {
+      const schema = uniqueName('dl');
+      const m = await openPostgres({ url: db.url, poolSize: 4, schema });
+      try {
+        await sql`create table ${sql.table(`${schema}.pair`)} (k text primary key, n int not null)`.execute(m.db);
+        await sql`insert into ${sql.table(`${schema}.pair`)} values ('a', 0), ('b', 0)`.execute(m.db);
+        let attempts = 0;
+        // Each holds its first row until the other has its own: a lock cycle on the first round.
+        let arrived = 0;
+        let release!: () => void;
+        const bothHold = new Promise<void>((r) => (release = r));
+        const writer = (first: string, second: string) =>
+          m.transaction(async (t) => {
+            attempts++;
+            await sql`update ${sql.table(`${schema}.pair`)} set n = n + 1 where k = ${first}`.execute(t.db);
+            if (++arrived === 2) release();
+            await Promise.race([bothHold, new Promise((r) => setTimeout(r, 2000))]);
+            await sql`update ${sql.table(`${schema}.pair`)} set n = n + 1 where k = ${second}`.execute(t.db);
+          });
+        await Promise.all([writer('a', 'b'), writer('b', 'a')]);
+        const { rows } = await sql<{ k: string; n: number }>`select k, n from ${sql.table(`${schema}.pair`)} order by k`.execute(m.db);
+        assert.deepEqual(rows.map((r) => [r.k, Number(r.n)]), [['a', 2], ['b', 2]], 'each writer committed exactly once');
+        assert.equal(attempts, 3, 'the deadlock victim ran a second time');
+      } finally {
+        await m.db.schema.dropSchema(schema).cascade().execute();
+        await m.close();
+      }
+    });
+
     test('bigint and bytea come back as number and Buffer on this pool only', async () => {
       const m = await openPostgres({ url: db.url, poolSize: 1 });
       try {
