@@ -2,6 +2,8 @@
  * A progress line for long CLI operations: redrawn in place on a terminal (at most ~8 times a
  * second), otherwise one line when the phase changes and one every `everyMs` (logs, CI).
  */
+import { formatBytes } from '../lib/bytes.ts';
+
 export interface ProgressLine {
   update(phase: string, detail: string): void;
   /** Ends the redrawn line (call before printing anything else). */
@@ -34,17 +36,6 @@ export function progressLine(stream: NodeJS.WriteStream, prefix: string, opts: {
       drawn = false;
     },
   };
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 /** `blobs 12/480  1.2 GiB/4.0 GiB  30%  45.0 MiB/s` */

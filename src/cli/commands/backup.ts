@@ -15,7 +15,8 @@ import { openMetadata } from '../../main.ts';
 import { BackupJob, DATABASE_FILE, MANIFEST_FILE, RestoreRefused, STORAGE_DIR, isEmptyDir, restoreBackup } from '../../services/backup.ts';
 import { JobRunner } from '../../services/jobs/runner.ts';
 import { type Command, CliError, UsageError, defineCommand } from '../command.ts';
-import { copyDetail, formatBytes, progressLine } from '../progress.ts';
+import { formatBytes } from '../../lib/bytes.ts';
+import { copyDetail, progressLine } from '../progress.ts';
 
 /** The embedded profile's paths, or why these commands do not apply. */
 function embeddedPaths(config: Config): { sqlitePath: string; storeRoot: string } {

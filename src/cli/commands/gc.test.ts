@@ -19,7 +19,7 @@ test('on a terminal, progress is one line rewritten in place, ended by a newline
   printer.done();
   assert.equal(written.length, 3);
   assert.ok(written.slice(0, 2).every((w) => w.startsWith('\r') && w.length === 60), 'padded to the width, no newline');
-  assert.match(written[1] ?? '', /gc: blobs: 1000 scanned, 3 removed, 5\.0 MiB/);
+  assert.match(written[1] ?? '', /gc: blobs: 1000 scanned, 3 removed, 5 MiB/);
   assert.equal(written[2], '\n');
 });
 
@@ -54,7 +54,7 @@ test('the summary says what was freed, or for a dry run what would be', () => {
   };
   const real = summaryLines({ ...base, dryRun: false }).join('\n');
   assert.match(real, /^garbage collection finished in 1\.2 s \(grace 3600 s\)/);
-  assert.match(real, /blobs: {5}9 of 100 freed, 3\.0 MiB \(3145728 bytes\)/);
+  assert.match(real, /blobs: {5}9 of 100 freed, 3 MiB \(3145728 bytes\)/);
   assert.match(real, /manifests: 2 orphaned referrers deleted/);
   const dry = summaryLines({ ...base, dryRun: true, exact: false, errors: ['blobs: boom'] }).join('\n');
   assert.match(dry, /dry run finished/);

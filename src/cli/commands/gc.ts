@@ -14,20 +14,10 @@ import { type JobProgress, JobRunner } from '../../services/jobs/runner.ts';
 import { UploadService } from '../../services/uploads.ts';
 import { CliError, type Command, defineCommand } from '../command.ts';
 import type { Output } from '../output.ts';
+import { formatBytes } from '../../lib/bytes.ts';
 
 /** Exit code when another process holds the gc lease: try again later. */
 export const EXIT_BUSY = 75;
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 export function progressLine(p: JobProgress): string {
   const bytes = typeof p['bytes'] === 'number' && p['bytes'] > 0 ? `, ${formatBytes(p['bytes'])}` : '';

@@ -12,18 +12,7 @@ import { UsageService } from '../../services/usage.ts';
 import { WebhookOutbox } from '../../services/webhooks/outbox.ts';
 import { type Command, CliError, defineCommand, UsageError } from '../command.ts';
 import type { Runtime } from '../runtime.ts';
-
-/** 1536 → "1.5 KiB". */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+import { formatBytes } from '../../lib/bytes.ts';
 
 async function services(runtime: Runtime): Promise<{ trash: TrashService; usage: UsageService; runner: () => JobRunner }> {
   const metadata = await runtime.metadata();
