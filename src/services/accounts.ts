@@ -5,7 +5,7 @@ import { SERVER_ROUTES } from '../lib/routes.ts';
 import type { Account } from '../metadata/accounts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { actorFields, ownerOfTarget } from './audit.ts';
-import type { AuditFilter } from '../metadata/accounts.ts';
+import type { AuditFilter } from '../metadata/audit.ts';
 
 export interface AccountDeps {
   metadata: Metadata;

@@ -4,7 +4,7 @@
  * the client address and User-Agent the HTTP layer attached to the principal.
  */
 import type { Principal } from '../auth/principal.ts';
-import type { AuditEntry } from '../metadata/accounts.ts';
+import type { AuditEntry } from '../metadata/audit.ts';
 
 export type ActorFields = Pick<AuditEntry, 'actor' | 'actorKind' | 'tokenId' | 'address' | 'userAgent'>;
 

@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.ts';
 import { compareSemver, isPrerelease, parseSemver, tagToVersion } from '../charts/semver.ts';
 import { RegistryError } from '../errors.ts';
 import { jsonShapeProblem } from '../lib/json-shape.ts';
-import type { PackageRecord } from '../metadata/accounts.ts';
+import type { PackageRecord } from '../metadata/packages.ts';
 import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import { DAY_MS, dayOf } from '../metadata/downloads.ts';
 import type { Metadata } from '../metadata/metadata.ts';

@@ -1,7 +1,8 @@
 import type { Principal } from '../auth/principal.ts';
 import { RegistryError } from '../errors.ts';
 import { jsonShapeProblem } from '../lib/json-shape.ts';
-import type { CiTrust, PackageRecord } from '../metadata/accounts.ts';
+import type { CiTrust } from '../metadata/trusts.ts';
+import type { PackageRecord } from '../metadata/packages.ts';
 import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import type { Digest } from '../oci/digest.ts';

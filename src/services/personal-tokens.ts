@@ -3,7 +3,7 @@ import { isTokenScope } from '../auth/policy.ts';
 import type { Principal } from '../auth/principal.ts';
 import { hashSecret, newSecret, PAT_PREFIX, secretHint } from '../auth/secrets.ts';
 import { RegistryError } from '../errors.ts';
-import type { TokenRecord } from '../metadata/accounts.ts';
+import type { TokenRecord } from '../metadata/tokens.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { isRepoName, type RepoName } from '../oci/name.ts';
 import type { AuthzService } from './authz.ts';
