@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
 import { RegistryError } from '../../errors.ts';
 import { jsonShapeProblem } from '../../lib/json-shape.ts';
@@ -42,9 +42,13 @@ export function param(req: FastifyRequest, key: string): string {
   return v;
 }
 
-/** `/packages/:owner/:package` where `:package` is the URL-encoded rest of the path. */
-export function packageName(req: FastifyRequest): RepoName {
-  const name = `${param(req, 'owner')}/${param(req, 'package')}`;
+/** Path parameters of `/packages/:owner/:package…` routes; `:package` is the rest of the path, slashes escaped. */
+export const packageParams = z.object({ owner: z.string().min(1).max(255), package: z.string().min(1) });
+export const ownerParams = z.object({ owner: z.string().min(1).max(255) });
+
+/** The repository of `/packages/:owner/:package`; an invalid name is 404, like an absent package. */
+export function packageName(params: { owner: string; package: string }): RepoName {
+  const name = `${params.owner}/${params.package}`;
   try {
     return parseRepoName(name);
   } catch {
