@@ -52,3 +52,8 @@ export const trustSchema = z
     createdAt: z.number().int(),
   })
   .meta({ id: 'Trust' });
+
+/** Every /api/v1 error (src/http/errors.ts). */
+export const errorSchema = z
+  .object({ errors: z.array(z.object({ code: z.string(), message: z.string(), detail: z.unknown().optional() })) })
+  .meta({ id: 'Error' });
