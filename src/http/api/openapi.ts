@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { docsPage } from './docs-page.ts';
+import { DOCS_CSP, docsPage } from './docs-page.ts';
 import { errorSchema } from './schemas.ts';
 import { definedRoutes, route, type RouteSpec, serve, successStatus } from './route.ts';
 // Every module declaring routes, so the document (and scripts/gen-api-types.ts) sees them all.
@@ -182,5 +182,8 @@ export function registerOpenApi(app: FastifyInstance): void {
     reply.header('content-type', 'application/json; charset=utf-8');
     return doc;
   });
-  serve(app, getApiDocs, async ({ reply }) => reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(docsPage()));
+  const page = docsPage(doc);
+  serve(app, getApiDocs, async ({ reply }) =>
+    reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', DOCS_CSP).header('cache-control', 'no-cache').send(page),
+  );
 }
