@@ -8,7 +8,7 @@
  * authorize first), and must return the success response's type.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { RegistryError } from '../../errors.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -99,7 +99,7 @@ export function route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
   spec: RouteSpec<P, Q, B, R>,
 ): RouteSpec<P, Q, B, R> {
   if (DEFINED.some((d) => d.operationId === spec.operationId)) throw new Error(`duplicate operationId ${spec.operationId}`);
-  DEFINED.push(spec as unknown as RouteSpec);
+  DEFINED.push(spec);
   return spec;
 }
 
@@ -109,7 +109,7 @@ export function serve<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
   spec: RouteSpec<P, Q, B, R>,
   handler: (input: RouteInput<P, Q, B>) => Promise<RouteResult<R>>,
 ): void {
-  const status = successStatus(spec as unknown as RouteSpec);
+  const status = successStatus(spec);
   const ok = (spec.responses as Record<number, ResponseSchema>)[status] ?? null;
   app.route({
     method: spec.method,
