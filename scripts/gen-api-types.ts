@@ -1,5 +1,5 @@
 /**
- * `npm run gen:api-types`: writes ui/src/api.gen.ts, the web UI's types of the /api/v1 JSON
+ * `npm run gen:api-types` (`-- --check`: only fail when stale, for CI): writes ui/src/api.gen.ts, the web UI's types of the /api/v1 JSON
  * API, from the OpenAPI document the route schemas generate (src/http/api/route.ts, ADR 0019).
  * Named schemas (`.meta({ id })`) become named types; every operation gets its path
  * parameters, query, body and success response under its operationId in `Operations`.
@@ -130,7 +130,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     // First generation.
   }
   if (old === text) console.log(`gen:api-types: ${API_TYPES_FILE} is up to date`);
-  else {
+  else if (process.argv.includes('--check')) {
+    // CI: a stale file fails the run (the drift test says the same under npm test).
+    console.error(`gen:api-types: ${API_TYPES_FILE} is stale: run npm run gen:api-types and commit the result`);
+    process.exitCode = 1;
+  } else {
     writeFileSync(API_TYPES_FILE, text);
     console.log(`gen:api-types: wrote ${API_TYPES_FILE}`);
   }
