@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DOCS_CSP, docsPage } from './docs-page.ts';
 import { errorSchema } from './schemas.ts';
-import { definedRoutes, route, type RouteSpec, serve, successStatus } from './route.ts';
+import { definedRoutes, route, type AnyRouteSpec, serve, successStatus } from './route.ts';
 // Every module declaring routes, so the document (and scripts/gen-api-types.ts) sees them all.
 import './accounts.ts';
 import './admin-gc.ts';
@@ -27,7 +27,7 @@ const str: Schema = { type: 'string' };
 const errorRef: Schema = { $ref: '#/components/schemas/Error' };
 
 /** `/api/v1/users/:username` → `/api/v1/users/{username}`. */
-export function openApiPath(spec: RouteSpec): string {
+export function openApiPath(spec: AnyRouteSpec): string {
   return spec.openApiPath ?? spec.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
@@ -72,7 +72,7 @@ const pathDescriptions: Record<string, string> = {
   repository: 'The full repository path, then `/versions` or `/versions/<version>`',
 };
 
-function generatedOperation(spec: RouteSpec, components: Record<string, Schema>): Schema {
+function generatedOperation(spec: AnyRouteSpec, components: Record<string, Schema>): Schema {
   const parameters: Schema[] = [];
   const pathNames = [...openApiPath(spec).matchAll(/\{([^}]+)\}/g)].map((m) => m[1] ?? '');
   const paramProps = (spec.params ? convert(spec.params, 'input', components)['properties'] : undefined) as Record<string, Schema> | undefined;

@@ -17,9 +17,9 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type ResponseSchema = z.ZodType | null;
 
 export interface RouteSpec<
-  P extends z.ZodType = z.ZodType,
-  Q extends z.ZodType = z.ZodType,
-  B extends z.ZodType = z.ZodType,
+  P extends z.ZodType | undefined = z.ZodType,
+  Q extends z.ZodType | undefined = z.ZodType,
+  B extends z.ZodType | undefined = z.ZodType,
   R extends Record<number, ResponseSchema> = Record<number, ResponseSchema>,
 > {
   method: HttpMethod;
@@ -59,10 +59,13 @@ export interface RouteInput<P, Q, B> {
   reply: FastifyReply;
 }
 
-/** Every route defined so far, in definition order: the OpenAPI document and UI types are built from it. */
-const DEFINED: RouteSpec[] = [];
+/** A route of any schemas (what the document builder reads). */
+export type AnyRouteSpec = RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
 
-export function definedRoutes(): readonly RouteSpec[] {
+/** Every route defined so far, in definition order: the OpenAPI document and UI types are built from it. */
+const DEFINED: AnyRouteSpec[] = [];
+
+export function definedRoutes(): readonly AnyRouteSpec[] {
   return DEFINED;
 }
 
@@ -84,7 +87,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.
 }
 
 /** The success status of a spec: its first 2xx response. */
-export function successStatus(spec: RouteSpec): number {
+export function successStatus(spec: AnyRouteSpec): number {
   const status = Object.keys(spec.responses).map(Number).find((s) => s >= 200 && s < 300);
   if (status === undefined) throw new Error(`${spec.operationId}: no 2xx response`);
   return status;
@@ -95,7 +98,7 @@ export function successStatus(spec: RouteSpec): number {
  * function (the deps arrive there), `const spec = route({...})` at module level keeps the schema
  * importable by the document builder whether or not the route is enabled in this deployment.
  */
-export function route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends Record<number, ResponseSchema>>(
+export function route<P extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined, R extends Record<number, ResponseSchema> = Record<number, ResponseSchema>>(
   spec: RouteSpec<P, Q, B, R>,
 ): RouteSpec<P, Q, B, R> {
   if (DEFINED.some((d) => d.operationId === spec.operationId)) throw new Error(`duplicate operationId ${spec.operationId}`);
@@ -104,7 +107,7 @@ export function route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
 }
 
 /** Registers a route declared with `route()` on the app (or the /api/v1 plugin scope). */
-export function serve<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends Record<number, ResponseSchema>>(
+export function serve<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined, R extends Record<number, ResponseSchema>>(
   app: FastifyInstance,
   spec: RouteSpec<P, Q, B, R>,
   handler: (input: RouteInput<P, Q, B>) => Promise<RouteResult<R>>,
