@@ -17,7 +17,6 @@ import type { DownloadCounter } from './download-counter.ts';
 import type { RegistryEventBus } from './events.ts';
 
 export type PackageKind = 'image' | 'chart' | 'artifact';
-export const PACKAGE_KINDS: readonly PackageKind[] = ['image', 'chart', 'artifact'];
 
 export interface PackageViewDeps {
   metadata: Metadata;

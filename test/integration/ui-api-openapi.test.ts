@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { describedRoutes } from '../../src/http/api/openapi.ts';
-import { expect, json, startUiApp, type UiApp } from './ui-api-support.ts';
+import { adminAuth, errorCode, expect, json, startUiApp, type UiApp } from './ui-api-support.ts';
 
 /** `METHOD /path/:param` for every route in Fastify's printRoutes() tree. */
 function routesOf(tree: string): string[] {
@@ -57,5 +57,45 @@ describe('OpenAPI description', () => {
     assert.ok(routes.length >= 30, `found ${routes.length} routes`);
     const missing = routes.filter((r) => !documented.has(r));
     assert.deepEqual(missing, [], 'routes missing from /api/v1/openapi.json');
+  });
+
+  test('every operation has an operationId, tags and a summary; named schemas are components', async () => {
+    const doc = json<{ paths: Record<string, Record<string, { operationId?: string; tags?: string[]; summary?: string }>>; components: { schemas: Record<string, unknown> } }>(
+      await app.req({ url: '/api/v1/openapi.json' }),
+    );
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        assert.match(op.operationId ?? '', /^[a-z][A-Za-z]+$/, `${method} ${path}`);
+        assert.ok((op.tags ?? []).length > 0 && op.summary, `${method} ${path}`);
+      }
+    }
+    for (const name of ['Error', 'PackageView', 'ChartDetail', 'ChartVersion', 'TrashEntry', 'GcRun', 'Org']) assert.ok(doc.components.schemas[name], name);
+    // The fields that had drifted between the server, the document and the UI.
+    assert.ok(JSON.stringify(doc.components.schemas['ChartVersion']).includes('"chartDigest"'));
+    assert.ok(JSON.stringify(doc.components.schemas['ChartDetail']).includes('"omitted"'));
+  });
+
+  test('the docs page is served self-contained, with a strict CSP', async () => {
+    const res = await app.req({ url: '/api/v1/docs' });
+    expect(res, 200, 'docs');
+    assert.match(String(res.headers['content-type']), /^text\/html/);
+    assert.match(String(res.headers['content-security-policy']), /default-src 'none'; script-src 'sha256-/);
+    assert.ok(res.body.includes('"operationId":"getPackageView"'));
+    assert.doesNotMatch(res.body, /<script[^>]+src=|<link[^>]+href=/);
+  });
+
+  test('requests are validated from the route schemas, errors in the API format', async () => {
+    const auth = adminAuth();
+    let res = await app.req({ url: '/api/v1/audit?limit=0', auth });
+    expect(res, 400, 'audit limit', 'BAD_REQUEST');
+    assert.deepEqual(json<{ errors: { detail: { issues: { path: string; message: string }[] } }[] }>(res).errors[0]?.detail.issues[0], { path: 'limit', message: 'limit must be 1-1000' });
+    res = await app.req({ url: '/api/v1/owners/admin/package-views?kind=bogus', auth });
+    expect(res, 400, 'kind', 'BAD_REQUEST');
+    res = await app.req({ url: '/api/v1/users', method: 'POST', payload: { username: 'x' }, auth });
+    expect(res, 400, 'body', 'BAD_REQUEST');
+    assert.equal(json<{ errors: { message: string }[] }>(res).errors[0]?.message, 'invalid request body');
+    res = await app.req({ url: '/api/v1/trash/nothex', auth });
+    expect(res, 400, 'trash id', 'BAD_REQUEST');
+    assert.equal(errorCode(res), 'BAD_REQUEST');
   });
 });

@@ -7,21 +7,7 @@ import { type FormEvent, useState } from 'react';
 import { get } from './api.ts';
 import { Badge, Empty, LoadError, Loading, Time } from './components.tsx';
 import { useLoad } from './hooks.ts';
-
-interface AuditEntry {
-  id: string;
-  at: string;
-  actor: string;
-  actorKind: string | null;
-  tokenId: string | null;
-  action: string;
-  target: string;
-  owner: string | null;
-  outcome: 'success' | 'failure' | null;
-  address: string | null;
-  userAgent: string | null;
-  detail: Record<string, unknown> | null;
-}
+import type { AuditEntry } from './api.gen.ts';
 
 interface Filters {
   actor: string;

@@ -3,7 +3,7 @@ import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } fr
 import { ApiError } from './api.ts';
 import { Link } from './router.tsx';
 import { useSession } from './session.tsx';
-import type { PackageKind, Visibility } from './types.ts';
+import type { PackageKind, Visibility } from './api.gen.ts';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

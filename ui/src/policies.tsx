@@ -7,40 +7,14 @@
 import { useState } from 'react';
 import { api, get, messageOf } from './api.ts';
 import { Alert, Empty, formatBytes, LoadError, Loading, shortDigest } from './components.tsx';
+import type { BodyOf, PolicyView, QuotaView, RetentionReport } from './api.gen.ts';
 import { useLoad } from './hooks.ts';
 
-interface TagRule {
-  pattern: string;
-  immutable: boolean;
-}
-interface Retention {
-  keepMostRecent?: number;
-  keepPulledWithinDays?: number;
-  keepTags?: string[];
-  removeUntaggedOlderThanDays?: number;
-}
-interface Settings {
-  tagRules?: TagRule[] | null;
-  allowChartOverwrite?: boolean | null;
-  retention?: Retention | null;
-}
-interface PolicyView {
-  target: string;
-  kind: 'owner' | 'package';
-  settings: Settings;
-  effective: { tagRules: { rules: TagRule[]; source: string }; chartOverwrite: { allowed: boolean; source: string }; retention: { rules: Retention | null; source: string } };
-}
-interface Report {
-  kept: number;
-  removed: number;
-  packages: { package: string; source: string; versions: { digest: string; tags: string[]; action: 'keep' | 'remove'; reasons: string[]; manifests: string[] }[] }[];
-}
-export interface QuotaView {
-  owner: string;
-  usedBytes: number;
-  limitBytes: number | null;
-  source: 'owner' | 'site' | 'none';
-}
+// The shapes are generated from the route schemas (npm run gen:api-types).
+type Settings = BodyOf<'putPackagePolicy'>;
+type TagRule = NonNullable<Settings['tagRules']>[number];
+type Retention = NonNullable<Settings['retention']>;
+type Report = RetentionReport;
 
 const num = (s: string): number | undefined => (s.trim() === '' ? undefined : Number(s));
 

@@ -1,7 +1,7 @@
 /** Who is signed in, shared by every page; sign-in and sign-out. */
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import { api, setCsrfToken } from './api.ts';
-import type { SessionInfo, User } from './types.ts';
+import type { SessionInfo, UserWithOrgs as User } from './api.gen.ts';
 
 interface SessionState {
   /** undefined while the first check is in flight. */

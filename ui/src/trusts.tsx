@@ -8,15 +8,8 @@ import { api, ApiError, get, messageOf } from './api.ts';
 import { Alert, ConfirmDialog, LoadError } from './components.tsx';
 import { useLoad } from './hooks.ts';
 import { Link, ownerSettingsPath } from './router.tsx';
-import type { Trust } from './types.ts';
+import type { Trust, TrustBody } from './api.gen.ts';
 
-interface TrustBody {
-  issuer: string;
-  audience: string;
-  conditions: Record<string, string>;
-  role: 'read' | 'write';
-  confirmAnyRepository?: boolean;
-}
 
 function conditionsText(t: Trust): string {
   return Object.entries(t.conditions)

@@ -7,31 +7,7 @@ import { type FormEvent, useState } from 'react';
 import { api, get, messageOf } from './api.ts';
 import { Alert, Badge, CopyButton, LoadError, Time } from './components.tsx';
 import { useLoad } from './hooks.ts';
-
-interface Webhook {
-  id: string;
-  owner: string;
-  package: string | null;
-  url: string;
-  events: string[];
-  active: boolean;
-  createdBy: string;
-  createdAt: string;
-}
-
-interface Delivery {
-  id: string;
-  event: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempts: number;
-  nextAttemptAt: string | null;
-  createdAt: string;
-  responseStatus: number | null;
-  responseExcerpt: string | null;
-  latencyMs: number | null;
-  error: string | null;
-  redeliveryOf: string | null;
-}
+import type { Webhook, WebhookDelivery as Delivery } from './api.gen.ts';
 
 const EVENTS: { id: string; label: string }[] = [
   { id: 'package.published', label: 'Published (a manifest pushed with a tag; images and charts)' },

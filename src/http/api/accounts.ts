@@ -1,145 +1,246 @@
 /** /api/v1 — the signed-in user, users (admins), organizations, teams and the audit log. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { RegistryError } from '../../errors.ts';
 import type { AccountService } from '../../services/accounts.ts';
 import type { AuthGate } from '../auth-gate.ts';
-import { body, param, principalOf, signedIn } from './common.ts';
+import { ownerParams, principalOf, signedIn } from './common.ts';
+import { route, serve } from './route.ts';
+import { orgRoleSchema, userSchema, userWithOrgsSchema, visibilitySchema } from './schemas.ts';
 
 export interface AccountRouteDeps {
   gate: AuthGate;
   accounts: AccountService;
 }
 
-const role = z.enum(['owner', 'member']);
+const name = z.string().min(1).max(255);
+const usernameParams = z.object({ username: name });
+const orgParams = z.object({ org: name });
+const memberParams = orgParams.extend({ username: name });
+const teamParams = orgParams.extend({ team: name });
+const teamMemberParams = teamParams.extend({ username: name });
+const passwordBody = z.object({ password: z.string() });
 
-export function registerAccountRoutes(app: FastifyInstance, deps: AccountRouteDeps): void {
-  const { gate, accounts } = deps;
+const orgSchema = z
+  .object({
+    name: z.string(),
+    defaultVisibility: visibilitySchema,
+    createdAt: z.string(),
+    /** Members and teams are visible to the organization's members only (empty otherwise). */
+    members: z.array(z.object({ username: z.string(), role: orgRoleSchema })),
+    teams: z.array(
+      z.object({
+        name: z.string(),
+        description: z.string(),
+        createdAt: z.string(),
+        members: z.array(z.object({ username: z.string(), role: z.enum(['maintainer', 'member']) })),
+      }),
+    ),
+    viewerRole: orgRoleSchema.nullable(),
+  })
+  .meta({ id: 'Org' });
 
-  app.get('/api/v1/user', async (req) => {
-    const p = await signedIn(gate, req);
-    if (p.kind !== 'user') return { username: p.name, kind: p.kind, admin: false, orgs: [] };
-    return { ...(await accounts.user(p.name)), kind: 'user', orgs: await accounts.orgsOf(p) };
-  });
+const auditEntrySchema = z
+  .object({
+    id: z.string(),
+    at: z.iso.datetime({ offset: true }),
+    actor: z.string(),
+    actorKind: z.string().nullable(),
+    tokenId: z.string().nullable(),
+    action: z.string(),
+    target: z.string(),
+    owner: z.string().nullable(),
+    outcome: z.enum(['success', 'failure']).nullable(),
+    address: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .meta({ id: 'AuditEntry' });
 
-  app.put('/api/v1/user/password', async (req, reply) => {
-    const p = await signedIn(gate, req);
-    const b = body(z.object({ password: z.string() }), req);
-    await accounts.setPassword(p, p.name, b.password);
-    return reply.code(204).send();
-  });
-
-  app.get('/api/v1/users', async (req) => accounts.listUsers(await signedIn(gate, req)));
-
-  app.post('/api/v1/users', async (req, reply) => {
-    const b = body(z.object({ username: z.string(), password: z.string(), email: z.string().email().nullable().optional(), admin: z.boolean().optional() }), req);
-    const created = await accounts.createUser(await signedIn(gate, req), {
-      username: b.username,
-      password: b.password,
-      ...(b.email !== undefined ? { email: b.email } : {}),
-      ...(b.admin !== undefined ? { admin: b.admin } : {}),
-    });
-    return reply.code(201).send(created);
-  });
-
-  app.get('/api/v1/users/:username', async (req) => {
-    const p = await signedIn(gate, req);
-    const user = await accounts.user(param(req, 'username'));
-    // Email addresses are private to their owner and site admins.
-    return p.admin || p.name === user.username ? user : { ...user, email: null };
-  });
-
-  app.patch('/api/v1/users/:username', async (req) => {
-    const b = body(z.object({ admin: z.boolean().optional(), disabled: z.boolean().optional(), email: z.string().email().nullable().optional() }), req);
-    const fields: { admin?: boolean; disabled?: boolean; email?: string | null } = {};
-    if (b.admin !== undefined) fields.admin = b.admin;
-    if (b.disabled !== undefined) fields.disabled = b.disabled;
-    if (b.email !== undefined) fields.email = b.email;
-    return accounts.updateUser(await signedIn(gate, req), param(req, 'username'), fields);
-  });
-
-  app.put('/api/v1/users/:username/password', async (req, reply) => {
-    const b = body(z.object({ password: z.string() }), req);
-    await accounts.setPassword(await signedIn(gate, req), param(req, 'username'), b.password);
-    return reply.code(204).send();
-  });
-
-  app.post('/api/v1/orgs', async (req, reply) => {
-    const b = body(z.object({ name: z.string() }), req);
-    const p = await signedIn(gate, req);
-    await accounts.createOrg(p, b.name);
-    return reply.code(201).send(await accounts.orgView(p, b.name));
-  });
-
-  app.get('/api/v1/orgs/:org', async (req) => accounts.orgView(await principalOf(gate, req), param(req, 'org')));
-
-  app.put('/api/v1/orgs/:org/members/:username', async (req, reply) => {
-    const b = body(z.object({ role }), req);
-    await accounts.setOrgMember(await signedIn(gate, req), param(req, 'org'), param(req, 'username'), b.role);
-    return reply.code(204).send();
-  });
-
-  app.delete('/api/v1/orgs/:org/members/:username', async (req, reply) => {
-    await accounts.removeOrgMember(await signedIn(gate, req), param(req, 'org'), param(req, 'username'));
-    return reply.code(204).send();
-  });
-
-  app.post('/api/v1/orgs/:org/teams', async (req, reply) => {
-    const b = body(z.object({ name: z.string(), description: z.string().max(500).optional() }), req);
-    await accounts.createTeam(await signedIn(gate, req), param(req, 'org'), b.name, b.description ?? '');
-    return reply.code(201).send({ org: param(req, 'org'), name: b.name });
-  });
-
-  app.delete('/api/v1/orgs/:org/teams/:team', async (req, reply) => {
-    await accounts.deleteTeam(await signedIn(gate, req), param(req, 'org'), param(req, 'team'));
-    return reply.code(204).send();
-  });
-
-  app.put('/api/v1/orgs/:org/teams/:team/members/:username', async (req, reply) => {
-    const b = body(z.object({ role: z.enum(['maintainer', 'member']) }), req);
-    await accounts.setTeamMember(await signedIn(gate, req), param(req, 'org'), param(req, 'team'), param(req, 'username'), b.role);
-    return reply.code(204).send();
-  });
-
-  app.delete('/api/v1/orgs/:org/teams/:team/members/:username', async (req, reply) => {
-    await accounts.removeTeamMember(await signedIn(gate, req), param(req, 'org'), param(req, 'team'), param(req, 'username'));
-    return reply.code(204).send();
-  });
-
-  app.put('/api/v1/owners/:owner/default-visibility', async (req, reply) => {
-    const b = body(z.object({ visibility: z.enum(['public', 'internal', 'private']) }), req);
-    await accounts.setDefaultVisibility(await signedIn(gate, req), param(req, 'owner'), b.visibility);
-    return reply.code(204).send();
-  });
-
-  app.get('/api/v1/audit', async (req, reply) => {
-    const q = auditRoute.query.safeParse(req.query ?? {});
-    if (!q.success) throw new RegistryError('BAD_REQUEST', 'invalid query', { issues: q.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
-    const { limit, before, actor, action, owner, format } = q.data;
-    const target = q.data.package ?? q.data.target;
-    const rows = await accounts.auditLog(await signedIn(gate, req), {
-      limit: limit ?? (format === 'jsonl' ? 10_000 : 100),
-      before: before === undefined ? undefined : Date.parse(before),
-      actor,
-      target,
-      action,
-      owner,
-    });
-    const entries = rows.map(auditView);
-    if (format !== 'jsonl') return entries;
-    // JSON lines: one entry per line, for `jq`, log shippers and spreadsheets.
-    return reply
-      .header('content-type', 'application/x-ndjson; charset=utf-8')
-      .header('content-disposition', `attachment; filename="wharf-audit${owner ? `-${owner}` : ''}.jsonl"`)
-      .send(entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length > 0 ? '\n' : ''));
-  });
-}
-
-/** GET /api/v1/audit: filters, paging (`before` an ISO time) and the JSON lines export. */
-export const auditRoute = {
+const getCaller = route({
+  method: 'GET',
+  url: '/api/v1/user',
+  operationId: 'getCaller',
+  tags: ['users'],
+  summary: 'The caller (a token-only principal has kind other than user and no account fields)',
+  responses: {
+    200: z.union([
+      userWithOrgsSchema.extend({ kind: z.literal('user') }),
+      z.object({ username: z.string(), kind: z.string(), admin: z.literal(false), orgs: z.array(z.never()) }),
+    ]),
+  },
+});
+const setOwnPassword = route({
+  method: 'PUT',
+  url: '/api/v1/user/password',
+  operationId: 'setOwnPassword',
+  tags: ['users'],
+  summary: 'Change own password',
+  body: passwordBody,
+  responses: { 204: null },
+});
+const listUsers = route({
+  method: 'GET',
+  url: '/api/v1/users',
+  operationId: 'listUsers',
+  tags: ['users', 'admin'],
+  summary: 'All users (site admins)',
+  responses: { 200: z.array(userSchema) },
+  errors: [403],
+});
+const createUser = route({
+  method: 'POST',
+  url: '/api/v1/users',
+  operationId: 'createUser',
+  tags: ['users', 'admin'],
+  summary: 'Create a user (site admins)',
+  body: z.object({ username: z.string(), password: z.string(), email: z.email().nullable().optional(), admin: z.boolean().optional() }),
+  bodyExample: { username: 'bob', password: 'a long passphrase', email: 'bob@example.com', admin: false },
+  responses: { 201: userSchema },
+  responseExample: { username: 'bob', email: 'bob@example.com', admin: false, disabled: false, createdAt: '2026-12-01T10:00:00.000Z' },
+  errors: [403, 409],
+});
+const getUser = route({
+  method: 'GET',
+  url: '/api/v1/users/:username',
+  operationId: 'getUser',
+  tags: ['users'],
+  summary: 'One user (the email only for the user and site admins)',
+  params: usernameParams,
+  responses: { 200: userSchema },
+  errors: [404],
+});
+const updateUser = route({
+  method: 'PATCH',
+  url: '/api/v1/users/:username',
+  operationId: 'updateUser',
+  tags: ['users', 'admin'],
+  summary: 'Update a user (site admins)',
+  params: usernameParams,
+  body: z.object({ admin: z.boolean().optional(), disabled: z.boolean().optional(), email: z.email().nullable().optional() }),
+  bodyExample: { disabled: true },
+  responses: { 200: userSchema },
+  errors: [403, 404],
+});
+const setUserPassword = route({
+  method: 'PUT',
+  url: '/api/v1/users/:username/password',
+  operationId: 'setUserPassword',
+  tags: ['users', 'admin'],
+  summary: "Set a user's password",
+  params: usernameParams,
+  body: passwordBody,
+  responses: { 204: null },
+  errors: [403, 404],
+});
+const createOrg = route({
+  method: 'POST',
+  url: '/api/v1/orgs',
+  operationId: 'createOrg',
+  tags: ['orgs'],
+  summary: 'Create an organization (the caller becomes its owner)',
+  body: z.object({ name: z.string() }),
+  bodyExample: { name: 'acme' },
+  responses: { 201: orgSchema },
+  errors: [403, 409],
+});
+const getOrg = route({
+  method: 'GET',
+  url: '/api/v1/orgs/:org',
+  operationId: 'getOrg',
+  tags: ['orgs'],
+  summary: 'An organization; members and teams for its members',
+  params: orgParams,
+  responses: { 200: orgSchema },
+  errors: [404],
+});
+const setOrgMember = route({
+  method: 'PUT',
+  url: '/api/v1/orgs/:org/members/:username',
+  operationId: 'setOrgMember',
+  tags: ['orgs'],
+  summary: 'Add or change a member (org owners)',
+  params: memberParams,
+  body: z.object({ role: orgRoleSchema }),
+  bodyExample: { role: 'member' },
+  responses: { 204: null },
+  errors: [403, 404, 409],
+});
+const removeOrgMember = route({
+  method: 'DELETE',
+  url: '/api/v1/orgs/:org/members/:username',
+  operationId: 'removeOrgMember',
+  tags: ['orgs'],
+  summary: 'Remove a member (org owners; the last owner stays)',
+  params: memberParams,
+  responses: { 204: null },
+  errors: [403, 404, 409],
+});
+const createTeam = route({
+  method: 'POST',
+  url: '/api/v1/orgs/:org/teams',
+  operationId: 'createTeam',
+  tags: ['orgs'],
+  summary: 'Create a team (org owners)',
+  params: orgParams,
+  body: z.object({ name: z.string(), description: z.string().max(500).optional() }),
+  bodyExample: { name: 'deployers', description: 'Pull access for the clusters' },
+  responses: { 201: z.object({ org: z.string(), name: z.string() }) },
+  errors: [403, 404, 409],
+});
+const deleteTeam = route({
+  method: 'DELETE',
+  url: '/api/v1/orgs/:org/teams/:team',
+  operationId: 'deleteTeam',
+  tags: ['orgs'],
+  summary: 'Delete a team (org owners)',
+  params: teamParams,
+  responses: { 204: null },
+  errors: [403, 404],
+});
+const setTeamMember = route({
+  method: 'PUT',
+  url: '/api/v1/orgs/:org/teams/:team/members/:username',
+  operationId: 'setTeamMember',
+  tags: ['orgs'],
+  summary: 'Add or change a team member',
+  params: teamMemberParams,
+  body: z.object({ role: z.enum(['maintainer', 'member']) }),
+  bodyExample: { role: 'member' },
+  responses: { 204: null },
+  errors: [403, 404],
+});
+const removeTeamMember = route({
+  method: 'DELETE',
+  url: '/api/v1/orgs/:org/teams/:team/members/:username',
+  operationId: 'removeTeamMember',
+  tags: ['orgs'],
+  summary: 'Remove a team member',
+  params: teamMemberParams,
+  responses: { 204: null },
+  errors: [403, 404],
+});
+const setDefaultVisibility = route({
+  method: 'PUT',
+  url: '/api/v1/owners/:owner/default-visibility',
+  operationId: 'setDefaultVisibility',
+  tags: ['orgs'],
+  summary: "Visibility of the owner's new packages",
+  params: ownerParams,
+  body: z.object({ visibility: visibilitySchema }),
+  bodyExample: { visibility: 'private' },
+  responses: { 204: null },
+  errors: [403, 404],
+});
+const auditLog = route({
+  method: 'GET',
+  url: '/api/v1/audit',
+  operationId: 'listAudit',
+  tags: ['admin'],
+  summary:
+    'Audit log, newest first: everything for site admins; `owner=` an organization for its owners (or a user for themself). `format=jsonl` exports JSON lines',
   query: z.object({
-    limit: z.coerce.number().int().min(1, 'limit must be 1-1000').max(10_000, 'limit must be 1-10000').optional(),
-    before: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'before must be an ISO 8601 time').optional(),
+    limit: z.coerce.number().int().min(1, 'limit must be 1-10000').max(10_000, 'limit must be 1-10000').optional(),
+    before: z.iso.datetime({ offset: true }).optional(),
     actor: z.string().min(1).max(255).optional(),
     action: z.string().min(1).max(100).optional(),
     owner: z.string().min(1).max(255).optional(),
@@ -148,28 +249,133 @@ export const auditRoute = {
     target: z.string().min(1).max(255).optional(),
     format: z.enum(['json', 'jsonl']).optional(),
   }),
-  response: z.array(
-    z.object({
-      id: z.string(),
-      at: z.string(),
-      actor: z.string(),
-      actorKind: z.string().nullable(),
-      tokenId: z.string().nullable(),
-      action: z.string(),
-      target: z.string(),
-      owner: z.string().nullable(),
-      outcome: z.enum(['success', 'failure']).nullable(),
-      address: z.string().nullable(),
-      userAgent: z.string().nullable(),
-      detail: z.record(z.string(), z.unknown()).nullable(),
-    }),
-  ),
-};
+  responses: { 200: z.array(auditEntrySchema) },
+  errors: [400, 403],
+});
+
+export function registerAccountRoutes(app: FastifyInstance, deps: AccountRouteDeps): void {
+  const { gate, accounts } = deps;
+
+  serve(app, getCaller, async ({ req }) => {
+    const p = await signedIn(gate, req);
+    if (p.kind !== 'user') return { username: p.name, kind: p.kind, admin: false as const, orgs: [] };
+    return { ...(await accounts.user(p.name)), kind: 'user' as const, orgs: await accounts.orgsOf(p) };
+  });
+
+  serve(app, setOwnPassword, async ({ req, body }) => {
+    const p = await signedIn(gate, req);
+    await accounts.setPassword(p, p.name, body().password);
+    return undefined;
+  });
+
+  serve(app, listUsers, async ({ req }) => accounts.listUsers(await signedIn(gate, req)));
+
+  serve(app, createUser, async ({ req, body }) => {
+    const b = body();
+    return accounts.createUser(await signedIn(gate, req), {
+      username: b.username,
+      password: b.password,
+      ...(b.email !== undefined ? { email: b.email } : {}),
+      ...(b.admin !== undefined ? { admin: b.admin } : {}),
+    });
+  });
+
+  serve(app, getUser, async ({ req, params }) => {
+    const p = await signedIn(gate, req);
+    const user = await accounts.user(params.username);
+    // Email addresses are private to their owner and site admins.
+    return p.admin || p.name === user.username ? user : { ...user, email: null };
+  });
+
+  serve(app, updateUser, async ({ req, params, body }) => {
+    const b = body();
+    const fields: { admin?: boolean; disabled?: boolean; email?: string | null } = {};
+    if (b.admin !== undefined) fields.admin = b.admin;
+    if (b.disabled !== undefined) fields.disabled = b.disabled;
+    if (b.email !== undefined) fields.email = b.email;
+    return accounts.updateUser(await signedIn(gate, req), params.username, fields);
+  });
+
+  serve(app, setUserPassword, async ({ req, params, body }) => {
+    const b = body();
+    await accounts.setPassword(await signedIn(gate, req), params.username, b.password);
+    return undefined;
+  });
+
+  serve(app, createOrg, async ({ req, body }) => {
+    const b = body();
+    const p = await signedIn(gate, req);
+    await accounts.createOrg(p, b.name);
+    return accounts.orgView(p, b.name);
+  });
+
+  serve(app, getOrg, async ({ req, params }) => accounts.orgView(await principalOf(gate, req), params.org));
+
+  serve(app, setOrgMember, async ({ req, params, body }) => {
+    const b = body();
+    await accounts.setOrgMember(await signedIn(gate, req), params.org, params.username, b.role);
+    return undefined;
+  });
+
+  serve(app, removeOrgMember, async ({ req, params }) => {
+    await accounts.removeOrgMember(await signedIn(gate, req), params.org, params.username);
+    return undefined;
+  });
+
+  serve(app, createTeam, async ({ req, params, body }) => {
+    const b = body();
+    await accounts.createTeam(await signedIn(gate, req), params.org, b.name, b.description ?? '');
+    return { org: params.org, name: b.name };
+  });
+
+  serve(app, deleteTeam, async ({ req, params }) => {
+    await accounts.deleteTeam(await signedIn(gate, req), params.org, params.team);
+    return undefined;
+  });
+
+  serve(app, setTeamMember, async ({ req, params, body }) => {
+    const b = body();
+    await accounts.setTeamMember(await signedIn(gate, req), params.org, params.team, params.username, b.role);
+    return undefined;
+  });
+
+  serve(app, removeTeamMember, async ({ req, params }) => {
+    await accounts.removeTeamMember(await signedIn(gate, req), params.org, params.team, params.username);
+    return undefined;
+  });
+
+  serve(app, setDefaultVisibility, async ({ req, params, body }) => {
+    const b = body();
+    await accounts.setDefaultVisibility(await signedIn(gate, req), params.owner, b.visibility);
+    return undefined;
+  });
+
+  serve(app, auditLog, async ({ req, reply, query }) => {
+    const { limit, before, actor, action, owner, format } = query;
+    const rows = await accounts.auditLog(await signedIn(gate, req), {
+      limit: limit ?? (format === 'jsonl' ? 10_000 : 100),
+      before: before === undefined ? undefined : Date.parse(before),
+      actor,
+      target: query.package ?? query.target,
+      action,
+      owner,
+    });
+    const entries = rows.map(auditView);
+    if (format === 'jsonl') {
+      // JSON lines: one entry per line, for `jq`, log shippers and spreadsheets.
+      await reply
+        .header('content-type', 'application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="wharf-audit${owner ? `-${owner}` : ''}.jsonl"`)
+        .send(entries.map((e) => JSON.stringify(e)).join('\n') + (entries.length > 0 ? '\n' : ''));
+    }
+    return entries;
+  });
+}
 
 /** One row of the audit log as the account service hands it out. */
 type AuditEntry = Awaited<ReturnType<AccountService['auditLog']>>[number];
 
-export function auditView(e: AuditEntry): z.infer<typeof auditRoute.response>[number] {
+function auditView(e: AuditEntry): z.input<typeof auditEntrySchema> {
   return {
     id: e.id,
     at: new Date(e.at).toISOString(),

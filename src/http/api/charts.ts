@@ -7,16 +7,124 @@
  * `<version>` is the chart version (`1.0.0+build.1`), its Helm tag (`1.0.0_build.1`) or a
  * manifest digest.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { helmCommands } from '../../charts/commands.ts';
 import { chartFileName } from '../../charts/index-yaml.ts';
 import { RegistryError } from '../../errors.ts';
 import { isRepoName, ownerOf, type RepoName } from '../../oci/name.ts';
 import { type ChartRouteDeps, parseOwner, publicBaseUrl } from '../charts/deps.ts';
+import { route, serve } from './route.ts';
 
 const ownerParams = z.object({ owner: z.string().min(1).max(255) });
 const pathParams = z.object({ '*': z.string().min(1).max(4096) });
+const opt = z.string().optional();
+
+const chartSummarySchema = z
+  .object({
+    repository: z.string(),
+    name: z.string(),
+    latestVersion: z.string().nullable(),
+    latestPrerelease: z.string().nullable(),
+    appVersion: z.string().nullable(),
+    description: z.string().nullable(),
+    deprecated: z.boolean(),
+    versions: z.number().int(),
+    prereleases: z.number().int(),
+    failed: z.number().int(),
+    updated: z.string(),
+  })
+  .meta({ id: 'ChartSummary' });
+
+const chartVersionSchema = z
+  .object({
+    repository: z.string(),
+    name: z.string().nullable(),
+    version: z.string().nullable(),
+    appVersion: z.string().nullable(),
+    description: z.string().nullable(),
+    prerelease: z.boolean(),
+    deprecated: z.boolean(),
+    /** The manifest digest. */
+    digest: z.string(),
+    /** The chart archive's digest. */
+    chartDigest: z.string().nullable(),
+    size: z.number().int().nullable(),
+    created: z.string(),
+    listed: z.boolean(),
+    status: z.enum(['ok', 'failed']),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'ChartVersion' });
+
+const chartMetadataSchema = z
+  .object({
+    apiVersion: z.string(),
+    name: z.string(),
+    version: z.string(),
+    appVersion: opt,
+    description: opt,
+    type: opt,
+    keywords: z.array(z.string()).optional(),
+    home: opt,
+    sources: z.array(z.string()).optional(),
+    icon: opt,
+    deprecated: z.boolean().optional(),
+    kubeVersion: opt,
+    annotations: z.record(z.string(), z.string()).optional(),
+    maintainers: z.array(z.object({ name: z.string(), email: opt, url: opt })).optional(),
+    dependencies: z.array(z.object({ name: z.string(), version: opt, repository: opt, condition: opt, alias: opt })).optional(),
+  })
+  .meta({ id: 'ChartMetadata' });
+
+const chartVersionsSchema = z
+  .object({
+    repository: z.string(),
+    name: z.string(),
+    latest: z.string().nullable(),
+    latestPrerelease: z.string().nullable(),
+    versions: z.array(chartVersionSchema),
+  })
+  .meta({ id: 'ChartVersions' });
+
+const chartDetailSchema = chartVersionSchema
+  .extend({
+    metadata: chartMetadataSchema.nullable(),
+    tags: z.array(z.string()),
+    readme: z.object({ path: z.string().nullable(), text: z.string() }).nullable(),
+    values: z.string().nullable(),
+    valuesSchema: z.string().nullable(),
+    provenance: z.object({ digest: z.string(), size: z.number().int().nullable() }).nullable(),
+    /** Parts of the chart left out of the view (too large), by name. */
+    omitted: z.array(z.string()),
+    commands: z.object({ install: z.string(), pull: z.string(), repoAdd: z.string() }).nullable(),
+    files: z.object({ chart: z.string(), provenance: z.string().nullable() }).nullable(),
+  })
+  .meta({ id: 'ChartDetail' });
+
+const ownerCharts = route({
+  method: 'GET',
+  url: '/api/v1/owners/:owner/charts',
+  operationId: 'listOwnerCharts',
+  tags: ['charts'],
+  summary: "The owner's charts the caller can pull, one per repository",
+  params: ownerParams,
+  responses: { 200: z.object({ owner: z.string(), charts: z.array(chartSummarySchema) }) },
+  errors: [404],
+});
+
+const chartPath = route({
+  method: 'GET',
+  url: '/api/v1/charts/*',
+  openApiPath: '/api/v1/charts/{repository}',
+  operationId: 'getChart',
+  tags: ['charts'],
+  summary: 'Chart versions in semver order (`{repository}/versions`) or one version with README, values and helm commands (`{repository}/versions/{version}`)',
+  description: '`{version}` is the chart version (`1.0.0+build.1`), its Helm tag (`1.0.0_build.1`) or a manifest digest.',
+  params: pathParams,
+  responses: { 200: z.union([chartVersionsSchema, chartDetailSchema]) },
+  errors: [403, 404],
+});
 
 type ChartPath = { repo: RepoName; version: string | null };
 
@@ -35,23 +143,17 @@ export function parseChartPath(raw: string): ChartPath {
   return { repo: repo as RepoName, version };
 }
 
-function params<T extends z.ZodType>(schema: T, req: FastifyRequest): z.infer<T> {
-  const r = schema.safeParse(req.params);
-  if (!r.success) throw new RegistryError('BAD_REQUEST', 'invalid path parameters', { issues: r.error.issues.map((i) => i.message) });
-  return r.data;
-}
-
 export function registerChartApiRoutes(app: FastifyInstance, deps: ChartRouteDeps): void {
   const { charts, gate } = deps;
 
-  app.get('/api/v1/owners/:owner/charts', async (req) => {
-    const owner = parseOwner(params(ownerParams, req).owner);
+  serve(app, ownerCharts, async ({ req, params }) => {
+    const owner = parseOwner(params.owner);
     const principal = await deps.principal(req);
     return { owner, charts: await charts.ownerCharts(owner, (repo) => gate.canPull(principal, repo)) };
   });
 
-  app.get('/api/v1/charts/*', async (req) => {
-    const { repo, version } = parseChartPath(params(pathParams, req)['*']);
+  serve(app, chartPath, async ({ req, params }) => {
+    const { repo, version } = parseChartPath(params['*']);
     await gate.authorize(req, { type: 'repository', name: repo, actions: ['pull'] });
 
     if (version === null) {

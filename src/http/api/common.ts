@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
 import { RegistryError } from '../../errors.ts';
 import { jsonShapeProblem } from '../../lib/json-shape.ts';
@@ -29,32 +29,18 @@ export async function signedIn(gate: AuthGate, req: FastifyRequest): Promise<Pri
   return p;
 }
 
-/** Validates a JSON body with zod; failures are 400 with the issues as detail. */
-export function body<T extends z.ZodType>(schema: T, req: FastifyRequest): z.infer<T> {
-  const r = schema.safeParse(req.body ?? {});
-  if (!r.success) throw new RegistryError('BAD_REQUEST', 'invalid request body', { issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
-  return r.data;
-}
+/** Path parameters of `/packages/:owner/:package…` routes; `:package` is the rest of the path, slashes escaped. */
+export const packageParams = z.object({ owner: z.string().min(1).max(255), package: z.string().min(1) });
+export const ownerParams = z.object({ owner: z.string().min(1).max(255) });
 
-export function param(req: FastifyRequest, key: string): string {
-  const v = (req.params as Record<string, unknown>)[key];
-  if (typeof v !== 'string' || v === '') throw new RegistryError('BAD_REQUEST', `missing ${key}`);
-  return v;
-}
-
-/** `/packages/:owner/:package` where `:package` is the URL-encoded rest of the path. */
-export function packageName(req: FastifyRequest): RepoName {
-  const name = `${param(req, 'owner')}/${param(req, 'package')}`;
+/** The repository of `/packages/:owner/:package`; an invalid name is 404, like an absent package. */
+export function packageName(params: { owner: string; package: string }): RepoName {
+  const name = `${params.owner}/${params.package}`;
   try {
     return parseRepoName(name);
   } catch {
     throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
   }
-}
-
-export function query(req: FastifyRequest, key: string): string | undefined {
-  const v = (req.query as Record<string, unknown>)[key];
-  return typeof v === 'string' ? v : undefined;
 }
 
 /** The largest JSON body any /api/v1 route accepts; the biggest real ones (token package lists) are a few KiB. */

@@ -7,19 +7,33 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type VersionInfo, versionInfo } from '../../lib/version.ts';
+import { route, serve } from './route.ts';
 
-export const versionResponse = z.object({
-  name: z.literal('wharf'),
-  version: z.string(),
-  revision: z.string().nullable(),
-  node: z.string(),
+const versionResponse = z
+  .object({
+    name: z.literal('wharf'),
+    version: z.string(),
+    revision: z.string().nullable(),
+    node: z.string(),
+  })
+  .meta({ id: 'VersionInfo' });
+
+const getVersion = route({
+  method: 'GET',
+  url: '/api/v1/version',
+  operationId: 'getVersion',
+  tags: ['meta'],
+  summary: 'The version of this Wharf (public)',
+  responses: { 200: versionResponse },
+  responseExample: { name: 'wharf', version: '0.1.0', revision: 'a65735e', node: 'v24.21.0' },
 });
 
 export function registerMetaRoutes(app: FastifyInstance): void {
   let cached: VersionInfo | undefined;
-  app.get('/api/v1/version', async (_req, reply) => {
+  serve(app, getVersion, async ({ reply }) => {
     // Read on first request (it may run git once), then kept for the process's life.
     cached ??= versionResponse.parse(versionInfo());
-    return reply.header('cache-control', 'no-cache').send(cached);
+    reply.header('cache-control', 'no-cache');
+    return cached;
   });
 }

@@ -9,10 +9,12 @@
  * Unreadable packages are 404, like absent ones.
  */
 import type { FastifyInstance } from 'fastify';
-import { RegistryError } from '../../errors.ts';
-import { PACKAGE_KINDS, type PackageKind, type PackageViewService } from '../../services/package-views.ts';
+import { z } from 'zod';
+import type { PackageViewService } from '../../services/package-views.ts';
 import type { AuthGate } from '../auth-gate.ts';
-import { packageName, param, principalOf, query } from './common.ts';
+import { ownerParams, packageName, packageParams, principalOf } from './common.ts';
+import { route, serve } from './route.ts';
+import { packageKindSchema, packageRoleSchema, visibilitySchema } from './schemas.ts';
 
 export interface PackageViewRouteDeps {
   gate: AuthGate;
@@ -20,26 +22,161 @@ export interface PackageViewRouteDeps {
   baseUrl: string | undefined;
 }
 
+const packageListItemSchema = z
+  .object({
+    /** Full repository path (`acme/charts/web`). */
+    name: z.string(),
+    /** The path below the owner (`charts/web`). */
+    path: z.string(),
+    kind: packageKindSchema,
+    visibility: visibilitySchema,
+    latest: z.string().nullable(),
+    versions: z.number().int(),
+    updatedAt: z.string(),
+    downloads: z.number().int(),
+    description: z.string().nullable(),
+    source: z.string().nullable(),
+  })
+  .meta({ id: 'PackageListItem' });
+
+const ownerPackagesSchema = z
+  .object({
+    owner: z.string(),
+    ownerKind: z.enum(['user', 'org']).nullable(),
+    /** Readable packages before the kind and name filters. */
+    total: z.number().int(),
+    packages: z.array(packageListItemSchema),
+  })
+  .meta({ id: 'OwnerPackages' });
+
+const fileViewSchema = z
+  .object({ mediaType: z.string(), digest: z.string(), size: z.number().int(), title: z.string().nullable() })
+  .meta({ id: 'FileView' });
+
+const referrerViewSchema = z
+  .object({
+    digest: z.string(),
+    artifactType: z.string().nullable(),
+    role: z.enum(['signature', 'sbom', 'attestation', 'other']),
+    mediaType: z.string(),
+    size: z.number().int(),
+    createdAt: z.string(),
+    annotations: z.record(z.string(), z.string()),
+    files: z.array(fileViewSchema),
+  })
+  .meta({ id: 'ReferrerView' });
+
+const versionViewSchema = z
+  .object({
+    digest: z.string(),
+    tags: z.array(z.string()),
+    /** For charts: the chart version of the tag (`1.0.0+build.1`). */
+    version: z.string().nullable(),
+    prerelease: z.boolean(),
+    mediaType: z.string(),
+    artifactType: z.string().nullable(),
+    /** Manifest plus everything it references (for an index: every platform's image). */
+    size: z.number().int(),
+    createdAt: z.string(),
+    downloads: z.number().int(),
+    platforms: z.array(z.object({ os: z.string(), architecture: z.string(), variant: z.string().nullable(), digest: z.string(), size: z.number().int() })),
+    config: fileViewSchema.nullable(),
+    files: z.array(fileViewSchema),
+    referrers: z.array(referrerViewSchema),
+    annotations: z.record(z.string(), z.string()),
+  })
+  .meta({ id: 'VersionView' });
+
+const packageViewSchema = z
+  .object({
+    name: z.string(),
+    owner: z.string(),
+    path: z.string(),
+    kind: packageKindSchema,
+    visibility: visibilitySchema,
+    source: z.string().nullable(),
+    description: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    viewerRole: packageRoleSchema.nullable(),
+    /** May open package settings (admin role, and a credential allowed to delete). */
+    canAdmin: z.boolean(),
+    latest: z.string().nullable(),
+    registry: z.string(),
+    commands: z.object({ docker: z.string(), podman: z.string() }).nullable(),
+    image: z
+      .object({
+        digest: z.string(),
+        description: z.string().nullable(),
+        labels: z.record(z.string(), z.string()),
+        created: z.string().nullable(),
+        os: z.string().nullable(),
+        architecture: z.string().nullable(),
+      })
+      .nullable(),
+    versions: z.array(versionViewSchema),
+    totalVersions: z.number().int(),
+    downloads: z.object({ total: z.number().int(), last30Days: z.array(z.object({ day: z.string(), count: z.number().int() })) }),
+    related: z.array(z.object({ name: z.string(), kind: packageKindSchema, relation: z.enum(['chart', 'image', 'artifact']) })),
+  })
+  .meta({ id: 'PackageView' });
+
+const listPackageViews = route({
+  method: 'GET',
+  url: '/api/v1/owners/:owner/package-views',
+  operationId: 'listOwnerPackages',
+  tags: ['packages'],
+  summary: "The owner's readable packages for the package list (filter by kind and name)",
+  params: ownerParams,
+  query: z.object({
+    kind: z.union([packageKindSchema, z.literal('')]).optional(),
+    q: z.string().max(200).optional(),
+  }),
+  responses: { 200: ownerPackagesSchema },
+  responseExample: {
+    owner: 'acme',
+    ownerKind: 'org',
+    total: 1,
+    packages: [
+      {
+        name: 'acme/web',
+        path: 'web',
+        kind: 'image',
+        visibility: 'public',
+        latest: '1.2.0',
+        versions: 4,
+        updatedAt: '2026-11-30T09:12:00.000Z',
+        downloads: 120,
+        description: 'The web front end',
+        source: 'https://github.com/acme/web',
+      },
+    ],
+  },
+  errors: [404],
+});
+
+const getPackageView = route({
+  method: 'GET',
+  url: '/api/v1/packages/:owner/:package/view',
+  operationId: 'getPackageView',
+  tags: ['packages'],
+  summary: 'The package page: versions, image details, pull commands, downloads, related packages',
+  params: packageParams,
+  responses: { 200: packageViewSchema },
+  errors: [404],
+});
+
 export function registerPackageViewRoutes(app: FastifyInstance, deps: PackageViewRouteDeps): void {
   const { gate, views } = deps;
 
-  app.get('/api/v1/owners/:owner/package-views', async (req) => {
-    const kind = query(req, 'kind');
-    if (kind !== undefined && kind !== '' && !(PACKAGE_KINDS as readonly string[]).includes(kind)) {
-      throw new RegistryError('BAD_REQUEST', 'kind must be image, chart or artifact', { kind });
-    }
-    const q = query(req, 'q');
-    if (q !== undefined && q.length > 200) throw new RegistryError('BAD_REQUEST', 'q is too long');
-    return views.ownerPackages(await principalOf(gate, req), param(req, 'owner'), {
-      kind: kind ? (kind as PackageKind) : undefined,
-      q,
-    });
-  });
+  serve(app, listPackageViews, async ({ req, params, query }) =>
+    views.ownerPackages(await principalOf(gate, req), params.owner, { kind: query.kind === '' ? undefined : query.kind, q: query.q }),
+  );
 
-  app.get('/api/v1/packages/:owner/:package/view', async (req) => {
+  serve(app, getPackageView, async ({ req, params }) => {
     // The host exactly as clients reach it (as the pull-secret generator writes it), port included.
     const host = deps.baseUrl ? new URL(deps.baseUrl).host : req.host;
     const plainHttp = deps.baseUrl ? deps.baseUrl.startsWith('http:') : req.protocol === 'http';
-    return views.packageView(await principalOf(gate, req), packageName(req), { host, plainHttp });
+    return views.packageView(await principalOf(gate, req), packageName(params), { host, plainHttp });
   });
 }

@@ -14,7 +14,8 @@ import type { AccountService } from '../../services/accounts.ts';
 import { SessionService } from '../../services/sessions.ts';
 import { clientAddress, clientInfo } from '../auth-gate.ts';
 import { HttpHeadersError } from '../errors.ts';
-import { body } from './common.ts';
+import { route, serve } from './route.ts';
+import { userWithOrgsSchema } from './schemas.ts';
 
 export const SESSION_COOKIE = 'wharf_session';
 export const CSRF_HEADER = 'x-wharf-csrf';
@@ -76,6 +77,45 @@ export function sessionAuthenticator(sessions: SessionService): (req: FastifyReq
   };
 }
 
+const sessionSchema = z
+  .object({
+    signedIn: z.boolean(),
+    user: userWithOrgsSchema.nullable(),
+    /** Send it as X-Wharf-CSRF on state-changing calls made with the cookie. */
+    csrfToken: z.string().nullable(),
+    expiresAt: z.string().optional(),
+  })
+  .meta({ id: 'SessionInfo' });
+
+const getSession = route({
+  method: 'GET',
+  url: '/api/v1/session',
+  operationId: 'getSession',
+  tags: ['session'],
+  summary: 'The signed-in user of the session cookie and its CSRF token (always 200)',
+  responses: { 200: sessionSchema },
+});
+const signIn = route({
+  method: 'POST',
+  url: '/api/v1/session',
+  operationId: 'signIn',
+  tags: ['session'],
+  summary: 'Sign in: sets the HttpOnly session cookie',
+  body: z.object({ username: z.string().min(1).max(255), password: z.string().min(1).max(1024) }),
+  bodyExample: { username: 'alice', password: 'correct horse battery staple' },
+  responses: { 201: sessionSchema },
+  errors: [429],
+});
+const signOut = route({
+  method: 'DELETE',
+  url: '/api/v1/session',
+  operationId: 'signOut',
+  tags: ['session'],
+  summary: 'Sign out, clearing the cookie (needs X-Wharf-CSRF)',
+  responses: { 204: null },
+  errors: [403],
+});
+
 export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): void {
   const { sessions, accounts } = deps;
 
@@ -84,7 +124,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
     return { ...u, orgs: await accounts.orgsOf(p) };
   };
 
-  app.get('/api/v1/session', async (req, reply) => {
+  serve(app, getSession, async ({ req, reply }) => {
     reply.header('cache-control', 'no-store');
     const secret = readCookie(req, SESSION_COOKIE);
     const s = secret ? await sessions.resolve(secret) : null;
@@ -92,8 +132,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
     return { signedIn: true, user: await userView(s.principal), csrfToken: s.csrf, expiresAt: new Date(s.expiresAt).toISOString() };
   });
 
-  app.post('/api/v1/session', async (req, reply) => {
-    const b = body(z.object({ username: z.string().min(1).max(255), password: z.string().min(1).max(1024) }), req);
+  serve(app, signIn, async ({ req, reply, body }) => {
+    const b = body();
     let opened;
     try {
       opened = await sessions.signIn(b.username, b.password, clientAddress(req), clientInfo(req).userAgent);
@@ -105,15 +145,15 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
     }
     setCookie(reply, req, deps.baseUrl, opened.secret, opened.maxAgeSeconds);
     reply.header('cache-control', 'no-store');
-    return reply.code(201).send({
+    return {
       signedIn: true,
       user: await userView(opened.principal),
       csrfToken: opened.csrf,
       expiresAt: new Date(opened.expiresAt).toISOString(),
-    });
+    };
   });
 
-  app.delete('/api/v1/session', async (req, reply) => {
+  serve(app, signOut, async ({ req, reply }) => {
     const secret = readCookie(req, SESSION_COOKIE);
     const s = secret ? await sessions.resolve(secret) : null;
     if (secret && s) {
@@ -124,6 +164,6 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDe
       await sessions.signOut(secret);
     }
     setCookie(reply, req, deps.baseUrl, '', 0);
-    return reply.code(204).send();
+    return undefined;
   });
 }

@@ -7,15 +7,15 @@
  *   GET  /api/v1/webhooks/:id/deliveries                      its delivery log, newest first
  *   GET  /api/v1/webhooks/:id/deliveries/:delivery            one delivery with its payload
  *   POST /api/v1/webhooks/:id/deliveries/:delivery/redeliver  send the same payload again
- * One exported zod schema object per route (params, query, body, response).
+ * One route() declaration per route (ADR 0019).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { RegistryError } from '../../errors.ts';
 import { WEBHOOK_EVENTS } from '../../services/webhooks/events.ts';
 import type { WebhookService } from '../../services/webhooks/service.ts';
 import type { AuthGate } from '../auth-gate.ts';
-import { packageName, signedIn } from './common.ts';
+import { packageName, packageParams, signedIn } from './common.ts';
+import { route, serve } from './route.ts';
 
 export interface WebhookRouteDeps {
   gate: AuthGate;
@@ -26,34 +26,38 @@ const owner = z.string().min(1).max(255);
 const id = z.string().uuid('a webhook id is a UUID');
 const eventName = z.enum(WEBHOOK_EVENTS);
 
-export const webhookSchema = z.object({
-  id: z.string(),
-  owner: z.string(),
-  package: z.string().nullable(),
-  url: z.string(),
-  events: z.array(eventName),
-  active: z.boolean(),
-  createdBy: z.string(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+const webhookSchema = z
+  .object({
+    id: z.string(),
+    owner: z.string(),
+    package: z.string().nullable(),
+    url: z.string(),
+    events: z.array(eventName),
+    active: z.boolean(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Webhook' });
 
-export const deliverySchema = z.object({
-  id: z.string(),
-  webhookId: z.string(),
-  eventId: z.string(),
-  event: z.string(),
-  status: z.enum(['pending', 'succeeded', 'failed']),
-  attempts: z.number().int(),
-  nextAttemptAt: z.string().nullable(),
-  createdAt: z.string(),
-  finishedAt: z.string().nullable(),
-  responseStatus: z.number().int().nullable(),
-  responseExcerpt: z.string().nullable(),
-  latencyMs: z.number().int().nullable(),
-  error: z.string().nullable(),
-  redeliveryOf: z.string().nullable(),
-});
+const deliverySchema = z
+  .object({
+    id: z.string(),
+    webhookId: z.string(),
+    eventId: z.string(),
+    event: z.string(),
+    status: z.enum(['pending', 'succeeded', 'failed']),
+    attempts: z.number().int(),
+    nextAttemptAt: z.string().nullable(),
+    createdAt: z.string(),
+    finishedAt: z.string().nullable(),
+    responseStatus: z.number().int().nullable(),
+    responseExcerpt: z.string().nullable(),
+    latencyMs: z.number().int().nullable(),
+    error: z.string().nullable(),
+    redeliveryOf: z.string().nullable(),
+  })
+  .meta({ id: 'WebhookDelivery' });
 
 const createBody = z.object({
   url: z.string().min(1).max(2048),
@@ -62,94 +66,168 @@ const createBody = z.object({
   events: z.array(eventName).min(1),
   active: z.boolean().optional(),
 });
+const created = z.object({ webhook: webhookSchema, secret: z.string() }).meta({ id: 'CreatedWebhook' });
+const idParams = z.object({ id });
+const deliveryParams = z.object({ id, delivery: z.string().uuid() });
+const createExample = { url: 'https://ci.example.com/hooks/wharf', events: ['package.published'] };
 
-export const ownerWebhooksRoute = { params: z.object({ owner }), response: z.array(webhookSchema) };
-export const packageWebhooksRoute = { params: z.object({ owner, package: z.string().min(1) }), response: z.array(webhookSchema) };
-export const createWebhookRoute = { body: createBody, response: z.object({ webhook: webhookSchema, secret: z.string() }) };
-export const webhookRoute = { params: z.object({ id }), response: webhookSchema };
-export const updateWebhookRoute = { params: z.object({ id }), body: createBody.partial(), response: webhookSchema };
-export const deliveriesRoute = {
-  params: z.object({ id }),
+const ownerWebhooks = route({
+  method: 'GET',
+  url: '/api/v1/owners/:owner/webhooks',
+  operationId: 'listOwnerWebhooks',
+  tags: ['webhooks'],
+  summary: "The owner's webhooks, for every package (owner administrators)",
+  params: z.object({ owner }),
+  responses: { 200: z.array(webhookSchema) },
+  errors: [403],
+});
+const createOwnerWebhook = route({
+  method: 'POST',
+  url: '/api/v1/owners/:owner/webhooks',
+  operationId: 'createOwnerWebhook',
+  tags: ['webhooks'],
+  summary: 'Register a webhook for every package of the owner; the secret is in this answer only',
+  params: z.object({ owner }),
+  body: createBody,
+  bodyExample: createExample,
+  responses: { 201: created },
+  errors: [400, 403],
+});
+const packageWebhooks = route({
+  method: 'GET',
+  url: '/api/v1/packages/:owner/:package/webhooks',
+  operationId: 'listPackageWebhooks',
+  tags: ['webhooks'],
+  summary: "The package's own webhooks (package admins)",
+  params: packageParams,
+  responses: { 200: z.array(webhookSchema) },
+  errors: [403, 404],
+});
+const createPackageWebhook = route({
+  method: 'POST',
+  url: '/api/v1/packages/:owner/:package/webhooks',
+  operationId: 'createPackageWebhook',
+  tags: ['webhooks'],
+  summary: 'Register a webhook for this package; the secret is in this answer only',
+  params: packageParams,
+  body: createBody,
+  bodyExample: createExample,
+  responses: { 201: created },
+  errors: [400, 403, 404],
+});
+const getWebhook = route({
+  method: 'GET',
+  url: '/api/v1/webhooks/:id',
+  operationId: 'getWebhook',
+  tags: ['webhooks'],
+  summary: 'One webhook (never its secret)',
+  params: idParams,
+  responses: { 200: webhookSchema },
+  errors: [404],
+});
+const updateWebhook = route({
+  method: 'PATCH',
+  url: '/api/v1/webhooks/:id',
+  operationId: 'updateWebhook',
+  tags: ['webhooks'],
+  summary: 'Change the URL, secret, events or active flag',
+  params: idParams,
+  body: createBody.partial(),
+  bodyExample: { active: false },
+  responses: { 200: webhookSchema },
+  errors: [400, 403, 404],
+});
+const deleteWebhook = route({
+  method: 'DELETE',
+  url: '/api/v1/webhooks/:id',
+  operationId: 'deleteWebhook',
+  tags: ['webhooks'],
+  summary: 'Remove a webhook and its delivery log',
+  params: idParams,
+  responses: { 204: null },
+  errors: [403, 404],
+});
+const testWebhook = route({
+  method: 'POST',
+  url: '/api/v1/webhooks/:id/test',
+  operationId: 'testWebhook',
+  tags: ['webhooks'],
+  summary: 'Queue a `ping` delivery (sent within a second); answers with the delivery',
+  params: idParams,
+  responses: { 202: deliverySchema },
+  errors: [403, 404],
+});
+const listDeliveries = route({
+  method: 'GET',
+  url: '/api/v1/webhooks/:id/deliveries',
+  operationId: 'listWebhookDeliveries',
+  tags: ['webhooks'],
+  summary: 'The delivery log: status, attempts, latency, response excerpt; newest first',
+  params: idParams,
   query: z.object({
     limit: z.coerce.number().int().min(1).max(500).optional(),
-    before: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'before must be an ISO 8601 time').optional(),
+    before: z.iso.datetime({ offset: true }).optional(),
   }),
-  response: z.array(deliverySchema),
-};
-export const deliveryRoute = { params: z.object({ id, delivery: z.string().uuid() }), response: deliverySchema.extend({ payload: z.unknown() }) };
-export const redeliverRoute = { params: z.object({ id, delivery: z.string().uuid() }), response: deliverySchema };
-export const testWebhookRoute = { params: z.object({ id }), response: deliverySchema };
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new RegistryError('BAD_REQUEST', `invalid ${what}`, { issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
-  return r.data;
-}
-
-const params = <T extends z.ZodType>(schema: T, req: FastifyRequest): z.infer<T> => parse(schema, req.params, 'path parameters');
+  responses: { 200: z.array(deliverySchema) },
+  errors: [403, 404],
+});
+const getDelivery = route({
+  method: 'GET',
+  url: '/api/v1/webhooks/:id/deliveries/:delivery',
+  operationId: 'getWebhookDelivery',
+  tags: ['webhooks'],
+  summary: 'One delivery with the payload it sends',
+  params: deliveryParams,
+  responses: { 200: deliverySchema.extend({ payload: z.unknown() }).meta({ id: 'WebhookDeliveryWithPayload' }) },
+  errors: [403, 404],
+});
+const redeliver = route({
+  method: 'POST',
+  url: '/api/v1/webhooks/:id/deliveries/:delivery/redeliver',
+  operationId: 'redeliverWebhook',
+  tags: ['webhooks'],
+  summary: 'Send the same payload again as a new delivery',
+  params: deliveryParams,
+  responses: { 202: deliverySchema },
+  errors: [403, 404],
+});
 
 export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps): void {
   const { gate, webhooks } = deps;
 
-  app.get('/api/v1/owners/:owner/webhooks', async (req) => {
-    const p = params(ownerWebhooksRoute.params, req);
-    return webhooks.list(await signedIn(gate, req), { owner: p.owner, package: null });
-  });
+  serve(app, ownerWebhooks, async ({ req, params }) => webhooks.list(await signedIn(gate, req), { owner: params.owner, package: null }));
 
-  app.post('/api/v1/owners/:owner/webhooks', async (req, reply) => {
-    const p = params(ownerWebhooksRoute.params, req);
+  serve(app, createOwnerWebhook, async ({ req, params, body }) => {
     const actor = await signedIn(gate, req);
-    const b = parse(createWebhookRoute.body, req.body, 'request body');
-    return reply.code(201).send(await webhooks.create(actor, { owner: p.owner, package: null }, b));
+    return webhooks.create(actor, { owner: params.owner, package: null }, body());
   });
 
-  app.get('/api/v1/packages/:owner/:package/webhooks', async (req) => {
-    const p = params(packageWebhooksRoute.params, req);
-    return webhooks.list(await signedIn(gate, req), { owner: p.owner, package: packageName(req) });
-  });
+  serve(app, packageWebhooks, async ({ req, params }) => webhooks.list(await signedIn(gate, req), { owner: params.owner, package: packageName(params) }));
 
-  app.post('/api/v1/packages/:owner/:package/webhooks', async (req, reply) => {
-    const p = params(packageWebhooksRoute.params, req);
+  serve(app, createPackageWebhook, async ({ req, params, body }) => {
     const actor = await signedIn(gate, req);
-    const b = parse(createWebhookRoute.body, req.body, 'request body');
-    return reply.code(201).send(await webhooks.create(actor, { owner: p.owner, package: packageName(req) }, b));
+    return webhooks.create(actor, { owner: params.owner, package: packageName(params) }, body());
   });
 
-  app.get('/api/v1/webhooks/:id', async (req) => {
-    const p = params(webhookRoute.params, req);
-    return webhooks.get(await signedIn(gate, req), p.id);
-  });
+  serve(app, getWebhook, async ({ req, params }) => webhooks.get(await signedIn(gate, req), params.id));
 
-  app.patch('/api/v1/webhooks/:id', async (req) => {
-    const p = params(updateWebhookRoute.params, req);
+  serve(app, updateWebhook, async ({ req, params, body }) => {
     const actor = await signedIn(gate, req);
-    return webhooks.update(actor, p.id, parse(updateWebhookRoute.body, req.body, 'request body'));
+    return webhooks.update(actor, params.id, body());
   });
 
-  app.delete('/api/v1/webhooks/:id', async (req, reply) => {
-    const p = params(webhookRoute.params, req);
-    await webhooks.delete(await signedIn(gate, req), p.id);
-    return reply.code(204).send();
+  serve(app, deleteWebhook, async ({ req, params }) => {
+    await webhooks.delete(await signedIn(gate, req), params.id);
+    return undefined;
   });
 
-  app.post('/api/v1/webhooks/:id/test', async (req, reply) => {
-    const p = params(testWebhookRoute.params, req);
-    return reply.code(202).send(await webhooks.test(await signedIn(gate, req), p.id));
-  });
+  serve(app, testWebhook, async ({ req, params }) => webhooks.test(await signedIn(gate, req), params.id));
 
-  app.get('/api/v1/webhooks/:id/deliveries', async (req) => {
-    const p = params(deliveriesRoute.params, req);
-    const q = parse(deliveriesRoute.query, req.query, 'query');
-    return webhooks.deliveries(await signedIn(gate, req), p.id, { limit: q.limit ?? 50, before: q.before === undefined ? undefined : Date.parse(q.before) });
-  });
+  serve(app, listDeliveries, async ({ req, params, query }) =>
+    webhooks.deliveries(await signedIn(gate, req), params.id, { limit: query.limit ?? 50, before: query.before === undefined ? undefined : Date.parse(query.before) }),
+  );
 
-  app.get('/api/v1/webhooks/:id/deliveries/:delivery', async (req) => {
-    const p = params(deliveryRoute.params, req);
-    return webhooks.delivery(await signedIn(gate, req), p.id, p.delivery);
-  });
+  serve(app, getDelivery, async ({ req, params }) => webhooks.delivery(await signedIn(gate, req), params.id, params.delivery));
 
-  app.post('/api/v1/webhooks/:id/deliveries/:delivery/redeliver', async (req, reply) => {
-    const p = params(redeliverRoute.params, req);
-    return reply.code(202).send(await webhooks.redeliver(await signedIn(gate, req), p.id, p.delivery));
-  });
+  serve(app, redeliver, async ({ req, params }) => webhooks.redeliver(await signedIn(gate, req), params.id, params.delivery));
 }

@@ -4,7 +4,7 @@ import { Alert, Badge, CommandBlock, ConfirmDialog, CopyButton, Empty, KindBadge
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link, navigate, Redirect } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { CreatedToken, OwnerPackages, PackageListItem, PullSecret, Token } from '../types.ts';
+import type { CreatedToken, OwnerPackages, PackageListItem, PullSecret, Token } from '../api.gen.ts';
 
 const TABS = [
   { id: 'tokens', label: 'Access tokens' },

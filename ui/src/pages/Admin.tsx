@@ -8,7 +8,7 @@ import { Alert, Badge, ConfirmDialog, Empty, formatBytes, LoadError, Loading, No
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link, Redirect } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { GcRun, GcStatus } from '../types.ts';
+import type { GcRun, GcStatus } from '../api.gen.ts';
 import { AdminStoragePage } from './Trash.tsx';
 import { AdminQuotas } from '../policies.tsx';
 import { AuditLog } from '../audit.tsx';

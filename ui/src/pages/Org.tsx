@@ -4,7 +4,7 @@ import { Alert, Badge, ConfirmDialog, Empty, LoadError, Loading } from '../compo
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { Org } from '../types.ts';
+import type { Org } from '../api.gen.ts';
 
 export function OrgPage({ org }: { org: string }) {
   useTitle(`${org} · members`);

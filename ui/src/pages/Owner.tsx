@@ -4,8 +4,8 @@ import { CommandBlock, Empty, formatBytes, formatCount, KindBadge, LoadError, Lo
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link, navigate, ownerSettingsPath, packagePath, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { OwnerPackages, OwnerUsage, PackageKind } from '../types.ts';
-import { quotaText, type QuotaView } from '../policies.tsx';
+import type { OwnerPackages, OwnerUsage, PackageKind, QuotaView } from '../api.gen.ts';
+import { quotaText } from '../policies.tsx';
 
 const KINDS: { id: '' | PackageKind; label: string }[] = [
   { id: '', label: 'All kinds' },

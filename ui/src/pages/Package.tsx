@@ -23,7 +23,7 @@ import { useLoad, useTitle } from '../hooks.ts';
 import { Markdown } from '../markdown.tsx';
 import { Link, navigate, packagePath, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { ChartDetail, ChartVersions, FileView, PackageUsage, PackageView, ReferrerView, VersionView } from '../types.ts';
+import type { ChartDetail, ChartVersions, FileView, PackageUsage, PackageView, ReferrerView, VersionView } from '../api.gen.ts';
 
 export function PackagePage({ name }: { name: string }) {
   const { user } = useSession();

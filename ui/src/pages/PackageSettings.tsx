@@ -7,7 +7,7 @@ import { useSession } from '../session.tsx';
 import { TrustSection } from '../trusts.tsx';
 import { PolicySection } from '../policies.tsx';
 import { WebhookSection } from '../webhooks.tsx';
-import type { Grant, PackageRole, PackageView, TrashEntry, Visibility } from '../types.ts';
+import type { Grant, PackageRole, PackageView, TrashEntry, Visibility } from '../api.gen.ts';
 
 const VISIBILITY_HELP: Record<Visibility, string> = {
   public: 'Anyone can pull it, without signing in.',

@@ -5,7 +5,7 @@ import { Alert, ConfirmDialog, Empty, formatBytes, LoadError, Loading, shortDige
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link, ownerPath, packagePath } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { RestoreResult, SiteUsage, TrashEntry } from '../types.ts';
+import type { RestoreResult, SiteUsage, TrashEntry } from '../api.gen.ts';
 
 function entryLabel(e: TrashEntry): string {
   if (e.kind === 'package') return e.package;
