@@ -88,7 +88,7 @@ describe('OpenAPI description', () => {
     const auth = adminAuth();
     let res = await app.req({ url: '/api/v1/audit?limit=0', auth });
     expect(res, 400, 'audit limit', 'BAD_REQUEST');
-    assert.deepEqual(json<{ errors: { detail: { issues: { path: string; message: string }[] } }[] }>(res).errors[0]?.detail.issues[0], { path: 'limit', message: 'limit must be 1-1000' });
+    assert.deepEqual(json<{ errors: { detail: { issues: { path: string; message: string }[] } }[] }>(res).errors[0]?.detail.issues[0], { path: 'limit', message: 'limit must be 1-10000' });
     res = await app.req({ url: '/api/v1/owners/admin/package-views?kind=bogus', auth });
     expect(res, 400, 'kind', 'BAD_REQUEST');
     res = await app.req({ url: '/api/v1/users', method: 'POST', payload: { username: 'x' }, auth });
