@@ -1,7 +1,6 @@
 import type { Principal } from '../auth/principal.ts';
 import { compareSemver, isPrerelease, parseSemver, tagToVersion } from '../charts/semver.ts';
 import { RegistryError } from '../errors.ts';
-import { jsonShapeProblem } from '../lib/json-shape.ts';
 import type { PackageRecord } from '../metadata/accounts.ts';
 import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import { DAY_MS, dayOf } from '../metadata/downloads.ts';
@@ -13,6 +12,7 @@ import { artifactKind } from '../oci/kind.ts';
 import type { RepoName } from '../oci/name.ts';
 import type { BlobStore } from '../storage/types.ts';
 import type { AuthzService } from './authz.ts';
+import { readJsonObject } from './blob-json.ts';
 import type { DownloadCounter } from './download-counter.ts';
 import type { RegistryEventBus } from './events.ts';
 
@@ -134,7 +134,6 @@ export interface PackageView {
 
 const DESCRIPTION = 'org.opencontainers.image.description';
 const TITLE = 'org.opencontainers.image.title';
-const CONFIG_MAX = 1024 * 1024;
 /** The package page details at most this many versions (newest first). */
 const MAX_VERSIONS = 100;
 
@@ -449,21 +448,9 @@ export class PackageViewService {
     return { digest, description: annotations[DESCRIPTION] ?? labels[DESCRIPTION] ?? null, labels, created, os, architecture };
   }
 
+  /** A config too deep or too big to parse cheaply (pushers write them) simply shows no details. */
   private async readConfig(repo: RepoName, digest: Digest): Promise<Record<string, unknown> | null> {
-    if (!(await this.deps.metadata.blobLinks.get(repo, digest))) return null;
-    const stat = await this.deps.blobs.stat(digest);
-    if (!stat || stat.size > CONFIG_MAX) return null;
-    const chunks: Buffer[] = [];
-    for await (const c of await this.deps.blobs.read(digest)) chunks.push(Buffer.from(c as Uint8Array));
-    const bytes = Buffer.concat(chunks);
-    // Pushers write configs: one too deep or too big to parse cheaply simply shows no details.
-    if (jsonShapeProblem(bytes) !== null) return null;
-    try {
-      const json: unknown = JSON.parse(bytes.toString('utf8'));
-      return isObject(json) ? json : null;
-    } catch {
-      return null;
-    }
+    return readJsonObject(this.deps, repo, digest);
   }
 
   private async downloadSeries(repo: RepoName, versions: readonly ManifestSummary[], counts: Map<string, number>): Promise<PackageView['downloads']> {
