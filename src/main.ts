@@ -220,7 +220,7 @@ export async function createWharf(
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
   const retention = new RetentionService({ metadata, authz: access.authz, trash, tagPolicy, clock, flushPulls: () => downloads.flush() });
   jobs.schedule(retention.job(SYSTEM), config.retention.intervalSeconds * 1000, {});
-  const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads });
+  const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads, charts: charts.catalog });
   const gc = createCollector(config, { metadata, store, uploads, events, clock });
   const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
   jobs.schedule(gc, config.gc.intervalSeconds * 1000, { dryRun: false });

@@ -54,6 +54,14 @@ export interface ChartSummary {
   updated: string;
 }
 
+/** What the package pages need of a chart repository: its latest version and each manifest's version. */
+export interface ChartVersions {
+  /** The highest listed stable version, else the highest listed prerelease; null when none is listed. */
+  latest: string | null;
+  /** Chart version of every indexed manifest. */
+  byDigest: Map<Digest, { version: string; prerelease: boolean }>;
+}
+
 export interface ChartCatalogDeps {
   metadata: Metadata;
 }
@@ -89,6 +97,29 @@ function byVersionDesc(a: ChartVersionRecord, b: ChartVersionRecord): number {
   return b.createdAt - a.createdAt;
 }
 
+/** The highest listed stable and prerelease versions of one repository's records. */
+function heads(records: readonly ChartVersionRecord[]): { stable: ChartVersionRecord | null; pre: ChartVersionRecord | null } {
+  const ok = records.filter((r) => r.status === 'ok' && r.listed).sort(byVersionDesc);
+  return { stable: ok.find((r) => !r.prerelease) ?? null, pre: ok.find((r) => r.prerelease) ?? null };
+}
+
+function chartVersions(records: readonly ChartVersionRecord[]): ChartVersions {
+  const { stable, pre } = heads(records);
+  const byDigest = new Map<Digest, { version: string; prerelease: boolean }>();
+  for (const r of records) if (r.status === 'ok' && r.version !== null) byDigest.set(r.digest, { version: r.version, prerelease: r.prerelease });
+  return { latest: (stable ?? pre)?.version ?? null, byDigest };
+}
+
+function groupByRepo(rows: readonly ChartVersionRecord[]): Map<RepoName, ChartVersionRecord[]> {
+  const byRepo = new Map<RepoName, ChartVersionRecord[]>();
+  for (const r of rows) {
+    const list = byRepo.get(r.repo) ?? [];
+    list.push(r);
+    byRepo.set(r.repo, list);
+  }
+  return byRepo;
+}
+
 export class ChartCatalog {
   private readonly deps: ChartCatalogDeps;
 
@@ -109,35 +140,40 @@ export class ChartCatalog {
 
   /** The owner's chart repositories (one summary per repository), filtered by `visible`. */
   async ownerCharts(owner: string, visible: (repo: RepoName) => Promise<boolean>): Promise<ChartSummary[]> {
-    const rows = await this.deps.metadata.charts.ofOwner(owner);
-    const byRepo = new Map<RepoName, ChartVersionRecord[]>();
-    for (const r of rows) {
-      const list = byRepo.get(r.repo) ?? [];
-      list.push(r);
-      byRepo.set(r.repo, list);
-    }
+    const byRepo = groupByRepo(await this.deps.metadata.charts.ofOwner(owner));
     const out: ChartSummary[] = [];
     for (const [repo, list] of [...byRepo].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       if (!(await visible(repo))) continue;
-      const ok = list.filter((r) => r.status === 'ok' && r.listed).sort(byVersionDesc);
-      const stable = ok.filter((r) => !r.prerelease);
-      const pre = ok.filter((r) => r.prerelease);
-      const head = stable[0] ?? pre[0] ?? null;
+      const ok = list.filter((r) => r.status === 'ok' && r.listed);
+      const { stable, pre } = heads(list);
+      const head = stable ?? pre;
       out.push({
         repository: repo,
         name: head?.name ?? list.find((r) => r.name)?.name ?? repo.slice(repo.lastIndexOf('/') + 1),
-        latestVersion: stable[0]?.version ?? null,
-        latestPrerelease: pre[0] && (!stable[0] || (pre[0].sortKey ?? '') > (stable[0].sortKey ?? '')) ? pre[0].version : null,
+        latestVersion: stable?.version ?? null,
+        latestPrerelease: pre && (!stable || (pre.sortKey ?? '') > (stable.sortKey ?? '')) ? pre.version : null,
         appVersion: head?.appVersion ?? null,
         description: head?.description ?? null,
         deprecated: head?.deprecated ?? false,
         versions: ok.length,
-        prereleases: pre.length,
+        prereleases: ok.filter((r) => r.prerelease).length,
         failed: list.filter((r) => r.status === 'failed').length,
         updated: iso(Math.max(...list.map((r) => r.createdAt))),
       });
     }
     return out;
+  }
+
+  /** The chart versions of each of the owner's chart repositories (package pages). */
+  async ownerVersions(owner: string): Promise<Map<RepoName, ChartVersions>> {
+    const out = new Map<RepoName, ChartVersions>();
+    for (const [repo, list] of groupByRepo(await this.deps.metadata.charts.ofOwner(owner))) out.set(repo, chartVersions(list));
+    return out;
+  }
+
+  /** The chart versions of one repository (its package page). */
+  async repoVersions(repo: RepoName): Promise<ChartVersions> {
+    return chartVersions(await this.deps.metadata.charts.ofRepo(repo));
   }
 
   /** Every indexed version of a chart repository, highest first. NOT_FOUND when it holds no chart. */
