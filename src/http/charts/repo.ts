@@ -56,7 +56,7 @@ export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDe
     if (gzip) reply.header('content-encoding', 'gzip');
     if (req.method === 'HEAD') return reply.code(200).send();
     const body = await doc.open(gzip ? 'gzip' : 'identity');
-    if (body.kind === 'file') return sendFile(reply, body.path, body.size);
+    if (body.kind === 'file') return sendFile(reply, body.handle, body.size);
     return reply.code(200).send(body.stream);
   };
 

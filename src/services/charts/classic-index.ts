@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,7 +40,8 @@ export interface IndexDocument {
   open(encoding: 'identity' | 'gzip'): Promise<IndexBody>;
 }
 
-export type IndexBody = { kind: 'file'; path: string; size: number } | { kind: 'stream'; stream: Readable };
+/** The cache's file comes opened (the sender closes it): HTTP never opens a path (ADR 0020). */
+export type IndexBody = { kind: 'file'; handle: FileHandle; size: number } | { kind: 'stream'; stream: Readable };
 
 export interface ChartFile {
   repo: RepoName;
@@ -91,7 +92,8 @@ export class ClassicIndex {
         ...counts,
         open: async (encoding) => {
           if (cacheDir === null) return { kind: 'stream', stream: this.streamIndex(owner, generated, null, encoding) };
-          return { kind: 'file', ...(await this.cachedIndex(cacheDir, owner, base, generated, encoding)) };
+          const { path, size } = await this.cachedIndex(cacheDir, owner, base, generated, encoding);
+          return { kind: 'file', handle: await open(path, 'r'), size };
         },
       };
     }
