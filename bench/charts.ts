@@ -169,8 +169,8 @@ async function populate(dataDir: string, versions: number, perChart: number, log
     let done = 0;
     const worker = async () => {
       for (let i = next++; i < versions; i = next++) {
-        const prepared = await wharf.charts.prepareUpload(OWNER, chartTgz(chartSpec(i, perChart)), null);
-        await wharf.charts.commitUpload(prepared);
+        const prepared = await wharf.charts.museum.prepareUpload(OWNER, chartTgz(chartSpec(i, perChart)), null);
+        await wharf.charts.museum.commitUpload(prepared);
         if (++done % 2000 === 0) log(`  ${done}/${versions} versions (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
       }
     };

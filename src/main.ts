@@ -16,7 +16,7 @@ import { PackageService } from './services/packages.ts';
 import { DownloadCounter } from './services/download-counter.ts';
 import { PackageViewService } from './services/package-views.ts';
 import { SessionService } from './services/sessions.ts';
-import { ChartService } from './services/charts.ts';
+import { type ChartServices, createChartServices } from './services/charts/index.ts';
 import { DEFAULT_ARCHIVE_LIMITS } from './charts/archive.ts';
 import { ChartParser } from './charts/parser.ts';
 import { join } from 'node:path';
@@ -52,7 +52,7 @@ export interface Wharf {
   uploads: UploadService;
   access: AccessServices;
   packages: PackageService;
-  charts: ChartService;
+  charts: ChartServices;
   /** Reloads the HTTPS certificate (SIGHUP); null when the server speaks plain HTTP. */
   tls: TlsReloader | null;
   trash: TrashService;
@@ -224,36 +224,37 @@ export async function createWharf(
     heapMb: 96,
     limits: { ...DEFAULT_ARCHIVE_LIMITS, decompressedBytes: config.charts.maxDecompressedBytes },
   });
-  const charts = new ChartService({
+  const charts = createChartServices({
     parser,
     maxArchiveBytes: config.charts.maxUploadBytes,
     metadata,
     registry,
     uploads,
+    blobs: store,
     events,
     clock,
     log: logger,
     tagPolicy,
     indexCacheDir: config.charts.indexCache ? join(config.dataDir, 'cache', 'charts') : null,
   });
-  charts.listen();
+  charts.indexer.listen();
   // A kill -9 between a push's commit and its indexing is repaired here: at once on start (the
   // restarted replica), and on a schedule (a replica that died and stays down).
-  const reindex = charts.reindexJob();
+  const reindex = charts.indexer.reindexJob();
   jobs.schedule(reindex, config.charts.reindexIntervalSeconds * 1000, {});
   if (opts.startupJobs !== false) void jobs.run(reindex, { options: {}, trigger: 'startup' }).catch((err: unknown) => logger.warn({ err }, 'chart reindex at start-up failed'));
   const sessions = new SessionService({ metadata, authn: access.authn, clock });
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
   const retention = new RetentionService({ metadata, authz: access.authz, trash, tagPolicy, clock, flushPulls: () => downloads.flush() });
   jobs.schedule(retention.job(SYSTEM), config.retention.intervalSeconds * 1000, {});
-  const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads });
+  const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads, charts: charts.catalog });
   const gc = createCollector(config, { metadata, store, uploads, events, clock });
   const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
   jobs.schedule(gc, config.gc.intervalSeconds * 1000, { dryRun: false });
   jobs.schedule(pruneDeliveriesJob({ metadata, clock, keepDays: wh.deliveryLogDays }), 3600_000, {});
   const app = await buildHttpApp({
     ui: { sessions, views, dir: UI_DIR },
-    charts: { service: charts, maxUploadBytes: config.charts.maxUploadBytes },
+    charts: { services: charts, maxUploadBytes: config.charts.maxUploadBytes },
     logger,
     access,
     packages,

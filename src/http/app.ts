@@ -7,7 +7,7 @@ import type { RegistryService } from '../services/registry.ts';
 import type { AccessServices } from '../services/access.ts';
 import type { PackageService } from '../services/packages.ts';
 import type { UploadService } from '../services/uploads.ts';
-import type { ChartService } from '../services/charts.ts';
+import type { ChartServices } from '../services/charts/index.ts';
 import type { PackageViewService } from '../services/package-views.ts';
 import type { SessionService } from '../services/sessions.ts';
 import { registerMetaRoutes } from './api/meta.ts';
@@ -72,7 +72,7 @@ export interface HttpDeps {
   /** Readiness of backing stores, for /readyz. */
   ready: () => Promise<void>;
   /** Helm chart surfaces (classic repository, ChartMuseum API, /api/v1 charts). */
-  charts?: { service: ChartService; maxUploadBytes: number };
+  charts?: { services: ChartServices; maxUploadBytes: number };
   /** Web UI: sign-in sessions, package pages, and the built single-page app (served from `dir` when set). */
   ui?: { sessions: SessionService; views: PackageViewService; dir: string | null };
   /** Garbage collection for site admins (/api/v1/admin/gc). */
@@ -205,7 +205,9 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   if (deps.charts) {
     await registerCharts(app, {
-      charts: deps.charts.service,
+      charts: deps.charts.services.catalog,
+      index: deps.charts.services.index,
+      museum: deps.charts.services.museum,
       gate,
       principal: (req) => (deps.authEnabled ? principalOf(authGate, req) : Promise.resolve(ANONYMOUS)),
       baseUrl: deps.baseUrl,

@@ -5,15 +5,16 @@
  * (measured: 20–110 ms per 13 MiB GET, against 12–20 ms with this loop). A buffer is refilled
  * only after the socket has taken the previous write.
  */
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { FastifyReply } from 'fastify';
 
 const CHUNK = 256 * 1024;
 
-/** Sends `size` bytes of the file from `start` (a whole file, or one range of a blob). */
-export async function sendFile(reply: FastifyReply, file: string | FileHandle, size: number, status = 200, start = 0): Promise<void> {
-  const fh = typeof file === 'string' ? await open(file, 'r') : file;
-  const path = typeof file === 'string' ? file : 'file';
+/**
+ * Sends `size` bytes of an opened file from `start` (a whole file, or one range of a blob), and
+ * closes it. The store or service that owns the file opens it (ADR 0020): HTTP never opens a path.
+ */
+export async function sendFile(reply: FastifyReply, fh: FileHandle, size: number, status = 200, start = 0): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   try {
@@ -29,7 +30,7 @@ export async function sendFile(reply: FastifyReply, file: string | FileHandle, s
       if (res.destroyed) return;
       const buf = buffers[i] as Buffer;
       const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - position), start + position);
-      if (bytesRead === 0) throw new Error(`${path} ended early`);
+      if (bytesRead === 0) throw new Error('file ended early');
       position += bytesRead;
       inFlight[i] = new Promise<void>((resolve, reject) => res.write(buf.subarray(0, bytesRead), (err) => (err ? reject(err) : resolve())));
     }

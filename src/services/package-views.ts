@@ -1,7 +1,6 @@
 import type { Principal } from '../auth/principal.ts';
 import { compareSemver, isPrerelease, parseSemver, tagToVersion } from '../charts/semver.ts';
 import { RegistryError } from '../errors.ts';
-import { jsonShapeProblem } from '../lib/json-shape.ts';
 import type { PackageRecord } from '../metadata/packages.ts';
 import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import { DAY_MS, dayOf } from '../metadata/downloads.ts';
@@ -13,6 +12,8 @@ import { artifactKind } from '../oci/kind.ts';
 import type { RepoName } from '../oci/name.ts';
 import type { BlobStore } from '../storage/types.ts';
 import type { AuthzService } from './authz.ts';
+import type { ChartCatalog, ChartVersions } from './charts/catalog.ts';
+import { readJsonObject } from './blob-json.ts';
 import type { DownloadCounter } from './download-counter.ts';
 import type { RegistryEventBus } from './events.ts';
 
@@ -25,6 +26,8 @@ export interface PackageViewDeps {
   events: RegistryEventBus;
   clock: () => number;
   downloads: DownloadCounter;
+  /** Which versions a chart has: the chart index's answer, shared with the chart APIs. */
+  charts: ChartCatalog;
 }
 
 export interface PackageListItem {
@@ -34,7 +37,7 @@ export interface PackageListItem {
   path: string;
   kind: PackageKind;
   visibility: Visibility;
-  /** Latest version: highest semver tag for charts, else a tag of the newest version. */
+  /** Latest version: the chart catalog's for charts (highest listed semver), else a tag of the newest version. */
   latest: string | null;
   versions: number;
   updatedAt: string;
@@ -133,7 +136,6 @@ export interface PackageView {
 
 const DESCRIPTION = 'org.opencontainers.image.description';
 const TITLE = 'org.opencontainers.image.title';
-const CONFIG_MAX = 1024 * 1024;
 /** The package page details at most this many versions (newest first). */
 const MAX_VERSIONS = 100;
 
@@ -163,8 +165,13 @@ function referrerRole(artifactType: string | null): ReferrerView['role'] {
   return 'other';
 }
 
-/** The tag to call "latest": highest semver for charts, else the newest version's best tag. */
-function latestOf(kind: PackageKind, tags: readonly TagRow[], versions: readonly ManifestSummary[]): string | null {
+/**
+ * The version to call "latest": for charts the catalog's (highest listed stable, else
+ * prerelease), else the newest version's best tag. A chart not indexed yet (indexing follows
+ * the push) falls back to the highest semver tag.
+ */
+function latestOf(kind: PackageKind, tags: readonly TagRow[], versions: readonly ManifestSummary[], chart: ChartVersions | undefined): string | null {
+  if (kind === 'chart' && chart?.latest) return chart.latest;
   if (kind === 'chart') {
     const parsed = tags.map((t) => parseSemver(tagToVersion(t.name))).filter((v) => v !== null);
     const stable = parsed.filter((v) => !isPrerelease(v));
@@ -260,11 +267,12 @@ export class PackageViewService {
     if (!account && readable.length === 0) throw new RegistryError('NOT_FOUND', 'owner not found', { owner });
     const names = readable.map((p) => p.name);
     await this.deps.downloads.flush();
-    const [manifests, children, tags, totals] = await Promise.all([
+    const [manifests, children, tags, totals, charts] = await Promise.all([
       m.packageViews.manifests(names),
       m.packageViews.indexChildren(names),
       m.packageViews.tags(names),
       m.downloads.totals(names),
+      this.deps.charts.ownerVersions(owner),
     ]);
     const childSet = new Set(children.map((c) => `${c.repo}@${c.child}`));
     const items: PackageListItem[] = [];
@@ -279,7 +287,7 @@ export class PackageViewService {
         path: p.name.slice(owner.length + 1),
         kind,
         visibility: p.visibility,
-        latest: latestOf(kind, repoTags, versions),
+        latest: latestOf(kind, repoTags, versions, charts.get(p.name as RepoName)),
         versions: versions.length,
         updatedAt: iso(p.updatedAt),
         downloads: versions.reduce((n, v) => n + (counts?.get(v.digest) ?? 0), 0),
@@ -313,10 +321,11 @@ export class PackageViewService {
     const childSet = new Set(children.map((c) => c.child));
     const top = manifests.filter((x) => x.subject === null && !childSet.has(x.digest)).sort((a, b) => b.createdAt - a.createdAt);
     const kind = packageKind(top);
-    const latest = latestOf(kind, tags, top);
+    const chart = kind === 'chart' ? await this.deps.charts.repoVersions(name) : undefined;
+    const latest = latestOf(kind, tags, top, chart);
 
     const versions: VersionView[] = [];
-    for (const v of top.slice(0, MAX_VERSIONS)) versions.push(await this.versionView(name, v, tags, manifests, counts));
+    for (const v of top.slice(0, MAX_VERSIONS)) versions.push(await this.versionView(name, v, tags, manifests, counts, chart));
     if (kind === 'chart') versions.sort(byChartVersion);
 
     const latestDigest = latest === null ? top[0]?.digest : tags.find((t) => t.name === latest || tagToVersion(t.name) === latest)?.digest;
@@ -354,6 +363,7 @@ export class PackageViewService {
     tags: readonly TagRow[],
     all: readonly ManifestSummary[],
     counts: Map<string, number>,
+    chart: ChartVersions | undefined,
   ): Promise<VersionView> {
     const m = this.deps.metadata;
     const record = await m.manifests.get(repo, v.digest);
@@ -383,12 +393,14 @@ export class PackageViewService {
       });
     }
     const versionTags = tags.filter((t) => t.digest === v.digest).map((t) => t.name).sort();
+    // A chart's version is the index's (from Chart.yaml); before indexing, its tag's.
+    const indexed = chart?.byDigest.get(v.digest);
     const semver = versionTags.map((t) => parseSemver(tagToVersion(t))).find((s) => s !== null) ?? null;
     return {
       digest: v.digest,
       tags: versionTags,
-      version: v.configMediaType === MediaType.HelmConfig ? (semver?.raw ?? null) : null,
-      prerelease: semver ? isPrerelease(semver) : false,
+      version: v.configMediaType === MediaType.HelmConfig ? (indexed?.version ?? semver?.raw ?? null) : null,
+      prerelease: indexed ? indexed.prerelease : semver ? isPrerelease(semver) : false,
       mediaType: v.mediaType,
       artifactType: v.artifactType,
       size,
@@ -448,21 +460,9 @@ export class PackageViewService {
     return { digest, description: annotations[DESCRIPTION] ?? labels[DESCRIPTION] ?? null, labels, created, os, architecture };
   }
 
+  /** A config too deep or too big to parse cheaply (pushers write them) simply shows no details. */
   private async readConfig(repo: RepoName, digest: Digest): Promise<Record<string, unknown> | null> {
-    if (!(await this.deps.metadata.blobLinks.get(repo, digest))) return null;
-    const stat = await this.deps.blobs.stat(digest);
-    if (!stat || stat.size > CONFIG_MAX) return null;
-    const chunks: Buffer[] = [];
-    for await (const c of await this.deps.blobs.read(digest)) chunks.push(Buffer.from(c as Uint8Array));
-    const bytes = Buffer.concat(chunks);
-    // Pushers write configs: one too deep or too big to parse cheaply simply shows no details.
-    if (jsonShapeProblem(bytes) !== null) return null;
-    try {
-      const json: unknown = JSON.parse(bytes.toString('utf8'));
-      return isObject(json) ? json : null;
-    } catch {
-      return null;
-    }
+    return readJsonObject(this.deps, repo, digest);
   }
 
   private async downloadSeries(repo: RepoName, versions: readonly ManifestSummary[], counts: Map<string, number>): Promise<PackageView['downloads']> {

@@ -1,6 +1,5 @@
 import type { Principal } from '../auth/principal.ts';
 import { RegistryError } from '../errors.ts';
-import { jsonShapeProblem } from '../lib/json-shape.ts';
 import type { CiTrust } from '../metadata/trusts.ts';
 import type { PackageRecord } from '../metadata/packages.ts';
 import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
@@ -11,6 +10,7 @@ import { ownerOf, type RepoName } from '../oci/name.ts';
 import type { BlobStore } from '../storage/types.ts';
 import { pinsRepository } from '../auth/oidc.ts';
 import type { AuthzService } from './authz.ts';
+import { readJsonObject } from './blob-json.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { RegistryService } from './registry.ts';
 import type { TrashEntryView, TrashService } from './trash.ts';
@@ -227,22 +227,11 @@ export class PackageService {
   private async recordSource(repo: RepoName, annotations: Record<string, string> | null, configDigest: Digest | null, configMediaType: string | null): Promise<void> {
     let source = annotations?.[SOURCE_ANNOTATION];
     if (!source && configDigest && (configMediaType === MediaType.OciConfig || configMediaType === MediaType.DockerConfig)) {
-      const stat = await this.deps.blobs.stat(configDigest);
-      if (stat && stat.size <= 1024 * 1024) {
-        const chunks: Buffer[] = [];
-        for await (const c of await this.deps.blobs.read(configDigest)) chunks.push(c as Buffer);
-        const bytes = Buffer.concat(chunks);
-        // A config too deep or too big to parse cheaply, or not JSON, simply has no labels.
-        if (jsonShapeProblem(bytes) === null) {
-          try {
-            const cfg = JSON.parse(bytes.toString('utf8')) as { config?: { Labels?: Record<string, unknown> } };
-            const label = cfg.config?.Labels?.[SOURCE_ANNOTATION];
-            if (typeof label === 'string') source = label;
-          } catch {
-            // not JSON
-          }
-        }
-      }
+      // A config too deep or too big to parse cheaply, or not JSON, simply has no labels.
+      const cfg = await readJsonObject(this.deps, repo, configDigest);
+      const config = cfg?.['config'];
+      const label = typeof config === 'object' && config !== null ? (config as { Labels?: Record<string, unknown> }).Labels?.[SOURCE_ANNOTATION] : undefined;
+      if (typeof label === 'string') source = label;
     }
     if (source && /^https?:\/\//.test(source)) await this.deps.metadata.packages.setSource(repo, source.replace(/\.git$/, ''));
   }

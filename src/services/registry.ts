@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { RegistryError } from '../errors.ts';
 import type { ManifestChild, ManifestRecord } from '../metadata/registry.ts';
@@ -58,13 +59,21 @@ export interface PutManifestResult {
   tags: Tag[];
 }
 
+/** A blob ready to send: an opened local file (read from the range's start by the sender) or a stream. */
+export type BlobBody = { kind: 'file'; handle: FileHandle } | { kind: 'stream'; stream: Readable };
+
 export interface BlobReadResult {
   size: number;
   /** Present when the store prefers a redirect (e.g. presigned URL). */
   redirect: string | null;
-  /** The blob's local file when the store has one (sent without a stream: no per-chunk garbage). */
-  file: string | null;
+  /** Streams the blob (or a range of it). */
   open: (range?: ByteRange) => Promise<Readable>;
+  /**
+   * What to send: the blob's opened file when the store keeps one (sent without a stream, so no
+   * per-chunk garbage; the sender closes it), else a stream. Throws BLOB_UNKNOWN when the bytes
+   * are gone (ADR 0020).
+   */
+  body: (range?: ByteRange) => Promise<BlobBody>;
 }
 
 /** Manifests, tags, blobs, referrers and the catalog: the pull/push use cases of the spec. */
@@ -107,8 +116,12 @@ export class RegistryService {
     return {
       size: link.size,
       redirect,
-      file: this.deps.blobs.localPath?.(digest) ?? null,
       open: (range) => this.deps.blobs.read(digest, range),
+      body: async (range) => {
+        const { blobs } = this.deps;
+        if (blobs.openFile) return { kind: 'file', handle: await blobs.openFile(digest) };
+        return { kind: 'stream', stream: await blobs.read(digest, range) };
+      },
     };
   }
 

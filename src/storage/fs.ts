@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RegistryError } from '../errors.ts';
@@ -74,18 +74,20 @@ export class FsStore implements BlobStore, UploadStore {
   }
 
   async read(digest: Digest, range?: ByteRange): Promise<Readable> {
-    const fh = await open(this.path(layout.blob(digest)), 'r').catch((err: unknown) => {
-      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
-      throw err;
-    });
+    const fh = await this.openFile(digest);
     // Reads of a small blob (a config, a manifest) get a buffer of their size, not 1 MiB.
     const length = range ? range.end - range.start + 1 : (await fh.stat()).size;
     const highWaterMark = Math.max(1, Math.min(length, 1 << 20));
     return fh.createReadStream(range ? { start: range.start, end: range.end, highWaterMark } : { highWaterMark });
   }
 
-  localPath(digest: Digest): string {
-    return this.path(layout.blob(digest));
+  async openFile(digest: Digest): Promise<FileHandle> {
+    try {
+      return await open(this.path(layout.blob(digest)), 'r');
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+      throw err;
+    }
   }
 
   async redirectUrl(): Promise<string | null> {

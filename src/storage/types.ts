@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.ts';
 
@@ -21,8 +22,11 @@ export interface BlobStore {
   read(digest: Digest, range?: ByteRange): Promise<Readable>;
   /** A URL the client may be redirected to instead of streaming through us, or null. */
   redirectUrl(digest: Digest): Promise<string | null>;
-  /** The blob's local file, when the store keeps blobs as files (lets HTTP send it without a stream). */
-  localPath?(digest: Digest): string;
+  /**
+   * Opens the blob's local file, when the store keeps blobs as files, so it can be sent without
+   * a stream (no per-chunk garbage; ADR 0020). Throws BLOB_UNKNOWN when absent; the caller closes it.
+   */
+  openFile?(digest: Digest): Promise<FileHandle>;
   /** Returns false when there was nothing to delete. */
   delete(digest: Digest): Promise<boolean>;
   /** Deletes each blob that exists (garbage collection's batches; one request per batch where the backend can). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -108,7 +108,8 @@ describe('FsStore specifics', () => {
         assert.equal(size, all.length);
         const digest = digestOf(all);
         await store.commit(id, digest);
-        const stored = await readFile(store.localPath(digest));
+        const fh = await store.openFile(digest);
+        const stored = await fh.readFile().finally(() => fh.close());
         assert.ok(stored.equals(all), 'the committed blob is byte for byte what was sent');
       });
     });

@@ -758,7 +758,7 @@ const ROWS: Row[] = [
   }), BASIC),
   apiRow('DELETE /api/acme/charts/<name>/<version> (ChartMuseum)', (who, vis) => chartGate(who, vis, ['delete'], 200), async (vis) => {
     const version = `3.0.${++counter}`;
-    await app.wharf.charts.commitUpload(await app.wharf.charts.prepareUpload('acme', chartTgz({ name: chartName(vis), version }), null));
+    await app.wharf.charts.museum.commitUpload(await app.wharf.charts.museum.prepareUpload('acme', chartTgz({ name: chartName(vis), version }), null));
     return { req: { method: 'DELETE', url: `/api/acme/charts/${chartName(vis)}/${version}` } };
   }, BASIC),
 ];

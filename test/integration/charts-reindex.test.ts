@@ -40,13 +40,13 @@ describe('chart index repair', () => {
       await app.metadata.charts.setListed(parseRepoName('rx1/charts/api'), api.digest as Digest, false);
       assert.deepEqual(versionsOf((await getIndex(app, 'rx1')).index), {}, 'nothing listed before the repair');
 
-      const run = await app.jobs.run(app.charts.reindexJob(0), { options: {}, trigger: 'cli' });
+      const run = await app.jobs.run(app.charts.indexer.reindexJob(0), { options: {}, trigger: 'cli' });
       assert.equal(run.status, 'succeeded');
       if (run.status !== 'succeeded') return;
       assert.deepEqual(run.summary, { checked: 2, repaired: 2, failed: 0 });
       assert.deepEqual(versionsOf((await getIndex(app, 'rx1')).index), { api: ['0.2.0'], web: ['1.0.0'] });
 
-      const again = await app.jobs.run(app.charts.reindexJob(0), { options: {}, trigger: 'cli' });
+      const again = await app.jobs.run(app.charts.indexer.reindexJob(0), { options: {}, trigger: 'cli' });
       assert.equal(again.status === 'succeeded' && again.summary.checked, 0, 'an index in step has nothing to repair');
     } finally {
       await app.close();
@@ -58,7 +58,7 @@ describe('chart index repair', () => {
     try {
       const web = await pushChart(http(app), 'rx2/charts/web', { name: 'web', version: '1.0.0' });
       await forgetIndexing(app, 'rx2/charts/web', web.digest);
-      const run = await app.jobs.run(app.charts.reindexJob(60_000), { options: {}, trigger: 'cli' });
+      const run = await app.jobs.run(app.charts.indexer.reindexJob(60_000), { options: {}, trigger: 'cli' });
       assert.equal(run.status === 'succeeded' && run.summary.checked, 0);
     } finally {
       await app.close();

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { OwnerPackagesView, PackageView } from '../../src/services/package-views.ts';
+import { injectHttp, pushChart } from '../helpers/charts.ts';
 import {
   basic,
   createUser,
@@ -251,5 +252,25 @@ describe('package views', () => {
     expect(await s.req({ method: 'DELETE', url: packageUrl('alice/gone', `/versions/${extra.digest}`) }), 200, 'delete version (to the trash)');
     const v = json<PackageView>(await s.get(packageUrl('alice/gone', '/view')));
     assert.deepEqual(v.versions.map((x) => x.tags), [['new']]);
+  });
+
+  test("a chart's latest version is the chart catalog's: a version that failed indexing is not it", async () => {
+    await pushTestChart(app, alice, 'alice/charts/mixed', { name: 'mixed', version: '1.0.0' });
+    await pushChart(injectHttp(app.wharf.app, alice), 'alice/charts/mixed', { name: 'mixed', version: '2.0.0' }, { tgz: Buffer.from('not a chart') });
+    await app.wharf.events.settled();
+    const api = json<{ latest: string | null }>(await app.req({ url: '/api/v1/charts/alice/charts/mixed/versions', auth: alice }));
+    assert.equal(api.latest, '1.0.0', 'the chart API');
+    const owner = json<OwnerPackagesView>(await app.req({ url: '/api/v1/owners/alice/package-views', auth: alice }));
+    assert.equal(owner.packages.find((p) => p.name === 'alice/charts/mixed')?.latest, '1.0.0', 'the owner page agrees');
+    const view = json<PackageView>(await app.req({ url: packageUrl('alice/charts/mixed', '/view'), auth: alice }));
+    assert.equal(view.latest, '1.0.0', 'the package page agrees');
+    assert.deepEqual(
+      view.versions.map((v) => [v.tags, v.version]),
+      [
+        [['2.0.0'], '2.0.0'],
+        [['1.0.0'], '1.0.0'],
+      ],
+      'both versions are shown, the failed one by its tag',
+    );
   });
 });

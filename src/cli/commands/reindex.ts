@@ -29,7 +29,7 @@ export const reindexCommands: readonly Command[] = [
         } catch {
           // No passwd entry (some containers): keep the generic name.
         }
-        const outcome = await wharf.jobs.run(wharf.charts.reindexJob(), {
+        const outcome = await wharf.jobs.run(wharf.charts.indexer.reindexJob(), {
           options: {},
           trigger: 'cli',
           actor,

@@ -2,12 +2,19 @@ import type { FastifyRequest } from 'fastify';
 import { ANONYMOUS, type Principal } from '../../auth/principal.ts';
 import { RegistryError } from '../../errors.ts';
 import { isRepoName, type RepoName } from '../../oci/name.ts';
-import type { ChartService } from '../../services/charts.ts';
+import type { ChartCatalog } from '../../services/charts/catalog.ts';
+import type { ClassicIndex } from '../../services/charts/classic-index.ts';
+import type { ChartMuseum } from '../../services/charts/museum.ts';
 import type { AccessGate } from '../access.ts';
 
 /** What the chart routes (classic repository, ChartMuseum API, /api/v1 charts) need. */
 export interface ChartRouteDeps {
-  charts: ChartService;
+  /** Which charts and versions an owner has (the /api/v1 chart views read it as `charts`). */
+  charts: ChartCatalog;
+  /** The classic repository: index.yaml and the archives it lists. */
+  index: ClassicIndex;
+  /** ChartMuseum listings, deletes and uploads. */
+  museum: ChartMuseum;
   gate: AccessGate;
   /** The caller, anonymous allowed (owner-wide listings are filtered, not refused). */
   principal: (req: FastifyRequest) => Promise<Principal>;

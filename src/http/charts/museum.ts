@@ -16,7 +16,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
 import type { RepoName } from '../../oci/name.ts';
-import { museumEntry } from '../../services/charts.ts';
+import { museumEntry } from '../../services/charts/museum.ts';
 import { sendMuseumError } from '../errors.ts';
 import { authorizePull, type ChartRouteDeps, lookupWithoutLeak, parseOwner, readerOf } from './deps.ts';
 import { multipartBoundary, parseMultipart } from './multipart.ts';
@@ -58,7 +58,7 @@ async function uploadParts(req: FastifyRequest, max: number): Promise<{ chart: B
 const BASES = ['/api/:owner', '/api/charts/:owner'] as const;
 
 export function registerMuseumRoutes(app: FastifyInstance, deps: ChartRouteDeps): void {
-  const { charts, gate } = deps;
+  const { charts, museum, gate } = deps;
 
   // Upload bodies are archives or multipart forms that we read ourselves, under a cap, after authorizing.
   app.removeAllContentTypeParsers();
@@ -69,9 +69,9 @@ export function registerMuseumRoutes(app: FastifyInstance, deps: ChartRouteDeps)
     const owner = parseOwner((req.params as { owner: string }).owner);
     await gate.authorize(req, { type: 'namespace', prefix: `${owner}/charts/`, actions: ['push'] });
     const { chart, prov } = await uploadParts(req, deps.maxUploadBytes);
-    const prepared = await charts.prepareUpload(owner, chart, prov);
+    const prepared = await museum.prepareUpload(owner, chart, prov);
     const principal = await gate.authorize(req, { type: 'repository', name: prepared.repo, actions: ['pull', 'push'] });
-    const rec = await charts.commitUpload(prepared, principal);
+    const rec = await museum.commitUpload(prepared, principal);
     return reply.code(201).send({ saved: true, repository: rec.repo, digest: rec.digest, name: rec.name, version: rec.version });
   };
 
@@ -79,14 +79,14 @@ export function registerMuseumRoutes(app: FastifyInstance, deps: ChartRouteDeps)
     const owner = parseOwner((req.params as { owner: string }).owner);
     const principal = await readerOf(deps, req);
     await charts.requireOwner(owner);
-    return Object.fromEntries(await charts.museumList(owner, (repo) => gate.canPull(principal, repo)));
+    return Object.fromEntries(await museum.list(owner, (repo) => gate.canPull(principal, repo)));
   };
 
   const versions = async (req: FastifyRequest) => {
     const { owner: rawOwner, name } = req.params as { owner: string; name: string };
     const owner = parseOwner(rawOwner);
     const principal = await readerOf(deps, req);
-    const list = (await charts.museumList(owner, (repo) => gate.canPull(principal, repo), name)).get(name);
+    const list = (await museum.list(owner, (repo) => gate.canPull(principal, repo), name)).get(name);
     if (!list || list.length === 0) throw new RegistryError('NOT_FOUND', `chart ${name} not found`, { owner, name });
     return list;
   };
@@ -95,7 +95,7 @@ export function registerMuseumRoutes(app: FastifyInstance, deps: ChartRouteDeps)
     const { owner: rawOwner, name, version: v } = req.params as { owner: string; name: string; version: string };
     const owner = parseOwner(rawOwner);
     const authorize = (repo: RepoName) => authorizePull(gate, req, repo);
-    const rec = await lookupWithoutLeak(authorize, { owner, chart: name }, () => charts.museumVersion(owner, name, v));
+    const rec = await lookupWithoutLeak(authorize, { owner, chart: name }, () => museum.version(owner, name, v));
     await authorize(rec.repo);
     return museumEntry(owner, rec);
   };
@@ -105,9 +105,9 @@ export function registerMuseumRoutes(app: FastifyInstance, deps: ChartRouteDeps)
     const owner = parseOwner(rawOwner);
     let principal: Principal | undefined;
     const authorize = async (repo: RepoName) => void (principal = await gate.authorize(req, { type: 'repository', name: repo, actions: ['delete'] }));
-    const copies = await lookupWithoutLeak(authorize, { owner, chart: name }, () => charts.versionCopies(owner, name, v));
+    const copies = await lookupWithoutLeak(authorize, { owner, chart: name }, () => charts.listedCopies(owner, name, v));
     for (const c of copies) await authorize(c.repo);
-    await charts.deleteCopies(copies, principal);
+    await museum.deleteCopies(copies, principal);
     return { deleted: true };
   };
 

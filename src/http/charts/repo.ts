@@ -38,13 +38,13 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDeps): void {
-  const { charts, gate } = deps;
+  const { charts, index: classic, gate } = deps;
 
   const index = async (req: FastifyRequest, reply: FastifyReply) => {
     const owner = parseOwner((req.params as { owner: string }).owner);
     const principal = await readerOf(deps, req);
     await charts.requireOwner(owner);
-    const doc = await charts.indexDocument(owner, (repo) => gate.canPull(principal, repo));
+    const doc = await classic.indexDocument(owner, (repo) => gate.canPull(principal, repo));
     const gzip = acceptsGzip(req.headers['accept-encoding']);
     reply
       .header('etag', `"${gzip ? `${doc.etag}-gzip` : doc.etag}"`)
@@ -56,7 +56,7 @@ export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDe
     if (gzip) reply.header('content-encoding', 'gzip');
     if (req.method === 'HEAD') return reply.code(200).send();
     const body = await doc.open(gzip ? 'gzip' : 'identity');
-    if (body.kind === 'file') return sendFile(reply, body.path, body.size);
+    if (body.kind === 'file') return sendFile(reply, body.handle, body.size);
     return reply.code(200).send(body.stream);
   };
 
@@ -65,7 +65,7 @@ export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDe
     const owner = parseOwner(rawOwner);
     if (!name.endsWith('.tgz') && !name.endsWith('.tgz.prov')) throw new RegistryError('NOT_FOUND', 'not found', { path: req.url });
     const authorize = (repo: RepoName) => authorizePull(gate, req, repo);
-    const f = await lookupWithoutLeak(authorize, { owner, chart: chartNameOfFile(name) }, () => charts.chartFile(owner, name));
+    const f = await lookupWithoutLeak(authorize, { owner, chart: chartNameOfFile(name) }, () => classic.chartFile(owner, name));
     await authorize(f.repo);
     reply
       .header('etag', `"${f.digest}"`)
@@ -75,7 +75,7 @@ export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDe
     if (etagMatches(req.headers['if-none-match'], f.digest)) return reply.code(304).send();
     if (req.method === 'HEAD') return reply.code(200).send();
     const stream = await f.open();
-    charts.recordDownload(f);
+    classic.recordDownload(f);
     return reply.code(200).send(stream);
   };
 

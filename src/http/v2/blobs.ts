@@ -2,7 +2,6 @@
  * Blobs — OCI Distribution Spec end-2 (GET/HEAD /v2/<name>/blobs/<digest>) and
  * end-10 (DELETE /v2/<name>/blobs/<digest>).
  */
-import { type FileHandle, open } from 'node:fs/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors.ts';
 import { parseDigest } from '../../oci/digest.ts';
@@ -31,15 +30,6 @@ export function parseRange(header: string, size: number): ByteRange {
   return { start, end };
 }
 
-async function openBlobFile(path: string, digest: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r');
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 'ENOENT') throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
-    throw err;
-  }
-}
-
 export function blobRoutes(deps: V2Deps) {
   return {
     async get(req: FastifyRequest, reply: FastifyReply, name: RepoName, ref: string) {
@@ -54,8 +44,7 @@ export function blobRoutes(deps: V2Deps) {
       const rangeHeader = req.headers.range;
       const range = rangeHeader ? parseRange(rangeHeader, blob.size) : undefined;
       // Open before writing success headers, so a store miss answers a clean BLOB_UNKNOWN.
-      const file = req.method === 'GET' && blob.file ? await openBlobFile(blob.file, digest) : null;
-      const stream = req.method === 'HEAD' || file ? null : await blob.open(range);
+      const body = req.method === 'GET' ? await blob.body(range) : null;
       reply.header('docker-content-digest', digest).header('accept-ranges', 'bytes').header('etag', `"${digest}"`);
       reply.header('content-type', 'application/octet-stream');
       if (range) {
@@ -65,8 +54,8 @@ export function blobRoutes(deps: V2Deps) {
         reply.code(200).header('content-length', String(blob.size));
       }
       if (req.method === 'GET') deps.registry.recordBlobPull(name, digest, range ? range.end - range.start + 1 : blob.size);
-      if (file) return sendFile(reply, file, range ? range.end - range.start + 1 : blob.size, range ? 206 : 200, range?.start ?? 0);
-      return stream ? reply.send(stream) : reply.send();
+      if (body?.kind === 'file') return sendFile(reply, body.handle, range ? range.end - range.start + 1 : blob.size, range ? 206 : 200, range?.start ?? 0);
+      return body ? reply.send(body.stream) : reply.send();
     },
 
     async delete(req: FastifyRequest, reply: FastifyReply, name: RepoName, ref: string) {
