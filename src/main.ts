@@ -41,6 +41,7 @@ import { WebhookOutbox } from './services/webhooks/outbox.ts';
 import { WebhookService } from './services/webhooks/service.ts';
 import { DeliveryWorker, pruneDeliveriesJob } from './services/webhooks/worker.ts';
 import { versionInfo } from './lib/version.ts';
+import { RequestActivity } from './lib/request-activity.ts';
 
 export interface Wharf {
   app: FastifyInstance;
@@ -133,10 +134,21 @@ function tlsFiles(config: Config): TlsFiles | null {
 /** Garbage collection as the server and `wharf gc` both build it. */
 export function createCollector(
   config: Config,
-  deps: { metadata: Metadata; store: BlobStore & UploadStore; uploads: UploadService; events: EventBus<RegistryEvents>; clock: () => number },
+  deps: {
+    metadata: Metadata;
+    store: BlobStore & UploadStore;
+    uploads: UploadService;
+    events: EventBus<RegistryEvents>;
+    clock: () => number;
+    /** The server's requests; `wharf gc` has none and runs flat out. */
+    activity?: RequestActivity;
+  },
 ): GarbageCollector {
+  const { activity, ...rest } = deps;
   return new GarbageCollector({
-    ...deps,
+    ...rest,
+    loadShare: config.gc.loadShare,
+    busy: activity?.probe(),
     graceSeconds: config.gc.graceSeconds,
     referrersGraceSeconds: config.gc.referrersGraceSeconds,
     staleUploadSeconds: config.uploads.staleAfterSeconds,
@@ -248,7 +260,8 @@ export async function createWharf(
   const retention = new RetentionService({ metadata, authz: access.authz, trash, tagPolicy, clock, flushPulls: () => downloads.flush() });
   jobs.schedule(retention.job(SYSTEM), config.retention.intervalSeconds * 1000, {});
   const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads, charts: charts.catalog });
-  const gc = createCollector(config, { metadata, store, uploads, events, clock });
+  const activity = new RequestActivity();
+  const gc = createCollector(config, { metadata, store, uploads, events, clock, activity });
   const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
   jobs.schedule(gc, config.gc.intervalSeconds * 1000, { dryRun: false });
   jobs.schedule(pruneDeliveriesJob({ metadata, clock, keepDays: wh.deliveryLogDays }), 3600_000, {});
@@ -276,6 +289,7 @@ export async function createWharf(
     ready: () => metadata.ping(),
     gcAdmin,
     webhooks,
+    activity,
     ...(metrics ? { metrics: { metrics, token: config.metrics.token, serve: config.metrics.port === undefined, auth: metrics, tokens: metrics } } : {}),
   });
   const server = app.server;

@@ -184,6 +184,11 @@ export const configSchema = z.object({
       referrersGraceSeconds: z.coerce.number().int().min(0).optional(),
       /** Scheduled runs, every this many seconds across all replicas; 0 = only on demand. */
       intervalSeconds: z.coerce.number().int().min(0).default(3600),
+      /**
+       * While this replica is serving requests, a run takes at most this share of the time and
+       * pauses between batches for the rest; an idle server collects flat out. 1 = never pause.
+       */
+      loadShare: z.coerce.number().gt(0).max(1).default(0.2),
     })
     .prefault({}),
   auth: z
