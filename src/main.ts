@@ -212,13 +212,14 @@ export async function createWharf(
   });
   const publicHost = config.server.baseUrl ? new URL(config.server.baseUrl).host : null;
   const outbox = new WebhookOutbox({ clock, publicHost, onQueued: () => deliveries.wake() });
-  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, quotas, outbox, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
+  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, quotas, outbox, defaultVisibility: config.auth.defaultVisibility, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
   const uploads = new UploadService({
     metadata,
     uploads: store,
     clock,
     log: logger,
     maxBlobBytes: config.limits.blobMaxBytes,
+    defaultVisibility: config.auth.defaultVisibility,
   });
   const access = await createAccessServices(config.auth, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
   if (config.auth.enabled) await ensureAdmin(config.auth, metadata, clock, logger);
