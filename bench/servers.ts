@@ -151,7 +151,8 @@ function nodeBinary(root: string): string {
   return existsSync(local) ? local : process.execPath;
 }
 
-export async function startWharf(cfg: BenchConfig): Promise<Server> {
+/** `env` overrides the server's settings (e.g. WHARF_SERVER__WORKERS; one worker by default, so pid, CPU and RSS are the server's). */
+export async function startWharf(cfg: BenchConfig, extraEnv: Record<string, string> = {}): Promise<Server> {
   const tmp = await mkdtemp(join(cfg.tmpRoot, 'wharf-bench-wharf-'));
   const dataDir = join(tmp, 'data');
   await mkdir(dataDir);
@@ -187,6 +188,8 @@ export async function startWharf(cfg: BenchConfig): Promise<Server> {
         WHARF_LOG__LEVEL: 'warn',
         // Distribution runs without auth too: both answer anonymous requests.
         WHARF_AUTH__ENABLED: 'false',
+        WHARF_SERVER__WORKERS: '1',
+        ...extraEnv,
       },
       readyUrl: `${baseUrl}/healthz`,
     },
