@@ -76,6 +76,8 @@ export class UploadService {
   async mount(repo: RepoName, from: RepoName, digest: Digest, by: Principal = SYSTEM): Promise<boolean> {
     const now = this.deps.clock();
     return this.deps.metadata.transaction(async (m) => {
+      // A mount that cannot happen writes nothing, not even the package: the caller uploads instead.
+      if (!(await m.blobLinks.get(from, digest))) return false;
       await this.lockPackage(m, repo, by, now);
       return (await m.blobLinks.mount(from, repo, digest, now)) !== null;
     });
