@@ -6,7 +6,7 @@
  *   node bench/workers.ts                 # 1 and 2 workers, 10 s each
  *   BENCH_WORKERS=1,2,4 node bench/workers.ts
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
@@ -14,7 +14,7 @@ import { loadConfig, type BenchConfig } from './config.ts';
 import { HttpClient } from './http.ts';
 import { chooseLoadGen, runLoad } from './loadgen.ts';
 import { imageManifest, MANIFEST_ACCEPT, pushImageBlobs, putManifest, smallImage } from './registry-client.ts';
-import { startDistribution, startWharf, type Server } from './servers.ts';
+import { processTree, startDistribution, startWharf, type Server } from './servers.ts';
 
 export interface WorkersRow {
   server: string;
@@ -29,36 +29,9 @@ export interface WorkersRow {
   failed: number;
 }
 
-const TICKS_PER_SECOND = 100;
-
-/** The pid and every descendant, from /proc. */
-function tree(pid: number): number[] {
-  const out = [pid];
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    const raw = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim();
-    if (raw !== '') for (const c of raw.split(/\s+/)) out.push(...tree(Number(c)));
-  }
-  return out;
-}
-
-/** utime + stime of the process tree, seconds. */
-function treeCpu(pid: number): number {
-  let ticks = 0;
-  for (const p of tree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // exited between the listing and the read
-    }
-  }
-  return ticks / TICKS_PER_SECOND;
-}
-
 function treeRssMiB(pid: number): number {
   let kib = 0;
-  for (const p of tree(pid)) {
+  for (const p of processTree(pid)) {
     try {
       const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
       kib += Number(m?.[1] ?? 0);
@@ -81,9 +54,9 @@ async function measure(cfg: BenchConfig, server: Server, workers: number, scratc
   const spec = { url, method: 'GET' as const, headers: { accept: MANIFEST_ACCEPT }, connections: cfg.concurrency, durationSeconds: cfg.durationSeconds };
   // A short warm-up: JIT and every worker's caches.
   await runLoad(tool, { ...spec, durationSeconds: 2 }, scratch);
-  const cpu0 = treeCpu(server.pid);
+  const cpu0 = server.cpuSeconds();
   const r = await runLoad(tool, spec, scratch);
-  const cpu = treeCpu(server.pid) - cpu0;
+  const cpu = server.cpuSeconds() - cpu0;
   const row: WorkersRow = {
     server: server.label,
     workers,
