@@ -88,7 +88,9 @@ describe('concurrent requests racing on the same row', () => {
     // A package of the organization to grant the team on.
     assert.equal((await call('POST', '/api/v1/orgs/delorg/teams', { name: 'doomed' })).status, 201);
     const repo = 'delorg/app';
-    assert.equal((await call('POST', `/v2/${repo}/blobs/uploads/`)).status, 202);
+    const layer = Buffer.from('a layer of delorg/app');
+    const layerDigest = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
+    assert.equal((await call('POST', `/v2/${repo}/blobs/uploads/?digest=${layerDigest}`, layer)).status, 201);
     const [deletes, adds, grants] = await Promise.all([
       all(2, () => call('DELETE', '/api/v1/orgs/delorg/teams/doomed')),
       all(N, (i) => call('PUT', `/api/v1/orgs/delorg/teams/doomed/members/member${i}`, { role: 'member' })),
