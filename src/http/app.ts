@@ -14,6 +14,8 @@ import { registerMetaRoutes } from './api/meta.ts';
 import { registerOpenApi } from './api/openapi.ts';
 import { registerPackageViewRoutes } from './api/package-views.ts';
 import { registerSessionRoutes, sessionAuthenticator } from './api/session.ts';
+import { registerOidcRoutes } from './api/oidc.ts';
+import type { OidcSignInService } from '../services/oidc-sign-in.ts';
 import { registerStaticUi } from './static.ts';
 import { ANONYMOUS } from '../auth/principal.ts';
 import { registerCharts } from './charts/index.ts';
@@ -74,7 +76,7 @@ export interface HttpDeps {
   /** Helm chart surfaces (classic repository, ChartMuseum API, /api/v1 charts). */
   charts?: { services: ChartServices; maxUploadBytes: number };
   /** Web UI: sign-in sessions, package pages, and the built single-page app (served from `dir` when set). */
-  ui?: { sessions: SessionService; views: PackageViewService; dir: string | null };
+  ui?: { sessions: SessionService; views: PackageViewService; dir: string | null; oidc?: { service: OidcSignInService; redirectUri: string | undefined } | undefined };
   /** Garbage collection for site admins (/api/v1/admin/gc). */
   gcAdmin?: GcAdminService;
   webhooks?: WebhookService;
@@ -197,6 +199,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (deps.webhooks) registerWebhookRoutes(api, { gate: authGate, webhooks: deps.webhooks });
     if (deps.ui) {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
+      registerOidcRoutes(api, { oidc: deps.ui.oidc?.service ?? null, redirectUri: deps.ui.oidc?.redirectUri, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
       registerPackageViewRoutes(api, { gate: authGate, views: deps.ui.views, baseUrl: deps.baseUrl });
     }
     registerMetaRoutes(api);

@@ -10,6 +10,7 @@ import { OwnerAuditPage, OwnerSettingsPage } from './pages/OwnerSettings.tsx';
 import { PackagePage } from './pages/Package.tsx';
 import { PackageSettingsPage } from './pages/PackageSettings.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
+import { OidcCallbackPage } from './pages/OidcSignIn.tsx';
 import { TrashPage } from './pages/Trash.tsx';
 import { Link, navigate, segments, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
@@ -99,7 +100,7 @@ function Routes() {
   if (seg.length === 0) return <HomePage />;
   if (seg[0] === '-') {
     const page = seg[1];
-    if (page === 'sign-in') return <SignInPage />;
+    if (page === 'sign-in') return seg[2] === 'oidc' ? <OidcCallbackPage /> : <SignInPage />;
     if (user === undefined) return <Loading />;
     if (page === 'settings') return <AccountPage tab={seg[2] ?? 'tokens'} />;
     if (page === 'orgs' && seg[2]) return <OrgPage org={seg[2]} />;

@@ -856,6 +856,23 @@ export interface Operations {
     body: undefined;
     response: undefined;
   };
+  /** Finish signing in with the query string the provider sent the browser back with; sets the session cookie */
+  finishOidcSignIn: {
+    method: 'POST';
+    path: '/api/v1/session/oidc/callback';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: {
+      query: string;
+    };
+    response: {
+      signedIn: boolean;
+      user: UserWithOrgs | null;
+      csrfToken: string | null;
+      expiresAt?: string;
+      next: string;
+    };
+  };
   /** This document rendered as an HTML page (text/html) */
   getApiDocs: {
     method: 'GET';
@@ -911,6 +928,18 @@ export interface Operations {
     };
     body: undefined;
     response: GcStatus;
+  };
+  /** Whether sign-in with an OpenID provider is configured, and the name of its button */
+  getOidcSignIn: {
+    method: 'GET';
+    path: '/api/v1/session/oidc';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      enabled: boolean;
+      displayName: string | null;
+    };
   };
   /** This document (generated from the routes' zod schemas) */
   getOpenApi: {
@@ -1616,6 +1645,19 @@ export interface Operations {
       id: string;
       dryRun: boolean;
       status: "running";
+    };
+  };
+  /** Start signing in with the OpenID provider: go to authorizationUrl (sets a short-lived state cookie) */
+  startOidcSignIn: {
+    method: 'POST';
+    path: '/api/v1/session/oidc';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: {
+      next?: string;
+    };
+    response: {
+      authorizationUrl: string;
     };
   };
   /** Queue a `ping` delivery (sent within a second); answers with the delivery */

@@ -18,6 +18,7 @@ import './package-views.ts';
 import './packages.ts';
 import './policies.ts';
 import './session.ts';
+import './oidc.ts';
 import './tokens.ts';
 import './trash.ts';
 import './webhooks.ts';
