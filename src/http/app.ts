@@ -25,6 +25,7 @@ import { AuthGate } from './auth-gate.ts';
 import { frameworkErrorHandler, sendError } from './errors.ts';
 import { registerAccountRoutes } from './api/accounts.ts';
 import { registerAdminGcRoutes } from './api/admin-gc.ts';
+import { registerAdminAccountRoutes } from './api/admin-accounts.ts';
 import type { GcAdminService } from '../services/gc/admin.ts';
 import { registerPackageRoutes } from './api/packages.ts';
 import { registerTrashRoutes } from './api/trash.ts';
@@ -187,6 +188,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     guardApi(api, authGate);
     registerAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts });
+    registerAdminAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts });
     registerTokenApiRoutes(api, {
       gate: authGate,
       tokens: deps.access.personalTokens,

@@ -251,6 +251,14 @@ export type Org = {
   viewerRole: "owner" | "member" | null;
 };
 
+export type OrgSummary = {
+  name: string;
+  owners: string[];
+  members: number;
+  defaultVisibility: Visibility;
+  createdAt: string;
+};
+
 export type OwnerPackages = {
   owner: string;
   ownerKind: "user" | "org" | null;
@@ -845,6 +853,17 @@ export interface Operations {
     body: undefined;
     response: undefined;
   };
+  /** Delete a user (site admins). Refused (409) while they own packages, the trash included, or are the last owner of an organization; their sessions, tokens, memberships and grants go with them */
+  deleteUser: {
+    method: 'DELETE';
+    path: '/api/v1/users/{username}';
+    params: {
+      username: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: undefined;
+  };
   /** Remove a webhook and its delivery log */
   deleteWebhook: {
     method: 'DELETE';
@@ -1152,6 +1171,15 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: Grant[];
+  };
+  /** Every organization with its owners and member count (site admins) */
+  listOrgs: {
+    method: 'GET';
+    path: '/api/v1/orgs';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: OrgSummary[];
   };
   /** The owner's charts the caller can pull, one per repository */
   listOwnerCharts: {

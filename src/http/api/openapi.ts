@@ -11,6 +11,7 @@ import { errorSchema } from './schemas.ts';
 import { definedRoutes, route, type AnyRouteSpec, serve, successStatus } from './route.ts';
 // Every module declaring routes, so the document (and scripts/gen-api-types.ts) sees them all.
 import './accounts.ts';
+import './admin-accounts.ts';
 import './admin-gc.ts';
 import './charts.ts';
 import './meta.ts';
