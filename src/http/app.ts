@@ -187,7 +187,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   );
   await app.register(async (api) => {
     guardApi(api, authGate);
-    registerAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts });
+    registerAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts, authn: deps.access.authn });
     registerAdminAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts });
     registerTokenApiRoutes(api, {
       gate: authGate,

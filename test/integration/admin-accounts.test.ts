@@ -64,7 +64,7 @@ describe('admin: users and organizations', () => {
   test('every organization, for site admins only', async () => {
     const w = await createUser(app, 'wen');
     expect(await app.req({ url: '/api/v1/orgs', auth: w.auth }), 403, 'not an admin', 'DENIED');
-    const orgs = json<{ name: string; owners: string[]; members: number }[]>(await app.req({ url: '/api/v1/orgs', auth: adminAuth() }));
+    const orgs = json<{ name: string; owners: string[]; members: number; createdAt: string }[]>(await app.req({ url: '/api/v1/orgs', auth: adminAuth() }));
     assert.deepEqual(
       orgs.find((o) => o.name === 'xorg'),
       { name: 'xorg', owners: ['xia'], members: 1, defaultVisibility: 'private', createdAt: orgs.find((o) => o.name === 'xorg')?.createdAt },

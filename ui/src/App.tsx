@@ -65,6 +65,9 @@ function Header() {
                     <li>
                       <Link to="/-/settings/orgs">Organizations</Link>
                     </li>
+                    <li>
+                      <Link to="/-/settings/password">Change password</Link>
+                    </li>
                     {user.admin ? (
                       <li>
                         <Link to="/-/admin/gc">Site administration</Link>

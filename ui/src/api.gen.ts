@@ -1586,7 +1586,7 @@ export interface Operations {
     };
     response: undefined;
   };
-  /** Change own password */
+  /** Change own password; every web session and refresh token of the user ends (sign in again) */
   setOwnPassword: {
     method: 'PUT';
     path: '/api/v1/user/password';
@@ -1594,6 +1594,7 @@ export interface Operations {
     query: Record<string, never>;
     body: {
       password: string;
+      currentPassword?: string;
     };
     response: undefined;
   };

@@ -4,6 +4,7 @@ import { Alert, Badge, ConfirmDialog, Empty, LoadError, Loading } from '../compo
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { useConfirm } from '../confirm.tsx';
 import type { Org } from '../api.gen.ts';
 
 export function OrgPage({ org }: { org: string }) {
@@ -15,6 +16,11 @@ export function OrgPage({ org }: { org: string }) {
   if (!load.data) return <Loading />;
   const o = load.data;
   const owner = o.viewerRole === 'owner';
+  /** For confirmed actions: the dialog shows the error, beside its button. */
+  const run = async (fn: () => Promise<unknown>) => {
+    await fn();
+    load.reload();
+  };
   const act = async (fn: () => Promise<unknown>) => {
     setError(null);
     try {
@@ -49,8 +55,8 @@ export function OrgPage({ org }: { org: string }) {
       {error ? <Alert>{error}</Alert> : null}
       {o.viewerRole !== null ? (
         <>
-          <Members o={o} owner={owner} act={act} />
-          <Teams o={o} owner={owner} act={act} />
+          <Members o={o} owner={owner} act={act} run={run} />
+          <Teams o={o} owner={owner} act={act} run={run} />
         </>
       ) : null}
     </section>
@@ -58,8 +64,10 @@ export function OrgPage({ org }: { org: string }) {
 }
 
 type Act = (fn: () => Promise<unknown>) => Promise<boolean>;
+type Run = (fn: () => Promise<unknown>) => Promise<void>;
 
-function Members({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
+export function Members({ o, owner, act, run }: { o: Org; owner: boolean; act: Act; run: Run }) {
+  const confirm = useConfirm();
   const [username, setUsername] = useState('');
   const [role, setRole] = useState<'member' | 'owner'>('member');
   const base = `/api/v1/orgs/${encodeURIComponent(o.name)}/members`;
@@ -109,7 +117,16 @@ function Members({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
                 </td>
                 {owner ? (
                   <td className="actions">
-                    <button type="button" className="btn btn-small btn-danger-outline" onClick={() => void act(() => api('DELETE', `${base}/${encodeURIComponent(m.username)}`))} aria-label={`Remove ${m.username} from ${o.name}`}>
+                    <button type="button" className="btn btn-small btn-danger-outline" onClick={() =>
+                        confirm.ask({
+                          title: `Remove ${m.username} from ${o.name}?`,
+                          body: <p>{m.username} leaves every team of {o.name} and loses the access those teams and the organization gave them. Their own packages are not affected.</p>,
+                          confirmLabel: 'Remove member',
+                          action: () => run(() => api('DELETE', `${base}/${encodeURIComponent(m.username)}`)),
+                        })
+                      }
+                      aria-label={`Remove ${m.username} from ${o.name}`}
+                    >
                       Remove
                     </button>
                   </td>
@@ -137,11 +154,12 @@ function Members({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
           </button>
         </form>
       ) : null}
+      {confirm.dialog}
     </section>
   );
 }
 
-function Teams({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
+export function Teams({ o, owner, act, run }: { o: Org; owner: boolean; act: Act; run: Run }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [remove, setRemove] = useState<string | null>(null);
@@ -164,7 +182,7 @@ function Teams({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
           <p>{owner ? 'Create a team below.' : 'Organization owners create teams.'}</p>
         </Empty>
       ) : (
-        o.teams.map((t) => <Team key={t.name} org={o} team={t} owner={owner} act={act} onDelete={() => setRemove(t.name)} />)
+        o.teams.map((t) => <Team key={t.name} org={o} team={t} owner={owner} act={act} run={run} onDelete={() => setRemove(t.name)} />)
       )}
       {owner ? (
         <form className="form" onSubmit={create} aria-label="Create a team">
@@ -200,8 +218,9 @@ function Teams({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
   );
 }
 
-function Team({ org, team, owner, act, onDelete }: { org: Org; team: Org['teams'][number]; owner: boolean; act: Act; onDelete(): void }) {
+function Team({ org, team, owner, act, run, onDelete }: { org: Org; team: Org['teams'][number]; owner: boolean; act: Act; run: Run; onDelete(): void }) {
   const { user } = useSession();
+  const confirm = useConfirm();
   const [username, setUsername] = useState('');
   const [role, setRole] = useState<'member' | 'maintainer'>('member');
   const maintainer = team.members.some((m) => m.username === user?.username && m.role === 'maintainer');
@@ -230,7 +249,16 @@ function Team({ org, team, owner, act, onDelete }: { org: Org; team: Org['teams'
               {m.username}
               {m.role === 'maintainer' ? <span className="muted"> · maintainer</span> : null}
               {manage ? (
-                <button type="button" className="chip-remove" onClick={() => void act(() => api('DELETE', `${base}/${encodeURIComponent(m.username)}`))} aria-label={`Remove ${m.username} from team ${team.name}`}>
+                <button type="button" className="chip-remove" onClick={() =>
+                    confirm.ask({
+                      title: `Remove ${m.username} from team ${team.name}?`,
+                      body: <p>{m.username} loses the access granted to {team.name}; they stay a member of {org.name}.</p>,
+                      confirmLabel: 'Remove from team',
+                      action: () => run(() => api('DELETE', `${base}/${encodeURIComponent(m.username)}`)),
+                    })
+                  }
+                  aria-label={`Remove ${m.username} from team ${team.name}`}
+                >
                   ×
                 </button>
               ) : null}
@@ -263,6 +291,7 @@ function Team({ org, team, owner, act, onDelete }: { org: Org; team: Org['teams'
           </button>
         </form>
       ) : null}
+      {confirm.dialog}
     </div>
   );
 }

@@ -37,6 +37,7 @@ export function SignInPage() {
   return (
     <section className="signin" aria-labelledby="signin-title">
       <h1 id="signin-title">Sign in to Wharf</h1>
+      {query.get('changed') === '1' && !user ? <Alert kind="success">Your password was changed and you were signed out everywhere. Sign in with the new password.</Alert> : null}
       {user ? <Alert kind="info">You are signed in as {user.username}. Signing in again switches account.</Alert> : null}
       <form className="card form" onSubmit={submit}>
         {error ? <Alert>{error}</Alert> : null}
