@@ -44,6 +44,7 @@ export interface UserView {
   admin: boolean;
   disabled: boolean;
   createdAt: string;
+  defaultVisibility: 'public' | 'internal' | 'private';
 }
 
 /** Ends a user's web sessions and revokes their refresh tokens (what a password login handed out). */
@@ -59,7 +60,7 @@ async function keepAnOwner(m: Metadata, org: string, username: string): Promise<
 }
 
 export function userView(a: Account): UserView {
-  return { username: a.name, email: a.email, admin: a.isAdmin, disabled: a.disabled, createdAt: new Date(a.createdAt).toISOString() };
+  return { username: a.name, email: a.email, admin: a.isAdmin, disabled: a.disabled, createdAt: new Date(a.createdAt).toISOString(), defaultVisibility: a.defaultVisibility };
 }
 
 /** Users, organizations, teams and memberships, with the rules of who may change what. */

@@ -155,7 +155,7 @@ describe('site administration and account safety in Chromium', { skip: browserUn
     assert.equal((await api('POST', '/api/v1/orgs', { name: 'ivyorg' }, basic('ivy', 'ivy-password-1'))).status, 201);
     assert.equal((await api('PUT', '/api/v1/orgs/ivyorg/members/jon', { role: 'member' }, basic('ivy', 'ivy-password-1'))).status, 204);
     const ivy = await signIn('ivy', 'ivy-password-1');
-    await ivy.goto('/-/orgs/ivyorg');
+    await ivy.goto('/ivyorg/-/people');
     await ivy.getByRole('button', { name: 'Remove jon from ivyorg' }).click();
     const dialog = ivy.getByRole('dialog', { name: 'Remove jon from ivyorg?' });
     await dialog.waitFor();
@@ -169,6 +169,45 @@ describe('site administration and account safety in Chromium', { skip: browserUn
     await ivy.getByRole('link', { name: 'jon' }).waitFor({ state: 'detached' });
     assert.deepEqual(await members(), ['ivy']);
     await ivy.context().close();
+  });
+
+  test('owner pages have tabs that are URLs: Packages, People, Teams, Settings', async () => {
+    const ivy = await signIn('ivy', 'ivy-password-1');
+    await ivy.goto('/ivyorg');
+    const tabs = ivy.getByRole('navigation', { name: 'Sections of ivyorg' });
+    await tabs.getByRole('link', { name: 'Settings' }).waitFor();
+    assert.deepEqual(await tabs.getByRole('link').allInnerTexts(), ['Packages', 'People\n1', 'Teams\n0', 'Settings']);
+    await tabs.getByRole('link', { name: /People/ }).click();
+    await ivy.waitForURL(/\/ivyorg\/-\/people$/);
+    await ivy.getByRole('heading', { name: /Members/ }).waitFor();
+    assert.equal(await tabs.getByRole('link', { name: /People/ }).getAttribute('aria-current'), 'page');
+    await check(ivy, 'owner-01-people');
+
+    // Deep links open their tab directly.
+    await ivy.goto('/ivyorg/-/teams');
+    await ivy.getByLabel('Team name').fill('ops');
+    await ivy.getByRole('button', { name: 'Create team' }).click();
+    await ivy.getByRole('heading', { name: /^ops/ }).waitFor();
+    await check(ivy, 'owner-02-teams');
+
+    await ivy.goto('/ivyorg/-/settings');
+    await ivy.getByRole('heading', { name: 'Visibility of new packages' }).waitFor();
+    await ivy.getByRole('radio', { name: /Internal/ }).check();
+    await ivy.getByText('New packages of ivyorg will be internal.').waitFor();
+    assert.equal((JSON.parse((await api('GET', '/api/v1/orgs/ivyorg')).text) as { defaultVisibility: string }).defaultVisibility, 'internal');
+    await check(ivy, 'owner-03-settings');
+    await ivy.context().close();
+
+    // Somebody outside the organization sees its packages only.
+    const jon = await signIn('jon', 'jon-password-1');
+    const orgLoaded = jon.waitForResponse((r) => r.url().endsWith('/api/v1/orgs/ivyorg'));
+    await jon.goto('/ivyorg');
+    await orgLoaded;
+    await jon.getByRole('heading', { name: 'ivyorg', exact: true }).waitFor();
+    assert.deepEqual(await jon.getByRole('navigation', { name: 'Sections of ivyorg' }).getByRole('link').allInnerTexts(), ['Packages']);
+    await jon.goto('/ivyorg/-/people');
+    await jon.getByRole('heading', { name: 'Members are visible to members only' }).waitFor();
+    await jon.context().close();
   });
 
   test('no page errors, nothing wider than a phone, every control labelled', () => {

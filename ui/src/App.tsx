@@ -11,6 +11,7 @@ import { PackagePage } from './pages/Package.tsx';
 import { PackageSettingsPage } from './pages/PackageSettings.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
 import { OidcCallbackPage } from './pages/OidcSignIn.tsx';
+import { OwnerOrgTab } from './pages/OwnerTabs.tsx';
 import { TrashPage } from './pages/Trash.tsx';
 import { Link, navigate, segments, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
@@ -116,6 +117,8 @@ function Routes() {
   if (seg.length === 3 && seg[1] === '-' && seg[2] === 'audit') return user === undefined ? <Loading /> : <OwnerAuditPage owner={owner} />;
   const dash = seg.indexOf('-');
   if (dash === 1 && seg[2] === 'settings' && seg.length === 3) return user === undefined ? <Loading /> : <OwnerSettingsPage owner={owner} />;
+  // Owner tabs (uiadmin): People and Teams of an organization.
+  if (dash === 1 && seg.length === 3 && (seg[2] === 'people' || seg[2] === 'teams')) return user === undefined ? <Loading /> : <OwnerOrgTab owner={owner} tab={seg[2]} />;
   if (dash > 1) {
     const name = seg.slice(0, dash).join('/');
     if (seg[dash + 1] === 'settings' && seg.length === dash + 2) return <PackageSettingsPage name={name} />;

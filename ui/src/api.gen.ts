@@ -572,6 +572,7 @@ export type User = {
   admin: boolean;
   disabled: boolean;
   createdAt: string;
+  defaultVisibility?: Visibility;
 };
 
 export type UserWithOrgs = {
@@ -580,6 +581,7 @@ export type UserWithOrgs = {
   admin: boolean;
   disabled: boolean;
   createdAt: string;
+  defaultVisibility?: Visibility;
   orgs: ({
     org: string;
     role: "owner" | "member";
@@ -914,6 +916,7 @@ export interface Operations {
       admin: boolean;
       disabled: boolean;
       createdAt: string;
+      defaultVisibility?: Visibility;
       orgs: ({
         org: string;
         role: "owner" | "member";
