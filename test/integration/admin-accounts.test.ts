@@ -61,6 +61,20 @@ describe('admin: users and organizations', () => {
     expect(await app.req({ method: 'DELETE', url: '/api/v1/users/admin', auth: adminAuth() }), 409, 'own account', 'CONFLICT');
   });
 
+  test('changing one\'s password checks the current one when sent, then ends every session', async () => {
+    const vic = await createUser(app, 'vic');
+    const here = await Session.signIn(app, 'vic', vic.password);
+    const there = await Session.signIn(app, 'vic', vic.password);
+    const wrong = await here.req({ method: 'PUT', url: '/api/v1/user/password', payload: { currentPassword: 'not it', password: 'vic-new-password' } });
+    expect(wrong, 403, 'wrong current password', 'DENIED');
+    assert.match(wrong.body, /current password is not correct/);
+    expect(await there.get('/api/v1/user'), 200, 'a refused change ends nothing');
+    expect(await here.req({ method: 'PUT', url: '/api/v1/user/password', payload: { currentPassword: vic.password, password: 'vic-new-password' } }), 204, 'change');
+    expect(await there.get('/api/v1/user'), 401, 'the other session ended', 'UNAUTHORIZED');
+    expect(await here.get('/api/v1/user'), 401, 'this one too: sign in again', 'UNAUTHORIZED');
+    expect(await Session.signIn(app, 'vic', 'vic-new-password').then((s) => s.get('/api/v1/user')), 200, 'the new password works');
+  });
+
   test('every organization, for site admins only', async () => {
     const w = await createUser(app, 'wen');
     expect(await app.req({ url: '/api/v1/orgs', auth: w.auth }), 403, 'not an admin', 'DENIED');
