@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { api, get, messageOf } from '../api.ts';
-import { Alert, Badge, ConfirmDialog, Empty, LoadError, Loading } from '../components.tsx';
+import { Alert, Badge, Empty, LoadError, Loading } from '../components.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
@@ -162,8 +162,15 @@ export function Members({ o, owner, act, run }: { o: Org; owner: boolean; act: A
 export function Teams({ o, owner, act, run }: { o: Org; owner: boolean; act: Act; run: Run }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [remove, setRemove] = useState<string | null>(null);
+  const confirm = useConfirm();
   const base = `/api/v1/orgs/${encodeURIComponent(o.name)}/teams`;
+  const remove = (team: string) =>
+    confirm.ask({
+      title: `Delete team ${team}?`,
+      body: <p>Members lose the access granted to the team; they stay members of {o.name}. Grants to the team are removed from every package.</p>,
+      confirmLabel: 'Delete team',
+      action: () => run(() => api('DELETE', `${base}/${encodeURIComponent(team)}`)),
+    });
   const create = async (e: FormEvent) => {
     e.preventDefault();
     if (await act(() => api('POST', base, { name: name.trim(), description: description.trim() }))) {
@@ -182,7 +189,7 @@ export function Teams({ o, owner, act, run }: { o: Org; owner: boolean; act: Act
           <p>{owner ? 'Create a team below.' : 'Organization owners create teams.'}</p>
         </Empty>
       ) : (
-        o.teams.map((t) => <Team key={t.name} org={o} team={t} owner={owner} act={act} run={run} onDelete={() => setRemove(t.name)} />)
+        o.teams.map((t) => <Team key={t.name} org={o} team={t} owner={owner} act={act} run={run} onDelete={() => remove(t.name)} />)
       )}
       {owner ? (
         <form className="form" onSubmit={create} aria-label="Create a team">
@@ -200,20 +207,7 @@ export function Teams({ o, owner, act, run }: { o: Org; owner: boolean; act: Act
           </button>
         </form>
       ) : null}
-      <ConfirmDialog
-        open={remove !== null}
-        title={`Delete team ${remove ?? ''}?`}
-        confirmLabel="Delete team"
-        danger
-        onCancel={() => setRemove(null)}
-        onConfirm={() => {
-          const t = remove;
-          setRemove(null);
-          if (t) void act(() => api('DELETE', `${base}/${encodeURIComponent(t)}`));
-        }}
-      >
-        <p>Members lose the access granted to the team.</p>
-      </ConfirmDialog>
+      {confirm.dialog}
     </section>
   );
 }
