@@ -263,6 +263,10 @@ export const configSchema = z.object({
         })
         .optional(),
     })
+    .refine((a) => !a.oidcSignIn || a.oidcSignIn.issuer.startsWith('https://') || a.oidc.allowInsecureIssuers, {
+      message: 'auth.oidcSignIn.issuer must use https (or set auth.oidc.allowInsecureIssuers for tests and air-gapped setups)',
+      path: ['oidcSignIn', 'issuer'],
+    })
     .prefault({}),
   log: z
     .object({
