@@ -29,9 +29,12 @@ export interface OidcSignInSettings {
   teamMappings: readonly TeamMapping[];
 }
 
+/** What the service needs of the relying party (auth/oidc-client.ts). */
+export type OidcRelyingParty = Pick<OidcSignInClient, 'authorizationRequest' | 'finish'>;
+
 export interface OidcSignInDeps {
   metadata: Metadata;
-  client: OidcSignInClient;
+  client: OidcRelyingParty;
   sessions: SessionService;
   clock: () => number;
   settings: OidcSignInSettings;
