@@ -181,6 +181,10 @@ describe('site administration and account safety in Chromium', { skip: browserUn
     await ivy.waitForURL(/\/ivyorg\/-\/people$/);
     await ivy.getByRole('heading', { name: /Members/ }).waitFor();
     assert.equal(await tabs.getByRole('link', { name: /People/ }).getAttribute('aria-current'), 'page');
+    // An error shows beside the form that caused it.
+    await ivy.getByLabel('Username').fill('nobody-here');
+    await ivy.getByRole('button', { name: 'Add member' }).click();
+    await ivy.getByRole('form', { name: 'Add a member' }).getByRole('alert').filter({ hasText: 'no such user' }).waitFor();
     await check(ivy, 'owner-01-people');
 
     // Deep links open their tab directly.

@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { api, get, messageOf } from '../api.ts';
-import { Alert, Badge, Empty, LoadError, Loading } from '../components.tsx';
+import { Badge, Empty, LoadError, Loading } from '../components.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
@@ -11,26 +11,14 @@ export function OrgPage({ org }: { org: string }) {
   useTitle(`${org} · members`);
   const { user } = useSession();
   const load = useLoad(`org|${org}|${user?.username ?? ''}`, () => get<Org>(`/api/v1/orgs/${encodeURIComponent(org)}`));
-  const [error, setError] = useState<string | null>(null);
   if (load.error) return <LoadError error={load.error} what="organization" retry={load.reload} />;
   if (!load.data) return <Loading />;
   const o = load.data;
   const owner = o.viewerRole === 'owner';
-  /** For confirmed actions: the dialog shows the error, beside its button. */
+  /** Runs a change and reloads; its error is shown beside the control that made it (useFieldErrors, useConfirm). */
   const run = async (fn: () => Promise<unknown>) => {
     await fn();
     load.reload();
-  };
-  const act = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await fn();
-      load.reload();
-      return true;
-    } catch (err) {
-      setError(messageOf(err));
-      return false;
-    }
   };
 
   return (
@@ -52,28 +40,52 @@ export function OrgPage({ org }: { org: string }) {
           <p>You are not a member of {o.name}.</p>
         </Empty>
       ) : null}
-      {error ? <Alert>{error}</Alert> : null}
       {o.viewerRole !== null ? (
         <>
-          <Members o={o} owner={owner} act={act} run={run} />
-          <Teams o={o} owner={owner} act={act} run={run} />
+          <Members o={o} owner={owner} run={run} />
+          <Teams o={o} owner={owner} run={run} />
         </>
       ) : null}
     </section>
   );
 }
 
-type Act = (fn: () => Promise<unknown>) => Promise<boolean>;
 type Run = (fn: () => Promise<unknown>) => Promise<void>;
 
-export function Members({ o, owner, act, run }: { o: Org; owner: boolean; act: Act; run: Run }) {
+/**
+ * Errors beside the control that caused them: `attempt(key, fn)` runs a change and keeps its
+ * error under `key`; `errorFor(key)` renders it where that control is.
+ */
+function useFieldErrors(run: Run) {
+  const [error, setError] = useState<{ key: string; message: string } | null>(null);
+  const attempt = async (key: string, fn: () => Promise<unknown>): Promise<boolean> => {
+    setError(null);
+    try {
+      await run(fn);
+      return true;
+    } catch (err) {
+      setError({ key, message: messageOf(err) });
+      return false;
+    }
+  };
+  const errorFor = (key: string) =>
+    error?.key === key ? (
+      <div className="small error-text" role="alert">
+        {error.message}
+      </div>
+    ) : null;
+  return { attempt, errorFor };
+}
+
+export function Members({ o, owner, run }: { o: Org; owner: boolean; run: Run }) {
   const confirm = useConfirm();
+  const { attempt, errorFor } = useFieldErrors(run);
   const [username, setUsername] = useState('');
   const [role, setRole] = useState<'member' | 'owner'>('member');
   const base = `/api/v1/orgs/${encodeURIComponent(o.name)}/members`;
   const add = async (e: FormEvent) => {
     e.preventDefault();
-    if (await act(() => api('PUT', `${base}/${encodeURIComponent(username.trim())}`, { role }))) setUsername('');
+    if (await attempt('add', () => api('PUT', `${base}/${encodeURIComponent(username.trim())}`, { role }))) setUsername('');
   };
   return (
     <section className="card" aria-labelledby="members-title">
@@ -106,10 +118,11 @@ export function Members({ o, owner, act, run }: { o: Org; owner: boolean; act: A
                       <label htmlFor={`member-role-${m.username}`} className="sr-only">
                         Role of {m.username}
                       </label>
-                      <select id={`member-role-${m.username}`} value={m.role} onChange={(e) => void act(() => api('PUT', `${base}/${encodeURIComponent(m.username)}`, { role: e.target.value }))}>
+                      <select id={`member-role-${m.username}`} value={m.role} onChange={(e) => void attempt(`role:${m.username}`, () => api('PUT', `${base}/${encodeURIComponent(m.username)}`, { role: e.target.value }))}>
                         <option value="member">Member</option>
                         <option value="owner">Owner</option>
                       </select>
+                      {errorFor(`role:${m.username}`)}
                     </>
                   ) : (
                     <Badge>{m.role}</Badge>
@@ -152,6 +165,7 @@ export function Members({ o, owner, act, run }: { o: Org; owner: boolean; act: A
           <button type="submit" className="btn btn-primary">
             Add member
           </button>
+          {errorFor('add')}
         </form>
       ) : null}
       {confirm.dialog}
@@ -159,7 +173,8 @@ export function Members({ o, owner, act, run }: { o: Org; owner: boolean; act: A
   );
 }
 
-export function Teams({ o, owner, act, run }: { o: Org; owner: boolean; act: Act; run: Run }) {
+export function Teams({ o, owner, run }: { o: Org; owner: boolean; run: Run }) {
+  const { attempt, errorFor } = useFieldErrors(run);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const confirm = useConfirm();
@@ -173,7 +188,7 @@ export function Teams({ o, owner, act, run }: { o: Org; owner: boolean; act: Act
     });
   const create = async (e: FormEvent) => {
     e.preventDefault();
-    if (await act(() => api('POST', base, { name: name.trim(), description: description.trim() }))) {
+    if (await attempt('create', () => api('POST', base, { name: name.trim(), description: description.trim() }))) {
       setName('');
       setDescription('');
     }
@@ -189,7 +204,7 @@ export function Teams({ o, owner, act, run }: { o: Org; owner: boolean; act: Act
           <p>{owner ? 'Create a team below.' : 'Organization owners create teams.'}</p>
         </Empty>
       ) : (
-        o.teams.map((t) => <Team key={t.name} org={o} team={t} owner={owner} act={act} run={run} onDelete={() => remove(t.name)} />)
+        o.teams.map((t) => <Team key={t.name} org={o} team={t} owner={owner} run={run} onDelete={() => remove(t.name)} />)
       )}
       {owner ? (
         <form className="form" onSubmit={create} aria-label="Create a team">
@@ -205,6 +220,7 @@ export function Teams({ o, owner, act, run }: { o: Org; owner: boolean; act: Act
           <button type="submit" className="btn btn-primary">
             Create team
           </button>
+          {errorFor('create')}
         </form>
       ) : null}
       {confirm.dialog}
@@ -212,9 +228,10 @@ export function Teams({ o, owner, act, run }: { o: Org; owner: boolean; act: Act
   );
 }
 
-function Team({ org, team, owner, act, run, onDelete }: { org: Org; team: Org['teams'][number]; owner: boolean; act: Act; run: Run; onDelete(): void }) {
+function Team({ org, team, owner, run, onDelete }: { org: Org; team: Org['teams'][number]; owner: boolean; run: Run; onDelete(): void }) {
   const { user } = useSession();
   const confirm = useConfirm();
+  const { attempt, errorFor } = useFieldErrors(run);
   const [username, setUsername] = useState('');
   const [role, setRole] = useState<'member' | 'maintainer'>('member');
   const maintainer = team.members.some((m) => m.username === user?.username && m.role === 'maintainer');
@@ -266,7 +283,7 @@ function Team({ org, team, owner, act, run, onDelete }: { org: Org; team: Org['t
           aria-label={`Add a member to ${team.name}`}
           onSubmit={async (e) => {
             e.preventDefault();
-            if (await act(() => api('PUT', `${base}/${encodeURIComponent(username.trim())}`, { role }))) setUsername('');
+            if (await attempt('add', () => api('PUT', `${base}/${encodeURIComponent(username.trim())}`, { role }))) setUsername('');
           }}
         >
           <div className="field grow">
@@ -283,6 +300,7 @@ function Team({ org, team, owner, act, run, onDelete }: { org: Org; team: Org['t
           <button type="submit" className="btn">
             Add
           </button>
+          {errorFor('add')}
         </form>
       ) : null}
       {confirm.dialog}

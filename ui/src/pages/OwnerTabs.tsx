@@ -77,23 +77,12 @@ export function OwnerHead({ owner, kind }: { owner: string; kind: string }) {
 export function OwnerOrgTab({ owner, tab }: { owner: string; tab: 'people' | 'teams' }) {
   useTitle(`${owner} · ${tab === 'people' ? 'People' : 'Teams'}`);
   const org = useOrg(owner);
-  const [error, setError] = useState<string | null>(null);
   if (org.error) return <LoadError error={org.error} what="organization" retry={org.reload} />;
   if (org.data === undefined) return <Loading />;
   const o = org.data;
   const run = async (fn: () => Promise<unknown>) => {
     await fn();
     org.reload();
-  };
-  const act = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await run(fn);
-      return true;
-    } catch (err) {
-      setError(messageOf(err));
-      return false;
-    }
   };
   return (
     <section aria-labelledby="owner-title">
@@ -111,8 +100,7 @@ export function OwnerOrgTab({ owner, tab }: { owner: string; tab: 'people' | 'te
         </Empty>
       ) : (
         <>
-          {error ? <Alert>{error}</Alert> : null}
-          {tab === 'people' ? <Members o={o} owner={o.viewerRole === 'owner'} act={act} run={run} /> : <Teams o={o} owner={o.viewerRole === 'owner'} act={act} run={run} />}
+          {tab === 'people' ? <Members o={o} owner={o.viewerRole === 'owner'} run={run} /> : <Teams o={o} owner={o.viewerRole === 'owner'} run={run} />}
         </>
       )}
     </section>
