@@ -16,6 +16,8 @@ import { PackageService } from './services/packages.ts';
 import { DownloadCounter } from './services/download-counter.ts';
 import { PackageViewService } from './services/package-views.ts';
 import { SessionService } from './services/sessions.ts';
+import { OidcSignInService } from './services/oidc-sign-in.ts';
+import { OidcSignInClient } from './auth/oidc-client.ts';
 import { type ChartServices, createChartServices } from './services/charts/index.ts';
 import { DEFAULT_ARCHIVE_LIMITS } from './charts/archive.ts';
 import { ChartParser } from './charts/parser.ts';
@@ -257,6 +259,7 @@ export async function createWharf(
   jobs.schedule(reindex, config.charts.reindexIntervalSeconds * 1000, {});
   if (opts.startupJobs !== false) void jobs.run(reindex, { options: {}, trigger: 'startup' }).catch((err: unknown) => logger.warn({ err }, 'chart reindex at start-up failed'));
   const sessions = new SessionService({ metadata, authn: access.authn, clock });
+  const oidcSignIn = oidcSignInOf(config, { metadata, sessions, clock, logger });
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
   const retention = new RetentionService({ metadata, authz: access.authz, trash, tagPolicy, clock, flushPulls: () => downloads.flush() });
   jobs.schedule(retention.job(SYSTEM), config.retention.intervalSeconds * 1000, {});
@@ -267,7 +270,7 @@ export async function createWharf(
   jobs.schedule(gc, config.gc.intervalSeconds * 1000, { dryRun: false });
   jobs.schedule(pruneDeliveriesJob({ metadata, clock, keepDays: wh.deliveryLogDays }), 3600_000, {});
   const app = await buildHttpApp({
-    ui: { sessions, views, dir: UI_DIR },
+    ui: { sessions, views, dir: UI_DIR, oidc: oidcSignIn },
     charts: { services: charts, maxUploadBytes: config.charts.maxUploadBytes },
     logger,
     access,
@@ -354,4 +357,23 @@ export async function createWharf(
       store.close?.();
     },
   };
+}
+
+/** Web sign-in with an OpenID provider when `auth.oidcSignIn` is configured (docs/adr/0021-oidc-sign-in.md). */
+function oidcSignInOf(
+  config: Config,
+  deps: { metadata: Metadata; sessions: SessionService; clock: () => number; logger: Logger },
+): { service: OidcSignInService; redirectUri: string | undefined } | undefined {
+  const o = config.auth.oidcSignIn;
+  if (!o) return undefined;
+  const client = new OidcSignInClient({ issuer: o.issuer, clientId: o.clientId, clientSecret: o.clientSecret, scopes: o.scopes, allowInsecure: config.auth.oidc.allowInsecureIssuers });
+  const service = new OidcSignInService({
+    metadata: deps.metadata,
+    sessions: deps.sessions,
+    clock: deps.clock,
+    client,
+    log: deps.logger.child({ component: 'oidc-sign-in' }),
+    settings: { displayName: o.displayName, createAccounts: o.createAccounts, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, teamMappings: o.teamMappings },
+  });
+  return { service, redirectUri: o.redirectUri };
 }

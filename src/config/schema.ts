@@ -241,6 +241,41 @@ export const configSchema = z.object({
           allowInsecureIssuers: boolish.default(false),
         })
         .prefault({}),
+      /**
+       * Web UI sign-in with an OpenID provider (authorization code + PKCE; docs/adr/0021-oidc-sign-in.md).
+       * Registry clients (docker, podman, helm) keep using passwords or personal access tokens.
+       */
+      oidcSignIn: z
+        .object({
+          /** The provider's issuer URL (its /.well-known/openid-configuration is read); https unless auth.oidc.allowInsecureIssuers. */
+          issuer: z.string().url(),
+          clientId: z.string().min(1),
+          /** Empty for a public client (PKCE only). */
+          clientSecret: z.string().min(1).optional(),
+          /** The button reads "Sign in with <displayName>". */
+          displayName: z.string().min(1).max(60).default('OpenID Connect'),
+          scopes: z
+            .union([z.array(z.string()), z.string().transform((s) => s.split(/[ ,]+/).filter((x) => x !== ''))])
+            .default(['openid', 'email', 'profile']),
+          /** Where the provider sends the browser back; default `<server.baseUrl or the request's origin>/-/sign-in/oidc`. */
+          redirectUri: z.string().url().optional(),
+          /** Create a Wharf user on the first sign-in of somebody who matches no account (otherwise they are refused). */
+          createAccounts: boolish.default(false),
+          /** Claim proposed as the new user's name (then `email`'s local part, then `sub`). */
+          usernameClaim: z.string().min(1).default('preferred_username'),
+          /** Claim holding the user's groups, for teamMappings. */
+          groupsClaim: z.string().min(1).default('groups'),
+          /**
+           * A provider group → a team of an organization: at each sign-in the user is added to the
+           * team (joining the organization as a member) when in the group, and removed when not.
+           */
+          teamMappings: z.array(z.object({ group: z.string().min(1), org: z.string().min(1), team: z.string().min(1), role: z.enum(['maintainer', 'member']).default('member') })).default([]),
+        })
+        .optional(),
+    })
+    .refine((a) => !a.oidcSignIn || a.oidcSignIn.issuer.startsWith('https://') || a.oidc.allowInsecureIssuers, {
+      message: 'auth.oidcSignIn.issuer must use https (or set auth.oidc.allowInsecureIssuers for tests and air-gapped setups)',
+      path: ['oidcSignIn', 'issuer'],
     })
     .prefault({}),
   log: z

@@ -14,6 +14,8 @@ import { registerMetaRoutes } from './api/meta.ts';
 import { registerOpenApi } from './api/openapi.ts';
 import { registerPackageViewRoutes } from './api/package-views.ts';
 import { registerSessionRoutes, sessionAuthenticator } from './api/session.ts';
+import { registerOidcRoutes } from './api/oidc.ts';
+import type { OidcSignInService } from '../services/oidc-sign-in.ts';
 import { registerStaticUi } from './static.ts';
 import { ANONYMOUS } from '../auth/principal.ts';
 import { registerCharts } from './charts/index.ts';
@@ -23,6 +25,7 @@ import { AuthGate } from './auth-gate.ts';
 import { frameworkErrorHandler, sendError } from './errors.ts';
 import { registerAccountRoutes } from './api/accounts.ts';
 import { registerAdminGcRoutes } from './api/admin-gc.ts';
+import { registerAdminAccountRoutes } from './api/admin-accounts.ts';
 import type { GcAdminService } from '../services/gc/admin.ts';
 import { registerPackageRoutes } from './api/packages.ts';
 import { registerTrashRoutes } from './api/trash.ts';
@@ -75,7 +78,7 @@ export interface HttpDeps {
   /** Helm chart surfaces (classic repository, ChartMuseum API, /api/v1 charts). */
   charts?: { services: ChartServices; maxUploadBytes: number };
   /** Web UI: sign-in sessions, package pages, and the built single-page app (served from `dir` when set). */
-  ui?: { sessions: SessionService; views: PackageViewService; dir: string | null };
+  ui?: { sessions: SessionService; views: PackageViewService; dir: string | null; oidc?: { service: OidcSignInService; redirectUri: string | undefined } | undefined };
   /** Garbage collection for site admins (/api/v1/admin/gc). */
   gcAdmin?: GcAdminService;
   webhooks?: WebhookService;
@@ -190,7 +193,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   );
   await app.register(async (api) => {
     guardApi(api, authGate);
-    registerAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts });
+    registerAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts, authn: deps.access.authn });
+    registerAdminAccountRoutes(api, { gate: authGate, accounts: deps.access.accounts });
     registerTokenApiRoutes(api, {
       gate: authGate,
       tokens: deps.access.personalTokens,
@@ -203,6 +207,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (deps.webhooks) registerWebhookRoutes(api, { gate: authGate, webhooks: deps.webhooks });
     if (deps.ui) {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
+      registerOidcRoutes(api, { oidc: deps.ui.oidc?.service ?? null, redirectUri: deps.ui.oidc?.redirectUri, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
       registerPackageViewRoutes(api, { gate: authGate, views: deps.ui.views, baseUrl: deps.baseUrl });
     }
     registerMetaRoutes(api);

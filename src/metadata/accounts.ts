@@ -83,6 +83,17 @@ export class AccountStore {
     return (await q.execute()).map(toAccount);
   }
 
+  /** Users with this email address, compared without case (for linking a verified OIDC email). */
+  async usersByEmail(email: string): Promise<Account[]> {
+    const rows = await this.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('kind', '=', 'user')
+      .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+      .execute();
+    return rows.map(toAccount);
+  }
+
   async count(): Promise<number> {
     const r = await this.db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
     return Number(r?.n ?? 0);

@@ -19,6 +19,7 @@ import { PackageViewStore } from './package-views.ts';
 import { PolicyStore } from './policies.ts';
 import { QuotaStore } from './quotas.ts';
 import { SessionStore } from './sessions.ts';
+import { OidcStore } from './oidc.ts';
 import { TrashStore } from './trash.ts';
 import { UsageStore } from './usage.ts';
 import { DeliveryStore, WebhookStore } from './webhooks.ts';
@@ -48,6 +49,7 @@ export class Metadata {
   readonly knownAddresses: KnownAddressStore;
   readonly charts: ChartStore;
   readonly sessions: SessionStore;
+  readonly oidc: OidcStore;
   readonly downloads: DownloadStore;
   readonly packageViews: PackageViewStore;
   readonly leases: LeaseStore;
@@ -80,6 +82,7 @@ export class Metadata {
     this.knownAddresses = new KnownAddressStore(db);
     this.charts = new ChartStore(db);
     this.sessions = new SessionStore(db);
+    this.oidc = new OidcStore(db);
     this.downloads = new DownloadStore(db);
     this.packageViews = new PackageViewStore(db);
     this.leases = new LeaseStore(db);

@@ -6,6 +6,7 @@ import type { Account } from '../metadata/accounts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { actorFields, ownerOfTarget } from './audit.ts';
 import type { AuditFilter } from '../metadata/audit.ts';
+import { deleteUserRows, packagesOwnedBy } from '../metadata/account-deletion.ts';
 
 export interface AccountDeps {
   metadata: Metadata;
@@ -43,6 +44,7 @@ export interface UserView {
   admin: boolean;
   disabled: boolean;
   createdAt: string;
+  defaultVisibility: 'public' | 'internal' | 'private';
 }
 
 /** Ends a user's web sessions and revokes their refresh tokens (what a password login handed out). */
@@ -58,7 +60,7 @@ async function keepAnOwner(m: Metadata, org: string, username: string): Promise<
 }
 
 export function userView(a: Account): UserView {
-  return { username: a.name, email: a.email, admin: a.isAdmin, disabled: a.disabled, createdAt: new Date(a.createdAt).toISOString() };
+  return { username: a.name, email: a.email, admin: a.isAdmin, disabled: a.disabled, createdAt: new Date(a.createdAt).toISOString(), defaultVisibility: a.defaultVisibility };
 }
 
 /** Users, organizations, teams and memberships, with the rules of who may change what. */
@@ -136,6 +138,32 @@ export class AccountService {
     });
     await this.audit(actor, 'user.update', username, fields);
     return this.user(username);
+  }
+
+  /**
+   * Deletes a user (site admins), as GitHub and Gitea do: refused while they own packages — in
+   * the trash too, which could be restored under a name somebody else then holds — or are the
+   * last owner of an organization; an admin deletes or moves those first, explicitly. Then their
+   * sessions, tokens, memberships, grants, provider links and owner-level settings go with the
+   * account, in one transaction. The audit log keeps their past actions.
+   */
+  async deleteUser(actor: Principal, username: string): Promise<void> {
+    this.requireAdmin(actor);
+    if (actor.name === username) throw new RegistryError('CONFLICT', 'you cannot delete your own account: ask another site administrator');
+    await this.user(username);
+    await this.deps.metadata.transaction(async (m) => {
+      const owned = await packagesOwnedBy(m.db, username);
+      if (owned > 0) {
+        throw new RegistryError('CONFLICT', `${username} owns ${owned} package${owned === 1 ? '' : 's'} (the trash included): delete them and empty the trash first`, { packages: owned });
+      }
+      for (const { org, role } of await m.memberships.orgsOf(username)) {
+        if (role !== 'owner') continue;
+        const owners = (await m.memberships.orgMembers(org)).filter((o) => o.role === 'owner');
+        if (owners.length === 1) throw new RegistryError('CONFLICT', `${username} is the last owner of ${org}: make someone else an owner first`, { org });
+      }
+      await deleteUserRows(m.db, username);
+    });
+    await this.audit(actor, 'user.delete', username);
   }
 
   /**

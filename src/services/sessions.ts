@@ -57,13 +57,26 @@ export class SessionService {
   /** Checks the password (rate limited like every sign-in) and opens a session. */
   async signIn(username: string, password: string, address: string | null, userAgent: string | null = null): Promise<OpenedSession> {
     const principal = await this.deps.authn.password(username, password, address);
+    return this.open(principal, address, userAgent, null);
+  }
+
+  /**
+   * Opens a session for a user whose identity was proven another way (an OpenID provider); null
+   * when the account is gone or disabled.
+   */
+  async openFor(username: string, address: string | null, userAgent: string | null, detail: Record<string, unknown>): Promise<OpenedSession | null> {
+    const principal = await this.deps.authn.user(username);
+    return principal ? this.open(principal, address, userAgent, detail) : null;
+  }
+
+  private async open(principal: Principal, address: string | null, userAgent: string | null, detail: Record<string, unknown> | null): Promise<OpenedSession> {
     const now = this.deps.clock();
     const secret = random(32);
     const csrf = random(24);
     const expiresAt = now + this.idleMs;
     await this.deps.metadata.sessions.purgeExpired(now);
     await this.deps.metadata.sessions.create({ id: hashSecret(secret), username: principal.name, csrf, createdAt: now, lastSeenAt: now, expiresAt });
-    await this.deps.metadata.audit.append({ at: now, actor: principal.name, actorKind: 'user', action: 'session.create', target: principal.name, owner: principal.name, detail: null, address, userAgent });
+    await this.deps.metadata.audit.append({ at: now, actor: principal.name, actorKind: 'user', action: 'session.create', target: principal.name, owner: principal.name, detail, address, userAgent });
     return { secret, csrf, principal, expiresAt, maxAgeSeconds: Math.floor(this.idleMs / 1000) };
   }
 

@@ -123,6 +123,7 @@ describe('CI trusts in the web UI', { skip }, () => {
     await page.waitForURL(/\/globex\/-\/settings$/);
     // Removing one there removes it from the package's view too.
     await page.getByRole('button', { name: `Stop trusting ${ISSUER} (*)` }).click();
+    await page.getByRole('dialog', { name: 'Stop trusting this issuer?' }).getByRole('button', { name: 'Remove trust' }).click();
     await page.getByRole('list', { name: 'Trusted issuers' }).getByText('repository=*', { exact: true }).waitFor({ state: 'detached' });
     await page.goto('/globex/app/-/settings');
     await page.getByRole('list', { name: 'Trusts inherited from globex' }).getByText('repository=globex/app, ref=refs/tags/v*').waitFor();

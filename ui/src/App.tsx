@@ -10,6 +10,8 @@ import { OwnerAuditPage, OwnerSettingsPage } from './pages/OwnerSettings.tsx';
 import { PackagePage } from './pages/Package.tsx';
 import { PackageSettingsPage } from './pages/PackageSettings.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
+import { OidcCallbackPage } from './pages/OidcSignIn.tsx';
+import { OwnerOrgTab } from './pages/OwnerTabs.tsx';
 import { TrashPage } from './pages/Trash.tsx';
 import { Link, navigate, segments, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
@@ -64,6 +66,9 @@ function Header() {
                     <li>
                       <Link to="/-/settings/orgs">Organizations</Link>
                     </li>
+                    <li>
+                      <Link to="/-/settings/password">Change password</Link>
+                    </li>
                     {user.admin ? (
                       <li>
                         <Link to="/-/admin/gc">Site administration</Link>
@@ -99,7 +104,7 @@ function Routes() {
   if (seg.length === 0) return <HomePage />;
   if (seg[0] === '-') {
     const page = seg[1];
-    if (page === 'sign-in') return <SignInPage />;
+    if (page === 'sign-in') return seg[2] === 'oidc' ? <OidcCallbackPage /> : <SignInPage />;
     if (user === undefined) return <Loading />;
     if (page === 'settings') return <AccountPage tab={seg[2] ?? 'tokens'} />;
     if (page === 'orgs' && seg[2]) return <OrgPage org={seg[2]} />;
@@ -112,6 +117,8 @@ function Routes() {
   if (seg.length === 3 && seg[1] === '-' && seg[2] === 'audit') return user === undefined ? <Loading /> : <OwnerAuditPage owner={owner} />;
   const dash = seg.indexOf('-');
   if (dash === 1 && seg[2] === 'settings' && seg.length === 3) return user === undefined ? <Loading /> : <OwnerSettingsPage owner={owner} />;
+  // Owner tabs (uiadmin): People and Teams of an organization.
+  if (dash === 1 && seg.length === 3 && (seg[2] === 'people' || seg[2] === 'teams')) return user === undefined ? <Loading /> : <OwnerOrgTab owner={owner} tab={seg[2]} />;
   if (dash > 1) {
     const name = seg.slice(0, dash).join('/');
     if (seg[dash + 1] === 'settings' && seg.length === dash + 2) return <PackageSettingsPage name={name} />;

@@ -252,6 +252,14 @@ export type Org = {
   viewerRole: "owner" | "member" | null;
 };
 
+export type OrgSummary = {
+  name: string;
+  owners: string[];
+  members: number;
+  defaultVisibility: Visibility;
+  createdAt: string;
+};
+
 export type OwnerPackages = {
   owner: string;
   ownerKind: "user" | "org" | null;
@@ -565,6 +573,7 @@ export type User = {
   admin: boolean;
   disabled: boolean;
   createdAt: string;
+  defaultVisibility?: Visibility;
 };
 
 export type UserWithOrgs = {
@@ -573,6 +582,7 @@ export type UserWithOrgs = {
   admin: boolean;
   disabled: boolean;
   createdAt: string;
+  defaultVisibility?: Visibility;
   orgs: ({
     org: string;
     role: "owner" | "member";
@@ -846,6 +856,17 @@ export interface Operations {
     body: undefined;
     response: undefined;
   };
+  /** Delete a user (site admins). Refused (409) while they own packages, the trash included, or are the last owner of an organization; their sessions, tokens, memberships and grants go with them */
+  deleteUser: {
+    method: 'DELETE';
+    path: '/api/v1/users/{username}';
+    params: {
+      username: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: undefined;
+  };
   /** Remove a webhook and its delivery log */
   deleteWebhook: {
     method: 'DELETE';
@@ -856,6 +877,23 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: undefined;
+  };
+  /** Finish signing in with the query string the provider sent the browser back with; sets the session cookie */
+  finishOidcSignIn: {
+    method: 'POST';
+    path: '/api/v1/session/oidc/callback';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: {
+      query: string;
+    };
+    response: {
+      signedIn: boolean;
+      user: UserWithOrgs | null;
+      csrfToken: string | null;
+      expiresAt?: string;
+      next: string;
+    };
   };
   /** This document rendered as an HTML page (text/html) */
   getApiDocs: {
@@ -879,6 +917,7 @@ export interface Operations {
       admin: boolean;
       disabled: boolean;
       createdAt: string;
+      defaultVisibility?: Visibility;
       orgs: ({
         org: string;
         role: "owner" | "member";
@@ -912,6 +951,18 @@ export interface Operations {
     };
     body: undefined;
     response: GcStatus;
+  };
+  /** Whether sign-in with an OpenID provider is configured, and the name of its button */
+  getOidcSignIn: {
+    method: 'GET';
+    path: '/api/v1/session/oidc';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: {
+      enabled: boolean;
+      displayName: string | null;
+    };
   };
   /** This document (generated from the routes' zod schemas) */
   getOpenApi: {
@@ -1124,6 +1175,15 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: Grant[];
+  };
+  /** Every organization with its owners and member count (site admins) */
+  listOrgs: {
+    method: 'GET';
+    path: '/api/v1/orgs';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: OrgSummary[];
   };
   /** The owner's charts the caller can pull, one per repository */
   listOwnerCharts: {
@@ -1530,7 +1590,7 @@ export interface Operations {
     };
     response: undefined;
   };
-  /** Change own password */
+  /** Change own password; every web session and refresh token of the user ends (sign in again) */
   setOwnPassword: {
     method: 'PUT';
     path: '/api/v1/user/password';
@@ -1538,6 +1598,7 @@ export interface Operations {
     query: Record<string, never>;
     body: {
       password: string;
+      currentPassword?: string;
     };
     response: undefined;
   };
@@ -1617,6 +1678,19 @@ export interface Operations {
       id: string;
       dryRun: boolean;
       status: "running";
+    };
+  };
+  /** Start signing in with the OpenID provider: go to authorizationUrl (sets a short-lived state cookie) */
+  startOidcSignIn: {
+    method: 'POST';
+    path: '/api/v1/session/oidc';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: {
+      next?: string;
+    };
+    response: {
+      authorizationUrl: string;
     };
   };
   /** Queue a `ping` delivery (sent within a second); answers with the delivery */

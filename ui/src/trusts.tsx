@@ -6,6 +6,7 @@
 import { type FormEvent, useState } from 'react';
 import { api, ApiError, get, messageOf } from './api.ts';
 import { Alert, ConfirmDialog, LoadError } from './components.tsx';
+import { useConfirm } from './confirm.tsx';
 import { useLoad } from './hooks.ts';
 import { Link, ownerSettingsPath } from './router.tsx';
 import type { Trust, TrustBody } from './api.gen.ts';
@@ -80,15 +81,22 @@ export function TrustSection({ scope }: { scope: { kind: 'owner'; owner: string;
     }
     await create({ issuer: issuer.trim(), audience: audience.trim(), conditions: parsed, role });
   };
-  const remove = async (id: string) => {
-    setError(null);
-    try {
-      await api('DELETE', `/api/v1/trusts/${encodeURIComponent(id)}`);
-      trusts.reload();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+  const removal = useConfirm();
+  const remove = (t: Trust) =>
+    removal.ask({
+      title: 'Stop trusting this issuer?',
+      body: (
+        <p>
+          CI jobs from <span className="mono break">{t.issuer}</span> matching {Object.entries(t.conditions).map(([k, v]) => `${k}=${v}`).join(', ') || 'anything'} can no longer push or pull without another
+          credential. Pipelines that rely on it fail at their next login.
+        </p>
+      ),
+      confirmLabel: 'Remove trust',
+      action: async () => {
+        await api('DELETE', `/api/v1/trusts/${encodeURIComponent(t.id)}`);
+        trusts.reload();
+      },
+    });
 
   const own = trusts.data?.filter((t) => (scope.kind === 'owner' ? t.repo === null : t.repo !== null)) ?? [];
   const inherited = scope.kind === 'package' ? (trusts.data?.filter((t) => t.repo === null) ?? []) : [];
@@ -107,7 +115,7 @@ export function TrustSection({ scope }: { scope: { kind: 'owner'; owner: string;
       {own.length > 0 ? (
         <ul className="plain-list trust-list" aria-label={scope.kind === 'owner' ? 'Trusted issuers' : 'Trusted issuers of this package'}>
           {own.map((t) => (
-            <TrustItem key={t.id} t={t} onRemove={() => void remove(t.id)} />
+            <TrustItem key={t.id} t={t} onRemove={() => remove(t)} />
           ))}
         </ul>
       ) : null}
@@ -169,6 +177,7 @@ export function TrustSection({ scope }: { scope: { kind: 'owner'; owner: string;
         </p>
         <p>Add a condition such as repository=owner/name (or owner/*) unless that is what you want.</p>
       </ConfirmDialog>
+      {removal.dialog}
     </section>
   );
 }

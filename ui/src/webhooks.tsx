@@ -6,6 +6,7 @@
 import { type FormEvent, useState } from 'react';
 import { api, get, messageOf } from './api.ts';
 import { Alert, Badge, CopyButton, LoadError, Time } from './components.tsx';
+import { useConfirm } from './confirm.tsx';
 import { useLoad } from './hooks.ts';
 import type { Webhook, WebhookDelivery as Delivery } from './api.gen.ts';
 
@@ -100,6 +101,7 @@ function WebhookItem({ hook, onChange }: { hook: Webhook; onChange(): void }) {
   const [open, setOpen] = useState(false);
   const [note, setNote] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
   const [logKey, setLogKey] = useState(0);
+  const removal = useConfirm();
   const act = async (fn: () => Promise<unknown>, ok: string) => {
     setNote(null);
     try {
@@ -140,13 +142,30 @@ function WebhookItem({ hook, onChange }: { hook: Webhook; onChange(): void }) {
           <button type="button" className="btn btn-small" aria-expanded={open} onClick={() => setOpen(!open)}>
             Deliveries
           </button>
-          <button type="button" className="btn btn-small btn-danger-outline" onClick={() => void act(() => api('DELETE', hookApi(hook.id)), 'Webhook removed.')} aria-label={`Remove the webhook to ${hook.url}`}>
+          <button type="button" className="btn btn-small btn-danger-outline" onClick={() =>
+              removal.ask({
+                title: 'Remove this webhook?',
+                body: (
+                  <p>
+                    <span className="mono break">{hook.url}</span> stops receiving events, and its delivery log is deleted.
+                  </p>
+                ),
+                confirmLabel: 'Remove webhook',
+                action: async () => {
+                  await api('DELETE', hookApi(hook.id));
+                  onChange();
+                },
+              })
+            }
+            aria-label={`Remove the webhook to ${hook.url}`}
+          >
             Remove
           </button>
         </div>
       </div>
       {note ? <Alert kind={note.kind}>{note.text}</Alert> : null}
       {open ? <DeliveryLog key={logKey} hook={hook} /> : null}
+      {removal.dialog}
     </li>
   );
 }

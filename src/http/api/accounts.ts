@@ -3,6 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AccountService } from '../../services/accounts.ts';
 import type { AuthGate } from '../auth-gate.ts';
+import { clientAddress } from '../auth-gate.ts';
+import type { AuthnService } from '../../services/authn.ts';
+import { RegistryError } from '../../errors.ts';
 import { ownerParams, principalOf, signedIn } from './common.ts';
 import { route, serve } from './route.ts';
 import { orgRoleSchema, userSchema, userWithOrgsSchema, visibilitySchema } from './schemas.ts';
@@ -10,6 +13,8 @@ import { orgRoleSchema, userSchema, userWithOrgsSchema, visibilitySchema } from 
 export interface AccountRouteDeps {
   gate: AuthGate;
   accounts: AccountService;
+  /** Checks the current password of a password change (throttled like every sign-in). */
+  authn: Pick<AuthnService, 'password'>;
 }
 
 const name = z.string().min(1).max(255);
@@ -74,9 +79,12 @@ const setOwnPassword = route({
   url: '/api/v1/user/password',
   operationId: 'setOwnPassword',
   tags: ['users'],
-  summary: 'Change own password',
-  body: passwordBody,
+  summary: 'Change own password; every web session and refresh token of the user ends (sign in again)',
+  description: 'With `currentPassword` (the UI always sends it) the current password is checked first, throttled like a sign-in: a wrong one is 403.',
+  body: passwordBody.extend({ currentPassword: z.string().max(1024).optional() }),
+  bodyExample: { currentPassword: 'the old passphrase', password: 'a new long passphrase' },
   responses: { 204: null },
+  errors: [403, 429],
 });
 const listUsers = route({
   method: 'GET',
@@ -264,7 +272,13 @@ export function registerAccountRoutes(app: FastifyInstance, deps: AccountRouteDe
 
   serve(app, setOwnPassword, async ({ req, body }) => {
     const p = await signedIn(gate, req);
-    await accounts.setPassword(p, p.name, body().password);
+    const b = body();
+    if (b.currentPassword !== undefined && p.kind === 'user') {
+      await deps.authn.password(p.name, b.currentPassword, clientAddress(req)).catch((err: unknown) => {
+        throw err instanceof RegistryError && err.code === 'UNAUTHORIZED' ? new RegistryError('DENIED', 'the current password is not correct') : err;
+      });
+    }
+    await accounts.setPassword(p, p.name, b.password);
     return undefined;
   });
 

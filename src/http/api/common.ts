@@ -53,9 +53,12 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
  * small cap), so an anonymous or mis-credentialed request is refused while its body is still on
  * the wire; and JSON bodies are capped in size and shape (jsonShapeProblem) before parsing.
  */
+/** The routes that sign people in: open to the signed-out, of course. */
+const SIGN_IN_PATHS = new Set(['/api/v1/session', '/api/v1/session/oidc', '/api/v1/session/oidc/callback']);
+
 export function guardApi(api: FastifyInstance, gate: AuthGate): void {
   api.addHook('onRequest', async (req) => {
-    if (SAFE.has(req.method) || req.url === '/api/v1/session' || req.url.startsWith('/api/v1/session?')) return;
+    if (SAFE.has(req.method) || SIGN_IN_PATHS.has(req.url.split('?')[0] ?? '')) return;
     await signedIn(gate, req);
   });
   const parseJson = api.getDefaultJsonParser('error', 'error');

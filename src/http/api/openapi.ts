@@ -11,6 +11,7 @@ import { errorSchema } from './schemas.ts';
 import { definedRoutes, route, type AnyRouteSpec, serve, successStatus } from './route.ts';
 // Every module declaring routes, so the document (and scripts/gen-api-types.ts) sees them all.
 import './accounts.ts';
+import './admin-accounts.ts';
 import './admin-gc.ts';
 import './charts.ts';
 import './meta.ts';
@@ -18,6 +19,7 @@ import './package-views.ts';
 import './packages.ts';
 import './policies.ts';
 import './session.ts';
+import './oidc.ts';
 import './tokens.ts';
 import './trash.ts';
 import './webhooks.ts';

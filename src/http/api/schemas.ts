@@ -16,6 +16,8 @@ export const userSchema = z
     admin: z.boolean(),
     disabled: z.boolean(),
     createdAt: z.string(),
+    /** Visibility of the user's new packages (their settings). */
+    defaultVisibility: visibilitySchema.optional(),
   })
   .meta({ id: 'User' });
 

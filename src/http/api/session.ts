@@ -46,13 +46,13 @@ export function readCookie(req: FastifyRequest, name: string): string | undefine
   return undefined;
 }
 
-function secure(req: FastifyRequest, baseUrl: string | undefined): boolean {
+export function secureCookie(req: FastifyRequest, baseUrl: string | undefined): boolean {
   return baseUrl ? baseUrl.startsWith('https:') : req.protocol === 'https';
 }
 
-function setCookie(reply: FastifyReply, req: FastifyRequest, baseUrl: string | undefined, value: string, maxAgeSeconds: number): void {
+export function setCookie(reply: FastifyReply, req: FastifyRequest, baseUrl: string | undefined, value: string, maxAgeSeconds: number): void {
   const attrs = [`${SESSION_COOKIE}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAgeSeconds}`];
-  if (secure(req, baseUrl)) attrs.push('Secure');
+  if (secureCookie(req, baseUrl)) attrs.push('Secure');
   reply.header('set-cookie', attrs.join('; '));
 }
 
@@ -77,7 +77,7 @@ export function sessionAuthenticator(sessions: SessionService): (req: FastifyReq
   };
 }
 
-const sessionSchema = z
+export const sessionSchema = z
   .object({
     signedIn: z.boolean(),
     user: userWithOrgsSchema.nullable(),

@@ -4,12 +4,14 @@ import { Alert, Badge, CommandBlock, ConfirmDialog, CopyButton, Empty, KindBadge
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link, navigate, Redirect } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { ChangePasswordTab } from './ChangePassword.tsx';
 import type { CreatedToken, OwnerPackages, PackageListItem, PullSecret, Token } from '../api.gen.ts';
 
 const TABS = [
   { id: 'tokens', label: 'Access tokens' },
   { id: 'pull-secrets', label: 'Kubernetes pull secrets' },
   { id: 'orgs', label: 'Organizations' },
+  { id: 'password', label: 'Password' },
 ] as const;
 
 export function AccountPage({ tab }: { tab: string }) {
@@ -29,7 +31,7 @@ export function AccountPage({ tab }: { tab: string }) {
           ))}
         </nav>
         <div className="settings-main">
-          {current?.id === 'tokens' ? <TokensTab /> : current?.id === 'pull-secrets' ? <PullSecretsTab /> : current?.id === 'orgs' ? <OrgsTab /> : <Redirect to="/-/settings/tokens" />}
+          {current?.id === 'tokens' ? <TokensTab /> : current?.id === 'pull-secrets' ? <PullSecretsTab /> : current?.id === 'orgs' ? <OrgsTab /> : current?.id === 'password' ? <ChangePasswordTab /> : <Redirect to="/-/settings/tokens" />}
         </div>
       </div>
     </section>

@@ -1,8 +1,8 @@
 /**
  * Site administration (`/-/admin/…`), for site admins only. A side navigation with one section per
- * area; garbage collection is the first. Later admin work adds sections to SECTIONS.
+ * area: users, organizations, garbage collection, storage, quotas, the audit log (with filters).
  */
-import { useEffect, useState } from 'react';
+import { type ReactNode, useEffect, useState } from 'react';
 import { ApiError, api, get, messageOf } from '../api.ts';
 import { Alert, Badge, ConfirmDialog, Empty, formatBytes, LoadError, Loading, NoAccess, Time } from '../components.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
@@ -12,13 +12,25 @@ import type { GcRun, GcStatus } from '../api.gen.ts';
 import { AdminStoragePage } from './Trash.tsx';
 import { AdminQuotas } from '../policies.tsx';
 import { AuditLog } from '../audit.tsx';
+import { AdminOrgs, AdminUsers } from './AdminUsers.tsx';
 
 const SECTIONS = [
+  { id: 'users', label: 'Users' },
+  { id: 'orgs', label: 'Organizations' },
   { id: 'gc', label: 'Garbage collection' },
   { id: 'storage', label: 'Storage' },
   { id: 'quotas', label: 'Quotas' },
   { id: 'audit', label: 'Audit log' },
 ] as const;
+
+const SECTION_PAGES: Record<(typeof SECTIONS)[number]['id'], () => ReactNode> = {
+  users: () => <AdminUsers />,
+  orgs: () => <AdminOrgs />,
+  gc: () => <GcSection />,
+  storage: () => <AdminStoragePage />,
+  quotas: () => <AdminQuotas />,
+  audit: () => <AuditLog owner={null} />,
+};
 
 export function AdminPage({ section }: { section: string }) {
   const { user } = useSession();
@@ -38,7 +50,7 @@ export function AdminPage({ section }: { section: string }) {
             </Link>
           ))}
         </nav>
-        <div className="settings-main">{current.id === 'gc' ? <GcSection /> : current.id === 'quotas' ? <AdminQuotas /> : current.id === 'audit' ? <AuditLog owner={null} /> : <AdminStoragePage />}</div>
+        <div className="settings-main">{SECTION_PAGES[current.id]()}</div>
       </div>
     </section>
   );

@@ -1,30 +1,24 @@
 import { type FormEvent, useState } from 'react';
 import { api, get, messageOf } from '../api.ts';
-import { Alert, Badge, ConfirmDialog, Empty, LoadError, Loading } from '../components.tsx';
+import { Badge, Empty, LoadError, Loading } from '../components.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { useConfirm } from '../confirm.tsx';
 import type { Org } from '../api.gen.ts';
 
 export function OrgPage({ org }: { org: string }) {
   useTitle(`${org} · members`);
   const { user } = useSession();
   const load = useLoad(`org|${org}|${user?.username ?? ''}`, () => get<Org>(`/api/v1/orgs/${encodeURIComponent(org)}`));
-  const [error, setError] = useState<string | null>(null);
   if (load.error) return <LoadError error={load.error} what="organization" retry={load.reload} />;
   if (!load.data) return <Loading />;
   const o = load.data;
   const owner = o.viewerRole === 'owner';
-  const act = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await fn();
-      load.reload();
-      return true;
-    } catch (err) {
-      setError(messageOf(err));
-      return false;
-    }
+  /** Runs a change and reloads; its error is shown beside the control that made it (useFieldErrors, useConfirm). */
+  const run = async (fn: () => Promise<unknown>) => {
+    await fn();
+    load.reload();
   };
 
   return (
@@ -46,26 +40,52 @@ export function OrgPage({ org }: { org: string }) {
           <p>You are not a member of {o.name}.</p>
         </Empty>
       ) : null}
-      {error ? <Alert>{error}</Alert> : null}
       {o.viewerRole !== null ? (
         <>
-          <Members o={o} owner={owner} act={act} />
-          <Teams o={o} owner={owner} act={act} />
+          <Members o={o} owner={owner} run={run} />
+          <Teams o={o} owner={owner} run={run} />
         </>
       ) : null}
     </section>
   );
 }
 
-type Act = (fn: () => Promise<unknown>) => Promise<boolean>;
+type Run = (fn: () => Promise<unknown>) => Promise<void>;
 
-function Members({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
+/**
+ * Errors beside the control that caused them: `attempt(key, fn)` runs a change and keeps its
+ * error under `key`; `errorFor(key)` renders it where that control is.
+ */
+function useFieldErrors(run: Run) {
+  const [error, setError] = useState<{ key: string; message: string } | null>(null);
+  const attempt = async (key: string, fn: () => Promise<unknown>): Promise<boolean> => {
+    setError(null);
+    try {
+      await run(fn);
+      return true;
+    } catch (err) {
+      setError({ key, message: messageOf(err) });
+      return false;
+    }
+  };
+  const errorFor = (key: string) =>
+    error?.key === key ? (
+      <div className="small error-text" role="alert">
+        {error.message}
+      </div>
+    ) : null;
+  return { attempt, errorFor };
+}
+
+export function Members({ o, owner, run }: { o: Org; owner: boolean; run: Run }) {
+  const confirm = useConfirm();
+  const { attempt, errorFor } = useFieldErrors(run);
   const [username, setUsername] = useState('');
   const [role, setRole] = useState<'member' | 'owner'>('member');
   const base = `/api/v1/orgs/${encodeURIComponent(o.name)}/members`;
   const add = async (e: FormEvent) => {
     e.preventDefault();
-    if (await act(() => api('PUT', `${base}/${encodeURIComponent(username.trim())}`, { role }))) setUsername('');
+    if (await attempt('add', () => api('PUT', `${base}/${encodeURIComponent(username.trim())}`, { role }))) setUsername('');
   };
   return (
     <section className="card" aria-labelledby="members-title">
@@ -98,10 +118,11 @@ function Members({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
                       <label htmlFor={`member-role-${m.username}`} className="sr-only">
                         Role of {m.username}
                       </label>
-                      <select id={`member-role-${m.username}`} value={m.role} onChange={(e) => void act(() => api('PUT', `${base}/${encodeURIComponent(m.username)}`, { role: e.target.value }))}>
+                      <select id={`member-role-${m.username}`} value={m.role} onChange={(e) => void attempt(`role:${m.username}`, () => api('PUT', `${base}/${encodeURIComponent(m.username)}`, { role: e.target.value }))}>
                         <option value="member">Member</option>
                         <option value="owner">Owner</option>
                       </select>
+                      {errorFor(`role:${m.username}`)}
                     </>
                   ) : (
                     <Badge>{m.role}</Badge>
@@ -109,7 +130,16 @@ function Members({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
                 </td>
                 {owner ? (
                   <td className="actions">
-                    <button type="button" className="btn btn-small btn-danger-outline" onClick={() => void act(() => api('DELETE', `${base}/${encodeURIComponent(m.username)}`))} aria-label={`Remove ${m.username} from ${o.name}`}>
+                    <button type="button" className="btn btn-small btn-danger-outline" onClick={() =>
+                        confirm.ask({
+                          title: `Remove ${m.username} from ${o.name}?`,
+                          body: <p>{m.username} leaves every team of {o.name} and loses the access those teams and the organization gave them. Their own packages are not affected.</p>,
+                          confirmLabel: 'Remove member',
+                          action: () => run(() => api('DELETE', `${base}/${encodeURIComponent(m.username)}`)),
+                        })
+                      }
+                      aria-label={`Remove ${m.username} from ${o.name}`}
+                    >
                       Remove
                     </button>
                   </td>
@@ -135,20 +165,30 @@ function Members({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
           <button type="submit" className="btn btn-primary">
             Add member
           </button>
+          {errorFor('add')}
         </form>
       ) : null}
+      {confirm.dialog}
     </section>
   );
 }
 
-function Teams({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
+export function Teams({ o, owner, run }: { o: Org; owner: boolean; run: Run }) {
+  const { attempt, errorFor } = useFieldErrors(run);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [remove, setRemove] = useState<string | null>(null);
+  const confirm = useConfirm();
   const base = `/api/v1/orgs/${encodeURIComponent(o.name)}/teams`;
+  const remove = (team: string) =>
+    confirm.ask({
+      title: `Delete team ${team}?`,
+      body: <p>Members lose the access granted to the team; they stay members of {o.name}. Grants to the team are removed from every package.</p>,
+      confirmLabel: 'Delete team',
+      action: () => run(() => api('DELETE', `${base}/${encodeURIComponent(team)}`)),
+    });
   const create = async (e: FormEvent) => {
     e.preventDefault();
-    if (await act(() => api('POST', base, { name: name.trim(), description: description.trim() }))) {
+    if (await attempt('create', () => api('POST', base, { name: name.trim(), description: description.trim() }))) {
       setName('');
       setDescription('');
     }
@@ -164,7 +204,7 @@ function Teams({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
           <p>{owner ? 'Create a team below.' : 'Organization owners create teams.'}</p>
         </Empty>
       ) : (
-        o.teams.map((t) => <Team key={t.name} org={o} team={t} owner={owner} act={act} onDelete={() => setRemove(t.name)} />)
+        o.teams.map((t) => <Team key={t.name} org={o} team={t} owner={owner} run={run} onDelete={() => remove(t.name)} />)
       )}
       {owner ? (
         <form className="form" onSubmit={create} aria-label="Create a team">
@@ -180,28 +220,18 @@ function Teams({ o, owner, act }: { o: Org; owner: boolean; act: Act }) {
           <button type="submit" className="btn btn-primary">
             Create team
           </button>
+          {errorFor('create')}
         </form>
       ) : null}
-      <ConfirmDialog
-        open={remove !== null}
-        title={`Delete team ${remove ?? ''}?`}
-        confirmLabel="Delete team"
-        danger
-        onCancel={() => setRemove(null)}
-        onConfirm={() => {
-          const t = remove;
-          setRemove(null);
-          if (t) void act(() => api('DELETE', `${base}/${encodeURIComponent(t)}`));
-        }}
-      >
-        <p>Members lose the access granted to the team.</p>
-      </ConfirmDialog>
+      {confirm.dialog}
     </section>
   );
 }
 
-function Team({ org, team, owner, act, onDelete }: { org: Org; team: Org['teams'][number]; owner: boolean; act: Act; onDelete(): void }) {
+function Team({ org, team, owner, run, onDelete }: { org: Org; team: Org['teams'][number]; owner: boolean; run: Run; onDelete(): void }) {
   const { user } = useSession();
+  const confirm = useConfirm();
+  const { attempt, errorFor } = useFieldErrors(run);
   const [username, setUsername] = useState('');
   const [role, setRole] = useState<'member' | 'maintainer'>('member');
   const maintainer = team.members.some((m) => m.username === user?.username && m.role === 'maintainer');
@@ -230,7 +260,16 @@ function Team({ org, team, owner, act, onDelete }: { org: Org; team: Org['teams'
               {m.username}
               {m.role === 'maintainer' ? <span className="muted"> · maintainer</span> : null}
               {manage ? (
-                <button type="button" className="chip-remove" onClick={() => void act(() => api('DELETE', `${base}/${encodeURIComponent(m.username)}`))} aria-label={`Remove ${m.username} from team ${team.name}`}>
+                <button type="button" className="chip-remove" onClick={() =>
+                    confirm.ask({
+                      title: `Remove ${m.username} from team ${team.name}?`,
+                      body: <p>{m.username} loses the access granted to {team.name}; they stay a member of {org.name}.</p>,
+                      confirmLabel: 'Remove from team',
+                      action: () => run(() => api('DELETE', `${base}/${encodeURIComponent(m.username)}`)),
+                    })
+                  }
+                  aria-label={`Remove ${m.username} from team ${team.name}`}
+                >
                   ×
                 </button>
               ) : null}
@@ -244,7 +283,7 @@ function Team({ org, team, owner, act, onDelete }: { org: Org; team: Org['teams'
           aria-label={`Add a member to ${team.name}`}
           onSubmit={async (e) => {
             e.preventDefault();
-            if (await act(() => api('PUT', `${base}/${encodeURIComponent(username.trim())}`, { role }))) setUsername('');
+            if (await attempt('add', () => api('PUT', `${base}/${encodeURIComponent(username.trim())}`, { role }))) setUsername('');
           }}
         >
           <div className="field grow">
@@ -261,8 +300,10 @@ function Team({ org, team, owner, act, onDelete }: { org: Org; team: Org['teams'
           <button type="submit" className="btn">
             Add
           </button>
+          {errorFor('add')}
         </form>
       ) : null}
+      {confirm.dialog}
     </div>
   );
 }

@@ -2,10 +2,11 @@ import { useEffect, useState } from 'react';
 import { get } from '../api.ts';
 import { CommandBlock, Empty, formatBytes, formatCount, KindBadge, LoadError, Loading, PackageIcon, Time, VisibilityBadge } from '../components.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
-import { Link, navigate, ownerSettingsPath, packagePath, useLocation } from '../router.tsx';
+import { Link, navigate, packagePath, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import type { OwnerPackages, OwnerUsage, PackageKind, QuotaView } from '../api.gen.ts';
 import { quotaText } from '../policies.tsx';
+import { OwnerTabs } from './OwnerTabs.tsx';
 
 const KINDS: { id: '' | PackageKind; label: string }[] = [
   { id: '', label: 'All kinds' },
@@ -67,11 +68,6 @@ export function OwnerPage({ owner }: { owner: string }) {
           <p className="muted">{isOrg ? 'Organization' : data?.ownerKind === 'user' ? 'User' : 'Owner'} · Packages</p>
         </div>
         <div className="head-actions">
-          {isOrg && mine ? (
-            <Link to={`/-/orgs/${encodeURIComponent(owner)}`} className="btn">
-              Members &amp; teams
-            </Link>
-          ) : null}
           {seesStorage ? (
             <Link to={`/${encodeURIComponent(owner)}/-/trash`} className="btn">
               Trash
@@ -82,13 +78,9 @@ export function OwnerPage({ owner }: { owner: string }) {
               Audit log
             </Link>
           ) : null}
-          {manages ? (
-            <Link to={ownerSettingsPath(owner)} className="btn">
-              Settings
-            </Link>
-          ) : null}
         </div>
       </div>
+      <OwnerTabs owner={owner} current="packages" />
       {usage.data ? (
         <p className="muted small usage-line" data-testid="owner-usage">
           Storage: <strong>{formatBytes(usage.data.liveBytes)}</strong> in use

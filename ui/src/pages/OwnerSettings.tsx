@@ -6,6 +6,7 @@ import { TrustSection } from '../trusts.tsx';
 import { PolicySection } from '../policies.tsx';
 import { WebhookSection } from '../webhooks.tsx';
 import { AuditLog } from '../audit.tsx';
+import { DefaultVisibilitySection, OwnerHead, OwnerTabs, useDefaultVisibility } from './OwnerTabs.tsx';
 
 /** `/<owner>/-/settings`: what applies to every package of a user or organization. */
 function useManages(owner: string): boolean {
@@ -30,13 +31,14 @@ export function OwnerAuditPage({ owner }: { owner: string }) {
 export function OwnerSettingsPage({ owner }: { owner: string }) {
   useTitle(`Settings · ${owner}`);
   const manages = useManages(owner);
+  const visibility = useDefaultVisibility(owner);
   if (!manages) return <NoAccess message={`Only ${owner} and the owners of ${owner} can change these settings.`} />;
   return (
     <article className="settings-page" aria-labelledby="owner-settings-title">
-      <p className="crumbs">
-        <Link to={`/${encodeURIComponent(owner)}`}>{owner}</Link>
-      </p>
-      <h1 id="owner-settings-title">Settings for all packages of {owner}</h1>
+      <OwnerHead owner={owner} kind="Settings" />
+      <OwnerTabs owner={owner} current="settings" />
+      <h2 id="owner-settings-title">Settings for all packages of {owner}</h2>
+      {visibility !== undefined ? <DefaultVisibilitySection owner={owner} current={visibility} /> : null}
       <PolicySection kind="owner" api={`/api/v1/owners/${encodeURIComponent(owner)}/policy`} previewApi={`/api/v1/owners/${encodeURIComponent(owner)}/retention/preview`} />
       <TrustSection scope={{ kind: 'owner', owner, api: `/api/v1/owners/${encodeURIComponent(owner)}/trusts` }} />
       <WebhookSection scope={{ kind: 'owner', owner, api: `/api/v1/owners/${encodeURIComponent(owner)}/webhooks` }} />

@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { api, get, messageOf, packageApi } from '../api.ts';
 import { Alert, ConfirmDialog, Empty, LoadError, Loading, NoAccess, shortDigest, VisibilityBadge } from '../components.tsx';
+import { useConfirm } from '../confirm.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
 import { Link, navigate, packagePath } from '../router.tsx';
 import { useSession } from '../session.tsx';
@@ -134,15 +135,22 @@ function AccessSection({ name, owner }: { name: string; owner: string }) {
     const full = kind === 'team' && !s.includes('/') ? `${owner}/${s}` : s;
     if (await put({ subjectKind: kind, subject: full, role })) setSubject('');
   };
-  const remove = async (g: Grant) => {
-    setError(null);
-    try {
-      await api('DELETE', packageApi(name, `/grants?subjectKind=${g.subjectKind}&subject=${encodeURIComponent(g.subject)}`));
-      grants.reload();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+  const removal = useConfirm();
+  const remove = (g: Grant) =>
+    removal.ask({
+      title: `Remove the access of ${g.subject}?`,
+      body: (
+        <p>
+          {g.subjectKind === 'team' ? `Members of team ${g.subject}` : g.subject} lose the {g.role} access granted here to {name}. Access they have through other grants, teams or
+          the package's visibility stays.
+        </p>
+      ),
+      confirmLabel: 'Remove access',
+      action: async () => {
+        await api('DELETE', packageApi(name, `/grants?subjectKind=${g.subjectKind}&subject=${encodeURIComponent(g.subject)}`));
+        grants.reload();
+      },
+    });
 
   return (
     <section className="card settings-section" aria-labelledby="access-title">
@@ -183,7 +191,7 @@ function AccessSection({ name, owner }: { name: string; owner: string }) {
                     </select>
                   </td>
                   <td className="actions">
-                    <button type="button" className="btn btn-small btn-danger-outline" onClick={() => void remove(g)} aria-label={`Remove access of ${g.subject}`}>
+                    <button type="button" className="btn btn-small btn-danger-outline" onClick={() => remove(g)} aria-label={`Remove access of ${g.subject}`}>
                       Remove
                     </button>
                   </td>
@@ -193,6 +201,7 @@ function AccessSection({ name, owner }: { name: string; owner: string }) {
           </table>
         </div>
       ) : null}
+      {removal.dialog}
       <form className="inline-form" onSubmit={add} aria-label="Grant access">
         <div className="field">
           <label htmlFor="grant-kind">Grant to</label>

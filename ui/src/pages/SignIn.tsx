@@ -4,6 +4,7 @@ import { Alert } from '../components.tsx';
 import { useTitle } from '../hooks.ts';
 import { navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
+import { OidcSignInButton } from './OidcSignIn.tsx';
 
 /** Only same-site paths: `next` comes from the URL and must not send people elsewhere. */
 function safeNext(next: string | null): string {
@@ -36,6 +37,7 @@ export function SignInPage() {
   return (
     <section className="signin" aria-labelledby="signin-title">
       <h1 id="signin-title">Sign in to Wharf</h1>
+      {query.get('changed') === '1' && !user ? <Alert kind="success">Your password was changed and you were signed out everywhere. Sign in with the new password.</Alert> : null}
       {user ? <Alert kind="info">You are signed in as {user.username}. Signing in again switches account.</Alert> : null}
       <form className="card form" onSubmit={submit}>
         {error ? <Alert>{error}</Alert> : null}
@@ -50,8 +52,11 @@ export function SignInPage() {
         <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
+        <OidcSignInButton next={next} />
       </form>
-      <p className="muted small center">Command-line clients use a personal access token as their password.</p>
+      <p className="muted small center">
+        Registry clients (docker, podman, helm) keep signing in with a username and password or a personal access token, also for accounts that sign in here through a provider.
+      </p>
     </section>
   );
 }
