@@ -32,6 +32,9 @@ import { RetentionService } from './services/policies/retention-service.ts';
 import { UsageService } from './services/usage.ts';
 import { SYSTEM } from './auth/principal.ts';
 import { UploadService } from './services/uploads.ts';
+import { ProxyDirectory } from './services/proxy/directory.ts';
+import { ProxyAdminService } from './services/proxy/admin.ts';
+import { ProxyPullService } from './services/proxy/pull.ts';
 import { FsStore } from './storage/fs.ts';
 import { MemoryStore } from './storage/memory.ts';
 import type { BlobStore, UploadStore } from './storage/types.ts';
@@ -49,6 +52,9 @@ export interface Wharf {
   metadata: Metadata;
   events: EventBus<RegistryEvents>;
   registry: RegistryService;
+  /** Pull-through cache (ADR 0017). */
+  proxy: ProxyPullService;
+  proxyAdmin: ProxyAdminService;
   uploads: UploadService;
   access: AccessServices;
   packages: PackageService;
@@ -212,6 +218,21 @@ export async function createWharf(
   if (config.auth.enabled) await ensureAdmin(config.auth, metadata, clock, logger);
   const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days, tagPolicy, outbox });
   const usage = new UsageService({ metadata, authz: access.authz });
+  const proxyDirectory = new ProxyDirectory({ metadata, clock, credentialKey: config.proxy.credentialKey, timeoutMs: config.proxy.timeoutSeconds * 1000 });
+  const proxyAdmin = new ProxyAdminService({ metadata, directory: proxyDirectory, clock, credentialKey: config.proxy.credentialKey });
+  const proxy = new ProxyPullService({
+    metadata,
+    registry,
+    uploads,
+    blobs: store,
+    authz: access.authz,
+    directory: proxyDirectory,
+    clock,
+    log: logger.child({ component: 'proxy' }),
+    manifestMaxBytes: config.limits.manifestMaxBytes,
+    leaseMs: config.proxy.fetchLeaseSeconds * 1000,
+    metrics: metrics ?? undefined,
+  });
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
   const webhooks = new WebhookService({ metadata, packages, clock, allowPrivateTargets: wh.allowPrivateTargets, publicHost, onQueued: () => deliveries.wake() });
   const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
@@ -276,6 +297,8 @@ export async function createWharf(
     ready: () => metadata.ping(),
     gcAdmin,
     webhooks,
+    proxy,
+    proxyAdmin,
     ...(metrics ? { metrics: { metrics, token: config.metrics.token, serve: config.metrics.port === undefined, auth: metrics, tokens: metrics } } : {}),
   });
   const server = app.server;
@@ -304,6 +327,8 @@ export async function createWharf(
     metadata,
     events,
     registry,
+    proxy,
+    proxyAdmin,
     uploads,
     access,
     packages,
@@ -329,6 +354,7 @@ export async function createWharf(
       clearInterval(purge);
       tls?.stop();
       await jobs.stop();
+      await proxy.close();
       await deliveries.stop();
       await metricsApp?.close();
       await app.close();

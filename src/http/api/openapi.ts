@@ -17,6 +17,7 @@ import './meta.ts';
 import './package-views.ts';
 import './packages.ts';
 import './policies.ts';
+import './proxies.ts';
 import './session.ts';
 import './tokens.ts';
 import './trash.ts';
