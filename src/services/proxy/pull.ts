@@ -93,6 +93,14 @@ export class ProxyPullService {
   // ---- manifests -----------------------------------------------------------------------------
 
   async manifest(upstream: Upstream, repo: RepoName, ref: Reference): Promise<ManifestRecord> {
+    try {
+      return await this.resolveManifest(upstream, repo, ref);
+    } catch (err) {
+      throw err instanceof UpstreamError ? registryErrorOf(err, { name: repo }) : err;
+    }
+  }
+
+  private async resolveManifest(upstream: Upstream, repo: RepoName, ref: Reference): Promise<ManifestRecord> {
     refuseExcluded(upstream, repo);
     const local = await this.local(repo, ref);
     if (ref.kind === 'digest') {
@@ -204,7 +212,7 @@ export class ProxyPullService {
     const chunks: Buffer[] = [];
     let total = 0;
     if (res.body) {
-      for await (const chunk of res.body) {
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
         total += chunk.length;
         if (total > max) {
           await res.body.cancel().catch(() => undefined);
@@ -302,7 +310,7 @@ export class ProxyPullService {
       await release();
       if (err instanceof UpstreamError) {
         await this.failed(upstream, 'blob', err.message);
-        throw new RegistryError(err.failure === 'rate-limited' ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', err.message, { digest });
+        throw registryErrorOf(err, { digest });
       }
       throw err;
     }
@@ -333,7 +341,7 @@ export class ProxyPullService {
     const held: { chunk: Buffer | null; bytes: number } = { chunk: null, bytes: 0 };
     const metrics = this.deps.metrics;
     async function* tee(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of body) {
+      for await (const chunk of body as AsyncIterable<Uint8Array>) {
         if (held.chunk) await send(client, held.chunk);
         held.chunk = Buffer.from(chunk);
         held.bytes += chunk.length;
@@ -394,6 +402,15 @@ export class ProxyPullService {
       await this.deps.metadata.proxies.count(owner, c.hits, c.misses).catch((err: unknown) => this.deps.log.warn({ err, owner }, 'proxy counters not saved'));
     }
   }
+}
+
+/**
+ * What the client is told when the upstream failed and nothing cached could stand in: 429 when
+ * the upstream rate-limits (the client should slow down too), else 503 with the reason (an
+ * upstream refusing the proxy's own credentials is the operator's problem, not the client's).
+ */
+function registryErrorOf(err: UpstreamError, detail: Record<string, unknown>): RegistryError {
+  return new RegistryError(err.failure === 'rate-limited' ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', err.message, detail);
 }
 
 /** Writes to the client unless it went away; waits while its buffer is full (or until it closes). */
