@@ -108,7 +108,7 @@ export class ProxyAdminService {
    * Creates the proxy organization `name` (or binds an existing organization that has no packages)
    * with `visibility` as its packages' default; the creating administrator becomes its owner.
    */
-  async create(actor: Principal, name: string, input: ProxyInput, visibility: Visibility = 'private'): Promise<ProxyView> {
+  async create(actor: Principal, name: string, input: ProxyInput, visibility: Visibility = 'private', opts: { owner?: string | undefined } = {}): Promise<ProxyView> {
     requireAdmin(actor);
     validateOwnerName(name);
     const settings = this.settings(input, null);
@@ -121,7 +121,11 @@ export class ProxyAdminService {
         if ((await m.packages.listByOwner(name)).length > 0) throw new RegistryError('CONFLICT', `organization ${name} has packages; a proxy organization holds only cached ones`);
       } else {
         if (!(await m.accounts.create({ name, kind: 'org', now }))) throw new RegistryError('CONFLICT', `${name} is taken`);
-        if (actor.kind === 'user') await m.memberships.setOrgMember(name, actor.name, 'owner');
+        const owner = opts.owner ?? (actor.kind === 'user' ? actor.name : undefined);
+        if (owner !== undefined) {
+          if ((await m.accounts.get(owner))?.kind !== 'user') throw new RegistryError('BAD_REQUEST', `owner ${owner} is not a user`);
+          await m.memberships.setOrgMember(name, owner, 'owner');
+        }
       }
       await m.accounts.update(name, { defaultVisibility: visibility });
       await m.proxies.create(name, settings, actor.name || 'system', now);
