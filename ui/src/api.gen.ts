@@ -413,6 +413,23 @@ export type PolicyView = {
   updatedBy: string | null;
 };
 
+export type Proxy = {
+  name: string;
+  url: string;
+  username: string | null;
+  hasPassword: boolean;
+  allow: string[];
+  deny: string[];
+  tagTtlSeconds: number;
+  hits: number;
+  misses: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+};
+
 export type PullSecret = {
   token: string;
   tokenId: string;
@@ -749,6 +766,24 @@ export interface Operations {
     };
     response: CreatedWebhook;
   };
+  /** Create a proxy organization bound to an upstream registry (site admins) */
+  createProxy: {
+    method: 'POST';
+    path: '/api/v1/admin/proxies';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: {
+      name: string;
+      url: string;
+      username?: string | null;
+      password?: string | null;
+      allow?: string[];
+      deny?: string[];
+      tagTtlSeconds?: number;
+      visibility?: "private" | "internal" | "public";
+    };
+    response: Proxy;
+  };
   /** A read-only token for packages and the kubectl line, Secret YAML and .dockerconfigjson */
   createPullSecret: {
     method: 'POST';
@@ -832,6 +867,17 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: TrashEntry;
+  };
+  /** Unbind the upstream; the organization and its cached packages stay (site admins) */
+  deleteProxy: {
+    method: 'DELETE';
+    path: '/api/v1/admin/proxies/{name}';
+    params: {
+      name: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: undefined;
   };
   /** Delete a team (org owners) */
   deleteTeam: {
@@ -1012,6 +1058,17 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: PackageView;
+  };
+  /** One proxy organization (site admins) */
+  getProxy: {
+    method: 'GET';
+    path: '/api/v1/admin/proxies/{name}';
+    params: {
+      name: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: Proxy;
   };
   /** The signed-in user of the session cookie and its CSRF token (always 200) */
   getSession: {
@@ -1219,6 +1276,15 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: Webhook[];
+  };
+  /** Proxy organizations: upstream, hit/miss counts, last upstream error (site admins) */
+  listProxies: {
+    method: 'GET';
+    path: '/api/v1/admin/proxies';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: Proxy[];
   };
   /** Every owner's usage and quota (site admins) */
   listQuotas: {
@@ -1628,6 +1694,24 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: WebhookDelivery;
+  };
+  /** Change the upstream, credentials (password null removes it), patterns or tag TTL (site admins) */
+  updateProxy: {
+    method: 'PATCH';
+    path: '/api/v1/admin/proxies/{name}';
+    params: {
+      name: string;
+    };
+    query: Record<string, never>;
+    body: {
+      url?: string;
+      username?: string | null;
+      password?: string | null;
+      allow?: string[];
+      deny?: string[];
+      tagTtlSeconds?: number;
+    };
+    response: Proxy;
   };
   /** Update a user (site admins) */
   updateUser: {
