@@ -17,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import { createWharf, type Wharf } from '../../src/main.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { chartTgz } from '../helpers/charts.ts';
 import { addIndex, type ClientEnv, createClientEnv, type Descriptor, findBinary, missingClients, randomFiles, runOk, umociImage } from '../helpers/clients.ts';
@@ -36,6 +38,8 @@ describe('pull-through cache', { skip }, () => {
   let upstream: DistributionUpstream & { dir: string };
   let fwd: Forwarder;
   let wharf: TestApp;
+  let replica: Wharf;
+  let url2 = '';
   let host = '';
   let url = '';
   let clients: ClientEnv;
@@ -56,8 +60,13 @@ describe('pull-through cache', { skip }, () => {
     token = await startTokenServer(UPSTREAM_USER, dir);
     upstream = await startDistributionUpstream({ kind: 'token', token }, 'proxy-upstream-token');
     fwd = await startForwarder(upstream.url);
-    wharf = await buildTestApp({ auth: { enabled: 'true', admin: { password: ADMIN.password } }, proxy: { credentialKey: CREDENTIAL_KEY } });
+    // Two replicas on one database and one blob store (the scale profile's S3 + PostgreSQL, else
+    // files + SQLite), so concurrent cold pulls can be spread over both.
+    const shared = process.env['WHARF_TEST_PROFILE'] === 'scale' ? {} : { storage: { driver: 'fs', fs: { root: join(dir, 'blobs') } }, database: { sqlite: { path: join(dir, 'wharf.db') } } };
+    wharf = await buildTestApp({ ...shared, auth: { enabled: 'true', admin: { password: ADMIN.password } }, proxy: { credentialKey: CREDENTIAL_KEY } });
     url = await wharf.app.listen({ host: '127.0.0.1', port: 0 });
+    replica = await createWharf(wharf.config, { logger: pino({ level: 'silent' }) });
+    url2 = await replica.app.listen({ host: '127.0.0.1', port: 0 });
     host = new URL(url).host;
     clients = await createClientEnv([host, upstream.host, fwd.host]);
     helmEnv = { HELM_CACHE_HOME: join(dir, 'helm-cache'), HELM_DATA_HOME: join(dir, 'helm-data'), HOME: join(dir, 'home') };
@@ -86,6 +95,7 @@ describe('pull-through cache', { skip }, () => {
 
   after(async () => {
     await clients?.cleanup();
+    await replica?.close();
     await wharf?.close();
     await fwd?.stop();
     await upstream?.stop();
@@ -207,9 +217,24 @@ describe('pull-through cache', { skip }, () => {
     const manifest = (await (await v2('GET', 'hub/library/big/manifests/1')).json()) as { layers: { digest: string; size: number }[] };
     const layer = manifest.layers[0];
     assert.ok(layer && layer.size > 10 * 1024 * 1024);
-    const bodies = await Promise.all(Array.from({ length: 16 }, async () => Buffer.from(await (await v2('GET', `hub/library/big/blobs/${layer.digest}`)).arrayBuffer())));
+    const bodies = await Promise.all(Array.from({ length: 8 }, async () => Buffer.from(await (await v2('GET', `hub/library/big/blobs/${layer.digest}`)).arrayBuffer())));
     for (const b of bodies) assert.equal(sha(b), layer.digest);
     assert.equal(fwd.blobGets.get(layer.digest), 1);
+  });
+
+  test('concurrent cold pulls of one blob on two replicas fetch it from the upstream once (a lease in the database)', async () => {
+    // A repository not pulled yet, with the same content as library/big upstream.
+    await upstreamCopy([`oci:${fx.layout}:big`, `docker://${upstream.host}/library/big-too:1`]);
+    const big = (await (await v2('GET', 'hub/library/big-too/manifests/1')).json()) as { layers: { digest: string; size: number }[] };
+    const layer = big.layers[0];
+    assert.ok(layer);
+    const before = fwd.blobGets.get(layer.digest) ?? 0;
+    const get = (base: string) => fetch(`${base}/v2/hub/library/big-too/blobs/${layer.digest}`, { headers: { authorization: ADMIN_AUTH } }).then(async (r) => Buffer.from(await r.arrayBuffer()));
+    // The blob was fetched for hub/library/big already: another repository links it after a fetch
+    // of its own (the upstream decides what each repository holds), still once for all 8 pulls.
+    const bodies = await Promise.all(Array.from({ length: 8 }, (_, i) => get(i % 2 === 0 ? url : url2)));
+    for (const b of bodies) assert.equal(sha(b), layer.digest);
+    assert.equal((fwd.blobGets.get(layer.digest) ?? 0) - before, 1);
   });
 
   test('a client that goes away mid-blob leaves nothing half-visible; the blob is complete when it appears', async () => {
