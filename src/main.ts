@@ -224,7 +224,6 @@ export async function createWharf(
     metadata,
     registry,
     uploads,
-    blobs: store,
     authz: access.authz,
     directory: proxyDirectory,
     clock,

@@ -295,6 +295,27 @@ describe('pull-through cache', { skip }, () => {
     }
   });
 
+  test('a second Wharf as the upstream (its own token service, Basic credentials for the token)', async () => {
+    const other = await buildTestApp({ auth: { enabled: 'true', admin: { password: 'other-admin-password' } } });
+    try {
+      const otherUrl = await other.app.listen({ host: '127.0.0.1', port: 0 });
+      const otherHost = new URL(otherUrl).host;
+      const env = await createClientEnv([otherHost]);
+      try {
+        await env.runOk('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', 'admin:other-admin-password', `oci:${fx.layout}:multi`, `docker://${otherHost}/acme/multi:1`, '--all'], { timeoutMs: 120_000 });
+      } finally {
+        await env.cleanup();
+      }
+      assert.equal((await api('POST', '/api/v1/admin/proxies', { name: 'peer', url: otherUrl, username: 'admin', password: 'other-admin-password' })).status, 201);
+      const out = join(dir, 'peer');
+      await clients.runOk('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${host}/peer/acme/multi:1`, `oci:${out}:multi`], { timeoutMs: 120_000 });
+      const res = await v2('HEAD', 'peer/acme/multi/manifests/1');
+      assert.equal(res.headers.get('docker-content-digest'), fx.index.digest);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('an upstream that lies about a blob: refused, nothing stored', async () => {
     const real = randomBytes(64 * 1024);
     const digest = sha(real);

@@ -22,7 +22,6 @@ import type { Metadata } from '../../metadata/metadata.ts';
 import type { ManifestRecord } from '../../metadata/registry.ts';
 import { type Digest, digestAlgorithm, digestOf, isDigest } from '../../oci/digest.ts';
 import { ownerOf, type Reference, type RepoName, type Tag } from '../../oci/name.ts';
-import type { BlobStore } from '../../storage/types.ts';
 import type { AuthzService } from '../authz.ts';
 import type { BlobReadResult, RegistryService } from '../registry.ts';
 import type { UploadService } from '../uploads.ts';
@@ -41,7 +40,6 @@ export interface ProxyPullDeps {
   metadata: Metadata;
   registry: RegistryService;
   uploads: UploadService;
-  blobs: BlobStore;
   authz: AuthzService;
   directory: ProxyDirectory;
   clock: () => number;
