@@ -193,6 +193,8 @@ export interface Forwarder {
   manifestRequests: { method: string; ref: string }[];
   /** Bytes of blob bodies sent on. */
   blobBytes: number;
+  /** When set, blob bodies are sent at about this many bytes per second (a slow upstream). */
+  blobBytesPerSecond: number | null;
   stop(): Promise<void>;
 }
 
@@ -202,7 +204,7 @@ export interface Forwarder {
  */
 export async function startForwarder(target: string): Promise<Forwarder> {
   const t = new URL(target);
-  const f: Forwarder = { url: '', host: '', mode: 'pass', blobGets: new Map(), manifestRequests: [], blobBytes: 0, stop: async () => {} };
+  const f: Forwarder = { url: '', host: '', mode: 'pass', blobGets: new Map(), manifestRequests: [], blobBytes: 0, blobBytesPerSecond: null, stop: async () => {} };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (f.mode === 'down') {
       req.socket.destroy();
@@ -220,7 +222,27 @@ export async function startForwarder(target: string): Promise<Forwarder> {
     const up = httpRequest({ host: t.hostname, port: t.port, method: req.method, path, headers: { ...req.headers, host: t.host } }, (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
       if (blob) upRes.on('data', (c: Buffer) => (f.blobBytes += c.length));
-      upRes.pipe(res);
+      const rate = f.blobBytesPerSecond;
+      if (!blob || rate === null) {
+        upRes.pipe(res);
+        return;
+      }
+      // Slow: 64 KiB slices, paced to the rate.
+      void (async () => {
+        try {
+          for await (const chunk of upRes as AsyncIterable<Buffer>) {
+            for (let i = 0; i < chunk.length; i += 64 * 1024) {
+              if (res.destroyed) return;
+              const slice = chunk.subarray(i, i + 64 * 1024);
+              res.write(slice);
+              await sleep((slice.length / rate) * 1000);
+            }
+          }
+          res.end();
+        } catch {
+          res.destroy();
+        }
+      })();
     });
     up.on('error', () => {
       if (!res.headersSent) res.writeHead(502).end();
