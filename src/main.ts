@@ -236,6 +236,7 @@ export async function createWharf(
   const webhooks = new WebhookService({ metadata, packages, clock, allowPrivateTargets: wh.allowPrivateTargets, publicHost, onQueued: () => deliveries.wake() });
   const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
   jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
+  jobs.schedule(proxy.syncJob(), config.proxy.syncIntervalSeconds * 1000, {});
   const policies = new PolicyService({ metadata, authz: access.authz, tagPolicy, clock });
   const parser = new ChartParser({
     workers: config.charts.parseWorkers,

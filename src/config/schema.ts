@@ -297,6 +297,8 @@ export const configSchema = z.object({
        * (renewed while bytes flow); a replica killed mid-fetch lets another take over after this.
        */
       fetchLeaseSeconds: z.coerce.number().int().min(5).max(3600).default(30),
+      /** How often the `proxy.sync` job fetches each proxy's `sync` references ahead of pulls (once across replicas); 0 = never. */
+      syncIntervalSeconds: z.coerce.number().int().min(0).default(3600),
     })
     .prefault({}),
   charts: z

@@ -10,6 +10,7 @@ export interface ProxyUpstreamsTable {
   allow: string;
   deny: string;
   tag_ttl_seconds: number;
+  sync: string;
   hits: number;
   misses: number;
   last_error: string | null;
@@ -37,6 +38,8 @@ export interface ProxyRecord {
   allow: string[];
   deny: string[];
   tagTtlSeconds: number;
+  /** `path:tag` references the `proxy.sync` job fetches ahead of pulls. */
+  sync: string[];
   hits: number;
   misses: number;
   lastError: string | null;
@@ -55,6 +58,7 @@ function record(r: ProxyUpstreamsTable): ProxyRecord {
     allow: JSON.parse(r.allow) as string[],
     deny: JSON.parse(r.deny) as string[],
     tagTtlSeconds: Number(r.tag_ttl_seconds),
+    sync: JSON.parse(r.sync) as string[],
     hits: Number(r.hits),
     misses: Number(r.misses),
     lastError: r.last_error,
@@ -65,7 +69,7 @@ function record(r: ProxyUpstreamsTable): ProxyRecord {
   };
 }
 
-export type ProxySettings = Pick<ProxyRecord, 'url' | 'username' | 'sealedPassword' | 'allow' | 'deny' | 'tagTtlSeconds'>;
+export type ProxySettings = Pick<ProxyRecord, 'url' | 'username' | 'sealedPassword' | 'allow' | 'deny' | 'tagTtlSeconds' | 'sync'>;
 
 /** Proxy organizations and their upstreams. */
 export class ProxyStore {
@@ -85,6 +89,7 @@ export class ProxyStore {
         allow: JSON.stringify(s.allow),
         deny: JSON.stringify(s.deny),
         tag_ttl_seconds: s.tagTtlSeconds,
+        sync: JSON.stringify(s.sync),
         hits: 0,
         misses: 0,
         last_error: null,
@@ -99,7 +104,7 @@ export class ProxyStore {
   async update(owner: string, s: ProxySettings, now: number): Promise<boolean> {
     const res = await this.db
       .updateTable('proxy_upstreams')
-      .set({ url: s.url, username: s.username, sealed_password: s.sealedPassword, allow: JSON.stringify(s.allow), deny: JSON.stringify(s.deny), tag_ttl_seconds: s.tagTtlSeconds, updated_at: now })
+      .set({ url: s.url, username: s.username, sealed_password: s.sealedPassword, allow: JSON.stringify(s.allow), deny: JSON.stringify(s.deny), tag_ttl_seconds: s.tagTtlSeconds, sync: JSON.stringify(s.sync), updated_at: now })
       .where('owner', '=', owner)
       .executeTakeFirst();
     return res.numUpdatedRows > 0n;

@@ -262,6 +262,24 @@ describe('pull-through cache', { skip }, () => {
     assert.equal(sha(again), layer.digest);
   });
 
+  test('periodic sync: the proxy.sync job fetches its references ahead of any pull', async () => {
+    await upstreamCopy([`oci:${fx.layout}:v2`, `docker://${upstream.host}/library/synced:1`]);
+    assert.equal((await api('PATCH', '/api/v1/admin/proxies/hub', { sync: ['library/synced:1'] })).status, 200);
+    const outcome = await wharf.jobs.run(wharf.proxy.syncJob(), { options: {}, trigger: 'api' });
+    assert.equal(outcome.status, 'succeeded');
+    assert.ok(outcome.status === 'succeeded' && outcome.summary['blobs'] === 2 && outcome.summary['failed'] === 0, JSON.stringify(outcome));
+    // Now pullable with the upstream unreachable: everything was fetched by the job.
+    fwd.mode = 'down';
+    try {
+      const out = join(dir, 'synced');
+      await clients.runOk('skopeo', ['copy', '--src-tls-verify=false', `docker://${host}/hub/library/synced:1`, `oci:${out}:1`], { timeoutMs: 120_000 });
+    } finally {
+      fwd.mode = 'pass';
+    }
+    const bad = await api('PATCH', '/api/v1/admin/proxies/hub', { sync: ['no-tag-here'] });
+    assert.equal(bad.status, 400);
+  });
+
   test('pushes into a proxy organization are refused with DENIED and the reason', async () => {
     const r = await clients.run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${fx.layout}:v1`, `docker://${host}/hub/library/mine:1`], { timeoutMs: 60_000 });
     assert.notEqual(r.code, 0);

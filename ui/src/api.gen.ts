@@ -421,6 +421,7 @@ export type Proxy = {
   allow: string[];
   deny: string[];
   tagTtlSeconds: number;
+  sync: string[];
   hits: number;
   misses: number;
   lastError: string | null;
@@ -780,6 +781,7 @@ export interface Operations {
       allow?: string[];
       deny?: string[];
       tagTtlSeconds?: number;
+      sync?: string[];
       visibility?: "private" | "internal" | "public";
     };
     response: Proxy;
@@ -1710,6 +1712,7 @@ export interface Operations {
       allow?: string[];
       deny?: string[];
       tagTtlSeconds?: number;
+      sync?: string[];
     };
     response: Proxy;
   };

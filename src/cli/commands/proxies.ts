@@ -36,6 +36,7 @@ const settingOptions = {
   allow: { type: 'string', value: 'GLOBS', description: 'comma-separated upstream repository patterns to mirror, e.g. library/*,bitnami/**' },
   deny: { type: 'string', value: 'GLOBS', description: 'comma-separated upstream repository patterns never to mirror' },
   'tag-ttl': { type: 'string', value: 'SECONDS', description: 'how long a cached tag is served before it is checked upstream (default 3600)' },
+  sync: { type: 'string', value: 'REFS', description: 'comma-separated path:tag references the proxy.sync job fetches ahead of pulls, e.g. library/alpine:3.20' },
 } as const;
 
 function ttl(raw: string | undefined): number | undefined {
@@ -64,7 +65,7 @@ export const proxyCommands: readonly Command[] = [
       const proxies = await service(runtime);
       const password = options['password-stdin'] ? await runtime.stdin() : undefined;
       const visibility = options.visibility === 'internal' || options.visibility === 'public' ? options.visibility : 'private';
-      const view = await proxies.create(SYSTEM, args.NAME, { url: args.URL, username: options.username ?? null, password, allow: list(options.allow), deny: list(options.deny), tagTtlSeconds: ttl(options['tag-ttl']) }, visibility, { owner: options.owner });
+      const view = await proxies.create(SYSTEM, args.NAME, { url: args.URL, username: options.username ?? null, password, allow: list(options.allow), deny: list(options.deny), tagTtlSeconds: ttl(options['tag-ttl']), sync: list(options.sync) }, visibility, { owner: options.owner });
       if (json) out.json(view);
       else out.line(`created proxy organization ${view.name} mirroring ${view.url}`);
     },
@@ -87,7 +88,7 @@ export const proxyCommands: readonly Command[] = [
     json: true,
     async run({ args, options, json, out, runtime }) {
       const password = options['password-stdin'] ? await runtime.stdin() : undefined;
-      const view = await (await service(runtime)).update(SYSTEM, args.NAME, { url: options.url, username: options.username, password, allow: list(options.allow), deny: list(options.deny), tagTtlSeconds: ttl(options['tag-ttl']) });
+      const view = await (await service(runtime)).update(SYSTEM, args.NAME, { url: options.url, username: options.username, password, allow: list(options.allow), deny: list(options.deny), tagTtlSeconds: ttl(options['tag-ttl']), sync: list(options.sync) });
       if (json) out.json(view);
       else out.line(`updated proxy ${view.name}`);
     },

@@ -24,6 +24,7 @@ const proxySchema = z
     allow: z.array(z.string()),
     deny: z.array(z.string()),
     tagTtlSeconds: z.number(),
+    sync: z.array(z.string()),
     hits: z.number(),
     misses: z.number(),
     lastError: z.string().nullable(),
@@ -42,6 +43,8 @@ const settings = {
   allow: patterns.optional(),
   deny: patterns.optional(),
   tagTtlSeconds: z.number().int().min(0).max(365 * 86_400).optional(),
+  /** `path:tag` references the periodic `proxy.sync` job keeps fetched ahead of pulls. */
+  sync: z.array(z.string().min(3).max(512)).max(1000).optional(),
 };
 
 const nameParams = z.object({ name: z.string().min(1).max(255) });

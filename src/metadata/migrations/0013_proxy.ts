@@ -25,6 +25,8 @@ export function proxy(t: ColumnTypes): Migration {
         .addColumn('allow', 'text', (c) => c.notNull())
         .addColumn('deny', 'text', (c) => c.notNull())
         .addColumn('tag_ttl_seconds', t.int, (c) => c.notNull())
+        // JSON array of `path:tag` the periodic `proxy.sync` job keeps fetched ahead of pulls.
+        .addColumn('sync', 'text', (c) => c.notNull().defaultTo('[]'))
         .addColumn('hits', t.int, (c) => c.notNull().defaultTo(0))
         .addColumn('misses', t.int, (c) => c.notNull().defaultTo(0))
         .addColumn('last_error', 'text')

@@ -10,6 +10,7 @@ import { RegistryError } from '../../errors.ts';
 import { seal } from '../../lib/sealed.ts';
 import type { Metadata } from '../../metadata/metadata.ts';
 import type { ProxyRecord, ProxySettings } from '../../metadata/proxies.ts';
+import { isRepoName } from '../../oci/name.ts';
 import { actorFields } from '../audit.ts';
 import { validateOwnerName } from '../accounts.ts';
 import type { ProxyDirectory } from './directory.ts';
@@ -22,6 +23,8 @@ export interface ProxyInput {
   allow?: string[] | undefined;
   deny?: string[] | undefined;
   tagTtlSeconds?: number | undefined;
+  /** `path:tag` references kept fetched by the periodic `proxy.sync` job. */
+  sync?: string[] | undefined;
 }
 
 /** What an administrator sees of a proxy: never the password, only whether one is stored. */
@@ -33,6 +36,7 @@ export interface ProxyView {
   allow: string[];
   deny: string[];
   tagTtlSeconds: number;
+  sync: string[];
   hits: number;
   misses: number;
   lastError: string | null;
@@ -60,6 +64,7 @@ export function proxyView(r: ProxyRecord): ProxyView {
     allow: r.allow,
     deny: r.deny,
     tagTtlSeconds: r.tagTtlSeconds,
+    sync: r.sync,
     hits: r.hits,
     misses: r.misses,
     lastError: r.lastError,
@@ -85,6 +90,17 @@ function upstreamUrl(raw: string): string {
   if (u.username || u.password) throw new RegistryError('BAD_REQUEST', 'put upstream credentials in username and password, not in the URL');
   if (u.search || u.hash) throw new RegistryError('BAD_REQUEST', 'the upstream URL takes no query or fragment');
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+/** A `path:tag` reference of the sync list, checked here so the job never meets a bad one. */
+function syncRef(ref: string): string {
+  const i = ref.lastIndexOf(':');
+  const path = ref.slice(0, i);
+  const tag = ref.slice(i + 1);
+  if (i <= 0 || !isRepoName(path) || !/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(tag)) {
+    throw new RegistryError('BAD_REQUEST', `sync entry ${ref} is not an upstream repository and tag (library/alpine:3.20)`);
+  }
+  return ref;
 }
 
 export class ProxyAdminService {
@@ -146,6 +162,7 @@ export class ProxyAdminService {
         allow: input.allow ?? current.allow,
         deny: input.deny ?? current.deny,
         tagTtlSeconds: input.tagTtlSeconds ?? current.tagTtlSeconds,
+        sync: input.sync ?? current.sync,
       },
       current,
     );
@@ -192,6 +209,7 @@ export class ProxyAdminService {
       allow: input.allow ?? [],
       deny: input.deny ?? [],
       tagTtlSeconds: input.tagTtlSeconds ?? DEFAULT_TAG_TTL_SECONDS,
+      sync: (input.sync ?? []).map(syncRef),
     };
   }
 }

@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { SYSTEM } from '../../auth/principal.ts';
@@ -21,7 +22,9 @@ import { RegistryError } from '../../errors.ts';
 import type { Metadata } from '../../metadata/metadata.ts';
 import type { ManifestRecord } from '../../metadata/registry.ts';
 import { type Digest, digestAlgorithm, digestOf, isDigest } from '../../oci/digest.ts';
-import { ownerOf, type Reference, type RepoName, type Tag } from '../../oci/name.ts';
+import { ownerOf, parseRepoName, parseTag, type Reference, type RepoName, type Tag } from '../../oci/name.ts';
+import { parseManifest } from '../../oci/manifest.ts';
+import type { Job } from '../jobs/runner.ts';
 import type { AuthzService } from '../authz.ts';
 import type { BlobReadResult, RegistryService } from '../registry.ts';
 import type { UploadService } from '../uploads.ts';
@@ -98,7 +101,8 @@ export class ProxyPullService {
     }
   }
 
-  private async resolveManifest(upstream: Upstream, repo: RepoName, ref: Reference): Promise<ManifestRecord> {
+  /** `force`: check a cached tag upstream whatever its TTL (the sync job). */
+  private async resolveManifest(upstream: Upstream, repo: RepoName, ref: Reference, force = false): Promise<ManifestRecord> {
     refuseExcluded(upstream, repo);
     const local = await this.local(repo, ref);
     if (ref.kind === 'digest') {
@@ -109,7 +113,7 @@ export class ProxyPullService {
     if (!local) return this.miss(upstream, repo, ref);
     const now = this.deps.clock();
     const check = await this.deps.metadata.proxies.tagCheck(repo, ref.tag);
-    if (check && check.digest === local.digest && now - check.checkedAt < upstream.record.tagTtlSeconds * 1000) return this.hit(upstream, 'manifest', local);
+    if (!force && check && check.digest === local.digest && now - check.checkedAt < upstream.record.tagTtlSeconds * 1000) return this.hit(upstream, 'manifest', local);
     let current: Digest | null;
     try {
       current = await this.headTag(upstream, repo, ref.tag);
@@ -374,6 +378,65 @@ export class ProxyPullService {
     return { kind: 'fetching', size, stream: client };
   }
 
+  // ---- periodic sync ------------------------------------------------------------------------------
+
+  /**
+   * `proxy.sync`: for every proxy's `sync` references, the tag is checked upstream (whatever its
+   * TTL) and everything it names — an index's child manifests, every blob — fetched ahead of the
+   * first pull. Idempotent: what is cached is skipped, so a run killed midway is resumed by the next.
+   */
+  syncJob(): Job<Record<string, never>, Record<string, unknown>> {
+    return {
+      name: 'proxy.sync',
+      run: async (ctx) => {
+        const summary = { proxies: 0, references: 0, manifests: 0, blobs: 0, failed: 0 };
+        for (const record of await this.deps.metadata.proxies.list()) {
+          if (record.sync.length === 0) continue;
+          const upstream = await this.deps.directory.of(record.owner);
+          if (!upstream) continue;
+          summary.proxies++;
+          for (const ref of record.sync) {
+            if (ctx.signal.aborted) return summary;
+            const i = ref.lastIndexOf(':');
+            try {
+              const repo = parseRepoName(`${record.owner}/${ref.slice(0, i)}`);
+              const got = await this.prefetch(upstream, repo, { kind: 'tag', tag: parseTag(ref.slice(i + 1)) }, ctx.signal);
+              summary.manifests += got.manifests;
+              summary.blobs += got.blobs;
+              summary.references++;
+            } catch (err) {
+              summary.failed++;
+              ctx.log.warn({ err, proxy: record.owner, ref }, 'proxy sync of a reference failed');
+            }
+            ctx.progress({ phase: 'sync', proxy: record.owner, ...summary });
+          }
+        }
+        return summary;
+      },
+    };
+  }
+
+  /** The manifest of `ref` and everything below it, fetched where not cached; counts what it fetched or confirmed. */
+  private async prefetch(upstream: Upstream, repo: RepoName, ref: Reference, signal: AbortSignal): Promise<{ manifests: number; blobs: number }> {
+    const m = await this.resolveManifest(upstream, repo, ref, true);
+    const parsed = parseManifest(m.content, m.mediaType);
+    let manifests = 1;
+    let blobs = 0;
+    for (const child of parsed.manifests) {
+      if (signal.aborted) break;
+      const got = await this.prefetch(upstream, repo, { kind: 'digest', digest: child.digest }, signal);
+      manifests += got.manifests;
+      blobs += got.blobs;
+    }
+    for (const d of parsed.blobs) {
+      if (signal.aborted) break;
+      const blob = await this.blob(upstream, repo, d.digest);
+      if (blob.kind === 'fetching') await drain(blob.stream);
+      blobs++;
+    }
+    return { manifests, blobs };
+  }
+
   // ---- bookkeeping ------------------------------------------------------------------------------
 
   private count(owner: string, outcome: 'hit' | 'miss'): void {
@@ -409,6 +472,12 @@ export class ProxyPullService {
  */
 function registryErrorOf(err: UpstreamError, detail: Record<string, unknown>): RegistryError {
   return new RegistryError(err.failure === 'rate-limited' ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', err.message, detail);
+}
+
+/** Reads a fetch's client side to the end, so the fetch completes (it fails when the fetch does). */
+async function drain(stream: Readable): Promise<void> {
+  stream.resume();
+  await finished(stream);
 }
 
 /** Writes to the client unless it went away; waits while its buffer is full (or until it closes). */
