@@ -172,6 +172,21 @@ describe('pull-through cache', { skip }, () => {
     assert.match(body.errors[0]?.message ?? '', /upstream/);
   });
 
+  test('a multi-arch index is cached alone; a child is fetched when its platform is pulled', async () => {
+    await upstreamCopy(['--all', `oci:${fx.layout}:multi`, `docker://${upstream.host}/library/lazy:1`]);
+    const res = await v2('GET', 'hub/library/lazy/manifests/1');
+    assert.equal(res.status, 200);
+    const index = (await res.json()) as { manifests: { digest: string; platform: { architecture: string } }[] };
+    const arm = index.manifests.find((m) => m.platform.architecture === 'arm64')?.digest ?? '';
+    const amd = index.manifests.find((m) => m.platform.architecture === 'amd64')?.digest ?? '';
+    const repo = 'hub/library/lazy' as never;
+    assert.equal(await wharf.metadata.manifests.get(repo, arm as never), null, 'children are not fetched with the index');
+    const out = join(dir, 'lazy');
+    await clients.runOk('skopeo', ['copy', '--override-arch', 'arm64', '--src-tls-verify=false', `docker://${host}/hub/library/lazy:1`, `oci:${out}:arm`], { timeoutMs: 120_000 });
+    assert.ok(await wharf.metadata.manifests.get(repo, arm as never), 'the pulled platform is cached');
+    assert.equal(await wharf.metadata.manifests.get(repo, amd as never), null, 'the other platform is not');
+  });
+
   test('a tag moved upstream is seen after its TTL, not before', async () => {
     assert.equal((await api('PATCH', '/api/v1/admin/proxies/hub', { tagTtlSeconds: 3 })).status, 200);
     const digestOf = async () => (await v2('HEAD', 'hub/library/app/manifests/v1')).headers.get('docker-content-digest');

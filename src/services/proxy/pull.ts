@@ -130,6 +130,11 @@ export class ProxyPullService {
       return await this.miss(upstream, repo, ref);
     } catch (err) {
       if (err instanceof UpstreamError && err.failure !== 'denied') return this.stale(upstream, repo, ref.tag, local, err);
+      // An immutability rule of the organization (ADR 0013) keeps the cached tag where it was.
+      if (err instanceof RegistryError && err.code === 'DENIED') {
+        this.deps.log.warn({ repo, tag: ref.tag, digest: local.digest, reason: err.message }, 'proxy kept a tag that moved upstream');
+        return this.hit(upstream, 'manifest', local);
+      }
       throw err;
     }
   }
