@@ -47,6 +47,12 @@ test('site admins create, read, update and unbind proxies; the password is write
   assert.deepEqual(audit.map((a) => a.action).sort(), ['proxy.create', 'proxy.update']);
   assert.ok(audit.every((a) => !String(a.detail).includes('gh-secret')));
 
+  // The organization's page: members and admins see the upstream and the counters; others nothing.
+  const page = await call(app, 'GET', '/api/v1/owners/ghcr/proxy');
+  assert.equal(page.statusCode, 200, page.body);
+  assert.deepEqual(page.json(), { name: 'ghcr', url: 'https://ghcr.io', tagTtlSeconds: 60, hits: 0, misses: 0, lastError: null, lastErrorAt: null, packages: 0 });
+  assert.equal((await app.app.inject({ method: 'GET', url: '/api/v1/owners/ghcr/proxy' })).statusCode, 404);
+
   assert.equal((await call(app, 'DELETE', '/api/v1/admin/proxies/ghcr')).statusCode, 204);
   assert.equal((await call(app, 'GET', '/api/v1/admin/proxies/ghcr')).statusCode, 404);
   assert.ok(await app.metadata.accounts.get('ghcr'), 'the organization stays');

@@ -258,6 +258,17 @@ export type OwnerPackages = {
   packages: PackageListItem[];
 };
 
+export type OwnerProxy = {
+  name: string;
+  url: string;
+  tagTtlSeconds: number;
+  hits: number;
+  misses: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  packages: number;
+};
+
 export type OwnerUsage = {
   liveBytes: number;
   trashedBytes: number;
@@ -990,6 +1001,17 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: PolicyView;
+  };
+  /** The upstream a proxy organization mirrors, its hit/miss counts, last upstream error and cached packages (members and site admins) */
+  getOwnerProxy: {
+    method: 'GET';
+    path: '/api/v1/owners/{owner}/proxy';
+    params: {
+      owner: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: OwnerProxy;
   };
   /** The owner's storage usage (deduplicated, live and in the trash) against its quota (the owner's members) */
   getOwnerQuota: {

@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ProxyAdminService } from '../../services/proxy/admin.ts';
 import type { AuthGate } from '../auth-gate.ts';
-import { signedIn } from './common.ts';
+import { principalOf, signedIn } from './common.ts';
 import { route, serve } from './route.ts';
 
 const proxySchema = z
@@ -102,6 +102,30 @@ const updateProxy = route({
   errors: [403, 404],
 });
 
+const ownerProxy = route({
+  method: 'GET',
+  url: '/api/v1/owners/:owner/proxy',
+  operationId: 'getOwnerProxy',
+  tags: ['orgs'],
+  summary: "The upstream a proxy organization mirrors, its hit/miss counts, last upstream error and cached packages (members and site admins)",
+  params: z.object({ owner: z.string().min(1).max(255) }),
+  responses: {
+    200: z
+      .object({
+        name: z.string(),
+        url: z.string(),
+        tagTtlSeconds: z.number(),
+        hits: z.number(),
+        misses: z.number(),
+        lastError: z.string().nullable(),
+        lastErrorAt: z.iso.datetime().nullable(),
+        packages: z.number(),
+      })
+      .meta({ id: 'OwnerProxy' }),
+  },
+  errors: [404],
+});
+
 const deleteProxy = route({
   method: 'DELETE',
   url: '/api/v1/admin/proxies/:name',
@@ -129,6 +153,8 @@ export function registerProxyRoutes(app: FastifyInstance, deps: ProxyRouteDeps):
   });
 
   serve(app, getProxy, async ({ req, params }) => proxies.get(await signedIn(gate, req), params.name));
+
+  serve(app, ownerProxy, async ({ req, params }) => proxies.ownerView(await principalOf(gate, req), params.owner));
 
   serve(app, updateProxy, async ({ req, params, body }) => {
     const actor = await signedIn(gate, req);

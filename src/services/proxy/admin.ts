@@ -46,6 +46,8 @@ export interface ProxyView {
   updatedAt: string;
 }
 
+export type OwnerProxyView = Pick<ProxyView, 'name' | 'url' | 'tagTtlSeconds' | 'hits' | 'misses' | 'lastError' | 'lastErrorAt'> & { packages: number };
+
 export const DEFAULT_TAG_TTL_SECONDS = 3600;
 
 export interface ProxyAdminDeps {
@@ -118,6 +120,20 @@ export class ProxyAdminService {
   async get(actor: Principal, name: string): Promise<ProxyView> {
     requireAdmin(actor);
     return proxyView(await this.record(name));
+  }
+
+  /**
+   * What an organization's page shows about the upstream it mirrors (members and site admins;
+   * anybody else gets NOT_FOUND, as for an organization that is no proxy): the upstream, the tag
+   * TTL, hit/miss counts, the last upstream error and how many packages are cached.
+   */
+  async ownerView(actor: Principal, owner: string): Promise<OwnerProxyView> {
+    const r = await this.deps.metadata.proxies.get(owner);
+    const member = actor.admin || (actor.kind === 'user' && (await this.deps.metadata.memberships.orgRole(owner, actor.name)) !== null);
+    if (!r || !member) throw new RegistryError('NOT_FOUND', `${owner} is not a proxy organization`);
+    const v = proxyView(r);
+    const packages = (await this.deps.metadata.packages.listByOwner(owner)).length;
+    return { name: v.name, url: v.url, tagTtlSeconds: v.tagTtlSeconds, hits: v.hits, misses: v.misses, lastError: v.lastError, lastErrorAt: v.lastErrorAt, packages };
   }
 
   /**
