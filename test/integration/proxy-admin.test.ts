@@ -73,6 +73,21 @@ test('non-admins are refused; credentials without proxy.credentialKey are refuse
   assert.equal((await call(noKey, 'POST', '/api/v1/admin/proxies', { name: 'hub', url: 'https://registry-1.docker.io' })).statusCode, 201);
 });
 
+test("a package not cached yet already has the proxy's visibility: internal lets any signed-in user pull, private only members", async () => {
+  // The upstream is unreachable: a pull that is allowed gets 503 from it, a refused one 403.
+  assert.equal((await call(app, 'POST', '/api/v1/admin/proxies', { name: 'open', url: 'http://127.0.0.1:9', visibility: 'internal' })).statusCode, 201);
+  assert.equal((await call(app, 'POST', '/api/v1/admin/proxies', { name: 'closed', url: 'http://127.0.0.1:9' })).statusCode, 201);
+  await call(app, 'POST', '/api/v1/users', { username: 'dave', password: 'dave-password-1' });
+  const dave = `Basic ${Buffer.from('dave:dave-password-1').toString('base64')}`;
+  const pull = (path: string, authorization?: string) => app.app.inject({ method: 'GET', url: `/v2/${path}/manifests/1`, headers: authorization ? { authorization } : {} });
+  const allowed = await pull('open/library/app', dave);
+  assert.equal(allowed.statusCode, 503, allowed.body);
+  assert.match(allowed.body, /unreachable/);
+  assert.equal((await pull('open/library/app')).statusCode, 401, 'anonymous callers are asked to sign in');
+  assert.equal((await pull('closed/library/app', dave)).statusCode, 403);
+  assert.equal(await app.metadata.packages.get('open/library/app'), null, 'nothing is created by a failed pull');
+});
+
 test('pushes into a proxy organization are refused before authorization and create nothing', async () => {
   assert.equal((await call(app, 'POST', '/api/v1/admin/proxies', { name: 'quay', url: 'https://quay.io' })).statusCode, 201);
   const start = await app.app.inject({ method: 'POST', url: '/v2/quay/team/app/blobs/uploads/', headers: { authorization: ADMIN } });
