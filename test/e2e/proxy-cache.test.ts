@@ -129,6 +129,7 @@ describe('pull-through cache', { skip }, () => {
     const index = JSON.parse((await clients.runOk('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/hub/library/multi:1`])).stdout) as { manifests: unknown[] };
     assert.equal(index.manifests.length, 2);
     await clients.runOk('podman', ['pull', '--tls-verify=false', `${host}/hub/library/app:v1`], { timeoutMs: 120_000 });
+    await clients.runOk('podman', ['pull', '--tls-verify=false', `${host}/hub/library/multi:1`], { timeoutMs: 120_000 });
     for (const tool of ['helm3', 'helm4'] as const) {
       await helm(tool, ['registry', 'login', host, '-u', ADMIN.username, '-p', ADMIN.password, tool === 'helm3' ? '--insecure' : '--plain-http']);
       const d = join(dir, `${tool}-pull`);
@@ -136,6 +137,11 @@ describe('pull-through cache', { skip }, () => {
       await helm(tool, ['pull', `oci://${host}/hub/charts/web`, '--version', '0.1.0', '--plain-http', '-d', d]);
       assert.deepEqual(await readFile(join(d, 'web-0.1.0.tgz')), fx.chart);
     }
+    // Without --version Helm lists the tags: the upstream's list, through the proxy.
+    const latest = join(dir, 'helm4-latest');
+    await mkdir(latest, { recursive: true });
+    await helm('helm4', ['pull', `oci://${host}/hub/charts/web`, '--plain-http', '-d', latest]);
+    assert.deepEqual(await readFile(join(latest, 'web-0.1.0.tgz')), fx.chart);
     for (const [digest, n] of fwd.blobGets) assert.equal(n, 1, `blob ${digest} fetched from the upstream ${n} times`);
     assert.ok(fwd.blobGets.size >= 8, `blobs fetched: ${fwd.blobGets.size}`);
     // Cached as ordinary packages of the organization.
@@ -150,14 +156,19 @@ describe('pull-through cache', { skip }, () => {
       const out = join(dir, 'warm');
       await clients.runOk('skopeo', ['copy', '--src-tls-verify=false', `docker://${host}/hub/library/app:v1`, `oci:${out}:v1`], { timeoutMs: 120_000 });
       await clients.runOk('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${host}/hub/library/multi:1`, `oci:${out}:multi`], { timeoutMs: 120_000 });
-      await clients.runOk('podman', ['rmi', '-f', `${host}/hub/library/app:v1`]);
+      await clients.runOk('podman', ['rmi', '-f', `${host}/hub/library/app:v1`, `${host}/hub/library/multi:1`]);
       await clients.runOk('podman', ['pull', '--tls-verify=false', `${host}/hub/library/app:v1`], { timeoutMs: 120_000 });
+      await clients.runOk('podman', ['pull', '--tls-verify=false', `${host}/hub/library/multi:1`], { timeoutMs: 120_000 });
       for (const tool of ['helm3', 'helm4'] as const) {
         const d = join(dir, `${tool}-warm`);
         await mkdir(d, { recursive: true });
         await helm(tool, ['pull', `oci://${host}/hub/charts/web`, '--version', '0.1.0', '--plain-http', '-d', d]);
         assert.deepEqual(await readFile(join(d, 'web-0.1.0.tgz')), fx.chart);
       }
+      // Without --version: the cached tags, as the upstream cannot list them.
+      const latest = join(dir, 'helm3-latest');
+      await mkdir(latest, { recursive: true });
+      await helm('helm3', ['pull', `oci://${host}/hub/charts/web`, '--plain-http', '-d', latest]);
       assert.equal(fwd.blobGets.size, before, 'no blob was asked of the upstream');
     } finally {
       await upstream.start();
