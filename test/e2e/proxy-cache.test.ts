@@ -255,7 +255,12 @@ describe('pull-through cache', { skip }, () => {
     const layer = big.layers[0];
     assert.ok(layer);
     const before = fwd.blobGets.get(layer.digest) ?? 0;
-    const get = (base: string) => fetch(`${base}/v2/hub/library/big-too/blobs/${layer.digest}`, { headers: { authorization: ADMIN_AUTH } }).then(async (r) => Buffer.from(await r.arrayBuffer()));
+    const get = (base: string) =>
+      fetch(`${base}/v2/hub/library/big-too/blobs/${layer.digest}`, { headers: { authorization: ADMIN_AUTH } }).then(async (r) => {
+        const body = Buffer.from(await r.arrayBuffer());
+        assert.equal(r.status, 200, `${base}: ${body.subarray(0, 500).toString()}`);
+        return body;
+      });
     // The blob was fetched for hub/library/big already: another repository links it after a fetch
     // of its own (the upstream decides what each repository holds), still once for all 8 pulls.
     const bodies = await Promise.all(Array.from({ length: 8 }, (_, i) => get(i % 2 === 0 ? url : url2)));
