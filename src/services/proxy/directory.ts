@@ -37,13 +37,11 @@ export class ProxyDirectory {
   async of(owner: string): Promise<Upstream | null> {
     const now = this.deps.clock();
     const hit = this.cache.get(owner);
-    if (hit && now - hit.at < CACHE_MS) {
-      // Refreshed in place, so the client keeps its tokens while the settings are unchanged.
-      return hit.upstream;
-    }
+    if (hit && now - hit.at < CACHE_MS) return hit.upstream;
     const record = await this.deps.metadata.proxies.get(owner);
     let upstream: Upstream | null = null;
     if (record) {
+      // Settings unchanged: keep the client, and with it the upstream tokens it holds.
       const same = hit?.upstream && hit.upstream.record.updatedAt === record.updatedAt ? hit.upstream : null;
       upstream = same ? { record, client: same.client } : { record, client: this.client(record) };
     }
