@@ -23,7 +23,7 @@ async function start(name: string, root: string, extra: Record<string, string> =
   const dataDir = mkdtempSync(join(tmpdir(), 'cpu-ab-'));
   const port = await freePort();
   const child = spawn(join(root, 'bin/wharf'), ['serve'], {
-    env: { PATH: process.env['PATH'], WHARF_BUILD: '0', ...extra, WHARF_SERVER__PORT: String(port), WHARF_SERVER__HOST: '127.0.0.1', WHARF_DATA_DIR: dataDir, WHARF_LOG__LEVEL: 'warn', WHARF_AUTH__ENABLED: 'false' },
+    env: { PATH: process.env['PATH'], WHARF_BUILD: '0', WHARF_SERVER__WORKERS: '1', ...extra, WHARF_SERVER__PORT: String(port), WHARF_SERVER__HOST: '127.0.0.1', WHARF_DATA_DIR: dataDir, WHARF_LOG__LEVEL: 'warn', WHARF_AUTH__ENABLED: 'false' },
     stdio: 'ignore',
   });
   return { name, child, base: `http://127.0.0.1:${port}`, dataDir, agent: new http.Agent({ keepAlive: true, maxSockets: 16 }), layer: '', cpu: { manifest: 0, blob: 0 } };

@@ -23,7 +23,6 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,7 +38,7 @@ import { createS3Client } from '../src/storage/s3/client.ts';
 import { emptyPrefix, freshSchema, postgresMissing, s3Missing, s3TestOptions, scaleEnv } from '../test/scale/backends.ts';
 import { startWharf, type StartedServer } from '../test/helpers/server.ts';
 import { chooseLoadGen, runLoad } from './loadgen.ts';
-import { readMemory } from './servers.ts';
+import { readMemory, treeCpuSeconds as cpuSeconds } from './servers.ts';
 
 export interface GcBenchProfile {
   profile: string;
@@ -161,16 +160,6 @@ async function seed(env: Record<string, string>, nBlobs: number, nManifests: num
   log(`seeded ${nManifests} manifests (${deleted.length} deleted), ${links.size} links in ${((Date.now() - t) / 1000).toFixed(0)} s total`);
   await metadata.close();
   return { probeRepo: 'bench/repo0', probeDigest: digests[sharedBase] as Digest };
-}
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 function timed(cmd: string, args: string[], env: Record<string, string>): Promise<{ seconds: number; cpuSeconds: number; peakRssMiB: number; stdout: string }> {

@@ -8,7 +8,8 @@
  * `charts` (bench/charts.ts, the Helm index), `scale` (bench/scale.ts, one vs two replicas on
  * RGW + PostgreSQL; skipped with a reason when the services cannot be reached or started) and
  * `metrics` (bench/metrics.ts, the cost of a /metrics scrape with many owners and series).
- * `gc` (bench/gc.ts, garbage collection over 100,000 blobs on both profiles).
+ * `gc` (bench/gc.ts, garbage collection over 100,000 blobs on both profiles), `workers`
+ * (bench/workers.ts, manifest GET with server.workers 1 and 2, BENCH_WORKERS=1,2,4 for more).
  * Their Markdown goes, in that order, into bench/output/results.md.
  */
 import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -25,6 +26,7 @@ import { Results } from './results.ts';
 import { metricsBenchMarkdown, runMetricsBench } from './metrics.ts';
 import { runScaleBench, scaleBenchMarkdown } from './scale.ts';
 import { gcBenchMarkdown, runGcBench } from './gc.ts';
+import { runWorkersBench, workersBenchMarkdown } from './workers.ts';
 import { startDistribution, startWharf, type Server } from './servers.ts';
 import {
   blobWorkload,
@@ -37,7 +39,7 @@ import {
   type Context,
 } from './workloads.ts';
 
-const SECTIONS = ['core', 'charts', 'scale', 'metrics', 'gc'] as const;
+const SECTIONS = ['core', 'workers', 'charts', 'scale', 'metrics', 'gc'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /**
@@ -114,6 +116,16 @@ async function main(): Promise<void> {
   // Each section is written as soon as it is done, so a later one failing loses nothing.
   await writeFile(resultsMd, '');
   if (sections.has('core')) await section('core', () => runCore(resultsMd));
+  if (sections.has('workers')) {
+    await section('workers', async () => {
+      const counts = (process.env['BENCH_WORKERS'] ?? '1,2').split(',').map(Number).filter((n) => n > 0);
+      const rows = await runWorkersBench(cfg, counts, (m) => log(`workers: ${m}`));
+      const md = workersBenchMarkdown(rows, cfg);
+      await appendFile(resultsMd, `\n${md}`);
+      await writeFile(join(cfg.outDir, 'results-workers.json'), `${JSON.stringify(rows, null, 2)}\n`);
+      process.stdout.write(`\n${md}\n`);
+    });
+  }
   if (sections.has('charts')) {
     await section('charts', async () => {
       const versionsEnv = process.env['BENCH_CHARTS_VERSIONS'];

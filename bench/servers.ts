@@ -4,7 +4,7 @@
  * then SIGKILL) and removes their directories.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -29,6 +29,8 @@ export interface Server {
   pid: number;
   dataDir: string;
   memory(): Memory | null;
+  /** utime + stime of the server and its child processes (server.workers), seconds. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
   /** The last lines of the server's output, for error messages. */
   logTail(): Promise<string>;
@@ -44,6 +46,35 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolvePort(port));
     });
   });
+}
+
+/** The pid and every descendant, from /proc (a server with workers). */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const raw = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim();
+      if (raw !== '') for (const c of raw.split(/\s+/)) out.push(...processTree(Number(c)));
+    }
+  } catch {
+    // exited
+  }
+  return out;
+}
+
+/** utime + stime of the process tree under `pid`, seconds (clock ticks of 1/100 s). */
+export function treeCpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  return ticks / 100;
 }
 
 export function readMemory(pid: number): Memory | null {
@@ -141,6 +172,7 @@ async function launch(
     pid,
     dataDir,
     memory: () => readMemory(pid),
+    cpuSeconds: () => treeCpuSeconds(pid),
     stop: cleanup,
     logTail,
   };
@@ -151,7 +183,8 @@ function nodeBinary(root: string): string {
   return existsSync(local) ? local : process.execPath;
 }
 
-export async function startWharf(cfg: BenchConfig): Promise<Server> {
+/** `env` overrides the server's settings (e.g. WHARF_SERVER__WORKERS; one worker by default, so pid, CPU and RSS are the server's). */
+export async function startWharf(cfg: BenchConfig, extraEnv: Record<string, string> = {}): Promise<Server> {
   const tmp = await mkdtemp(join(cfg.tmpRoot, 'wharf-bench-wharf-'));
   const dataDir = join(tmp, 'data');
   await mkdir(dataDir);
@@ -187,6 +220,8 @@ export async function startWharf(cfg: BenchConfig): Promise<Server> {
         WHARF_LOG__LEVEL: 'warn',
         // Distribution runs without auth too: both answer anonymous requests.
         WHARF_AUTH__ENABLED: 'false',
+        WHARF_SERVER__WORKERS: '1',
+        ...extraEnv,
       },
       readyUrl: `${baseUrl}/healthz`,
     },

@@ -70,6 +70,23 @@ function settle(): void {
 
 const fmt = (n: number, d = 0) => n.toFixed(d);
 
+/**
+ * The row beside a throughput row with the server's CPU (all its processes) per unit of that
+ * work, so a gain that only moves cost between client and server shows.
+ */
+function cpuDef(of: MetricDef, per: 'GiB' | 'request' | 'image', what = of.label.split(',')[0] ?? of.label): MetricDef {
+  return per === 'GiB'
+    ? { id: `${of.id}.cpu`, label: `${what}: server CPU per GiB`, unit: 's', better: 'lower', decimals: 2 }
+    : { id: `${of.id}.cpu`, label: `${what}: server CPU per ${per}`, unit: 'µs', better: 'lower', decimals: 0 };
+}
+
+/** Runs `fn` and returns its result with the server CPU seconds it cost. */
+async function costed<T>(server: Server, fn: () => Promise<T>): Promise<{ result: T; cpu: number }> {
+  const c0 = server.cpuSeconds();
+  const result = await fn();
+  return { result, cpu: server.cpuSeconds() - c0 };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Blobs
 
@@ -124,10 +141,14 @@ export async function blobWorkload(ctx: Context, blob: BlobFile): Promise<void> 
   const pull: MetricDef = { id: 'blob.pull', label: `Blob pull ${label} (GET, discard)`, unit: 'MiB/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 1, text: '≥ 1× Dist, ≥ 70 % of limit' }, limit: 'pull' };
   const repo = 'bench/blobs';
   const best = new Map<string, number>();
-  const note = (def: MetricDef, server: Server, rate: number) => {
+  const leastCpu = new Map<string, number>();
+  const note = (def: MetricDef, server: Server, rate: number, cpuSeconds: number) => {
     const key = `${def.id}/${server.name}`;
     best.set(key, Math.max(best.get(key) ?? 0, rate));
     ctx.results.set(def, server.name, best.get(key) ?? rate, cfg.blobRuns > 1 ? `best of ${cfg.blobRuns}` : undefined);
+    const perGiB = cpuSeconds / (cfg.blobMiB / 1024);
+    leastCpu.set(key, Math.min(leastCpu.get(key) ?? Number.POSITIVE_INFINITY, perGiB));
+    ctx.results.set(cpuDef(def, 'GiB', def.label.replace(/ \d+ MiB/, '').replace(/ \(.*$/, '')), server.name, leastCpu.get(key) ?? perGiB, cfg.blobRuns > 1 ? `least of ${cfg.blobRuns}` : undefined);
   };
   const pushed = new Set<TargetName>();
 
@@ -139,9 +160,9 @@ export async function blobWorkload(ctx: Context, blob: BlobFile): Promise<void> 
       await guarded(ctx, server, [mono], async () => {
         settle();
         const t0 = performance.now();
-        await pushFileMonolithic(clientOf(ctx, server), repo, monoBlob);
+        const { cpu } = await costed(server, () => pushFileMonolithic(clientOf(ctx, server), repo, monoBlob));
         const rate = cfg.blobMiB / ((performance.now() - t0) / 1000);
-        note(mono, server, rate);
+        note(mono, server, rate, cpu);
         if (run === 0) pushed.add(server.name);
         ctx.log(`  ${server.label}: monolithic push ${fmt(rate)} MiB/s`);
       });
@@ -150,9 +171,9 @@ export async function blobWorkload(ctx: Context, blob: BlobFile): Promise<void> 
       await guarded(ctx, server, [chunked], async () => {
         settle();
         const t0 = performance.now();
-        const chunks = await pushFileChunked(clientOf(ctx, server), repo, chunkBlob, cfg.chunkMiB * MiB);
+        const { result: chunks, cpu } = await costed(server, () => pushFileChunked(clientOf(ctx, server), repo, chunkBlob, cfg.chunkMiB * MiB));
         const rate = cfg.blobMiB / ((performance.now() - t0) / 1000);
-        note(chunked, server, rate);
+        note(chunked, server, rate, cpu);
         ctx.log(`  ${server.label}: chunked push (${chunks} PATCH) ${fmt(rate)} MiB/s`);
       });
     }
@@ -168,10 +189,10 @@ export async function blobWorkload(ctx: Context, blob: BlobFile): Promise<void> 
       await guarded(ctx, server, [pull], async () => {
         settle();
         const t0 = performance.now();
-        const bytes = await pullBlob(clientOf(ctx, server), repo, first.digest);
+        const { result: bytes, cpu } = await costed(server, () => pullBlob(clientOf(ctx, server), repo, first.digest));
         if (bytes !== first.size) throw new Error(`pulled ${bytes} bytes, expected ${first.size}`);
         const rate = cfg.blobMiB / ((performance.now() - t0) / 1000);
-        note(pull, server, rate);
+        note(pull, server, rate, cpu);
         ctx.log(`  ${server.label}: pull ${fmt(rate)} MiB/s`);
       });
     }
@@ -192,9 +213,10 @@ export async function manifestPutWorkload(ctx: Context): Promise<void> {
       const repo = 'bench/manifests';
       await pushImageBlobs(client, repo, image);
       const t0 = performance.now();
-      await pool(bodies.length, cfg.putConcurrency, (i) => putManifest(client, repo, `t-${i}`, bodies[i] ?? ''));
+      const { cpu } = await costed(server, () => pool(bodies.length, cfg.putConcurrency, (i) => putManifest(client, repo, `t-${i}`, bodies[i] ?? '')));
       const rps = bodies.length / ((performance.now() - t0) / 1000);
       ctx.results.set(def, server.name, rps);
+      ctx.results.set(cpuDef(def, 'request'), server.name, (cpu * 1e6) / bodies.length);
       ctx.log(`  ${server.label}: ${fmt(rps)} manifest PUT/s`);
     });
   }
@@ -237,15 +259,18 @@ export async function manifestGetWorkload(ctx: Context): Promise<void> {
           await putManifest(client, repo, 'latest', imageManifest(image));
           ready.add(server.name);
         }
-        const r = await runLoad(
-          lc.tool,
-          { url: `${server.baseUrl}${lc.path}`, method: lc.method, headers: { accept: MANIFEST_ACCEPT }, connections: c, durationSeconds: cfg.durationSeconds },
-          ctx.scratch,
+        const { result: r, cpu } = await costed(server, () =>
+          runLoad(
+            lc.tool,
+            { url: `${server.baseUrl}${lc.path}`, method: lc.method, headers: { accept: MANIFEST_ACCEPT }, connections: c, durationSeconds: cfg.durationSeconds },
+            ctx.scratch,
+          ),
         );
         if (r.requests === 0) throw new Error(`no request completed (${r.errors} errors)`);
         const bad = r.errors + r.non2xx;
         const note = bad > 0 ? `${bad} of ${r.requests} failed` : undefined;
         ctx.results.set(rps, server.name, r.rps, note);
+        ctx.results.set(cpuDef(rps, 'request'), server.name, (cpu * 1e6) / r.requests);
         if (defs.length > 1) {
           ctx.results.set(p50, server.name, r.p50Ms);
           ctx.results.set(p99, server.name, r.p99Ms);
@@ -273,9 +298,10 @@ export async function tagListWorkload(ctx: Context): Promise<void> {
       const client = clientOf(ctx, server);
       await pushImageBlobs(client, repo, image);
       const t0 = performance.now();
-      await pool(cfg.tags, cfg.putConcurrency, (i) => putManifest(client, repo, `v${String(i).padStart(width, '0')}`, body));
+      const { cpu } = await costed(server, () => pool(cfg.tags, cfg.putConcurrency, (i) => putManifest(client, repo, `v${String(i).padStart(width, '0')}`, body)));
       const rps = cfg.tags / ((performance.now() - t0) / 1000);
       ctx.results.set(setup, server.name, rps);
+      ctx.results.set(cpuDef(setup, 'request'), server.name, (cpu * 1e6) / cfg.tags);
       ctx.log(`  ${server.label}: ${cfg.tags} tags pushed at ${fmt(rps)} PUT/s`);
       for (const [def, n] of [[full, undefined], [paged, cfg.pageSize]] as const) {
         const times: number[] = [];
@@ -304,6 +330,7 @@ export async function smallPushWorkload(ctx: Context, runId: string): Promise<vo
   const { cfg } = ctx;
   const def: MetricDef = { id: 'small.pushes', label: `${cfg.smallPushes} concurrent small pushes (2 blobs + manifest each, median of ${cfg.smallPushRounds})`, unit: 'ms', better: 'lower', decimals: 0 };
   const times = new Map<TargetName, number[]>();
+  const cpus = new Map<TargetName, number[]>();
   for (let round = 0; round < cfg.smallPushRounds; round++) {
     const images = Array.from({ length: cfg.smallPushes }, (_, i) => smallImage(`bench-small-${runId}-${round}-${i}`));
     for (const server of ordered(ctx)) {
@@ -312,18 +339,24 @@ export async function smallPushWorkload(ctx: Context, runId: string): Promise<vo
         const client = new HttpClient(server.baseUrl, cfg.smallPushes + 4);
         try {
           const t0 = performance.now();
-          await Promise.all(
-            images.map(async (image, i) => {
-              const repo = `bench/small-${round}-${i}`;
-              await pushImageBlobs(client, repo, image);
-              await putManifest(client, repo, 'v1', imageManifest(image));
-            }),
+          const { cpu } = await costed(server, () =>
+            Promise.all(
+              images.map(async (image, i) => {
+                const repo = `bench/small-${round}-${i}`;
+                await pushImageBlobs(client, repo, image);
+                await putManifest(client, repo, 'v1', imageManifest(image));
+              }),
+            ),
           );
           const ms = performance.now() - t0;
+          const perImage = cpus.get(server.name) ?? [];
+          perImage.push((cpu * 1e6) / images.length);
+          cpus.set(server.name, perImage);
           const list = times.get(server.name) ?? [];
           list.push(ms);
           times.set(server.name, list);
           ctx.results.set(def, server.name, median(list));
+          ctx.results.set(cpuDef(def, 'image', 'Concurrent small pushes'), server.name, median(perImage));
           ctx.log(`  ${server.label}: round ${round + 1}: ${fmt(ms)} ms`);
         } finally {
           client.close();

@@ -44,6 +44,7 @@ import { WebhookOutbox } from './services/webhooks/outbox.ts';
 import { WebhookService } from './services/webhooks/service.ts';
 import { DeliveryWorker, pruneDeliveriesJob } from './services/webhooks/worker.ts';
 import { versionInfo } from './lib/version.ts';
+import { RequestActivity } from './lib/request-activity.ts';
 
 export interface Wharf {
   app: FastifyInstance;
@@ -139,10 +140,21 @@ function tlsFiles(config: Config): TlsFiles | null {
 /** Garbage collection as the server and `wharf gc` both build it. */
 export function createCollector(
   config: Config,
-  deps: { metadata: Metadata; store: BlobStore & UploadStore; uploads: UploadService; events: EventBus<RegistryEvents>; clock: () => number },
+  deps: {
+    metadata: Metadata;
+    store: BlobStore & UploadStore;
+    uploads: UploadService;
+    events: EventBus<RegistryEvents>;
+    clock: () => number;
+    /** The server's requests; `wharf gc` has none and runs flat out. */
+    activity?: RequestActivity;
+  },
 ): GarbageCollector {
+  const { activity, ...rest } = deps;
   return new GarbageCollector({
-    ...deps,
+    ...rest,
+    loadShare: config.gc.loadShare,
+    busy: activity?.probe(),
     graceSeconds: config.gc.graceSeconds,
     referrersGraceSeconds: config.gc.referrersGraceSeconds,
     staleUploadSeconds: config.uploads.staleAfterSeconds,
@@ -206,13 +218,14 @@ export async function createWharf(
   });
   const publicHost = config.server.baseUrl ? new URL(config.server.baseUrl).host : null;
   const outbox = new WebhookOutbox({ clock, publicHost, onQueued: () => deliveries.wake() });
-  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, quotas, outbox, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
+  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, quotas, outbox, defaultVisibility: config.auth.defaultVisibility, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
   const uploads = new UploadService({
     metadata,
     uploads: store,
     clock,
     log: logger,
     maxBlobBytes: config.limits.blobMaxBytes,
+    defaultVisibility: config.auth.defaultVisibility,
   });
   const access = await createAccessServices(config.auth, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
   if (config.auth.enabled) await ensureAdmin(config.auth, metadata, clock, logger);
@@ -269,7 +282,8 @@ export async function createWharf(
   const retention = new RetentionService({ metadata, authz: access.authz, trash, tagPolicy, clock, flushPulls: () => downloads.flush() });
   jobs.schedule(retention.job(SYSTEM), config.retention.intervalSeconds * 1000, {});
   const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads, charts: charts.catalog });
-  const gc = createCollector(config, { metadata, store, uploads, events, clock });
+  const activity = new RequestActivity();
+  const gc = createCollector(config, { metadata, store, uploads, events, clock, activity });
   const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
   jobs.schedule(gc, config.gc.intervalSeconds * 1000, { dryRun: false });
   jobs.schedule(pruneDeliveriesJob({ metadata, clock, keepDays: wh.deliveryLogDays }), 3600_000, {});
@@ -299,6 +313,7 @@ export async function createWharf(
     webhooks,
     proxy,
     proxyAdmin,
+    activity,
     ...(metrics ? { metrics: { metrics, token: config.metrics.token, serve: config.metrics.port === undefined, auth: metrics, tokens: metrics } } : {}),
   });
   const server = app.server;

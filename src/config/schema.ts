@@ -36,6 +36,11 @@ export const configSchema = z.object({
       /** Public URL clients use (token realm, Location headers); derived from the request when empty. */
       baseUrl: z.string().url().optional(),
       shutdownTimeoutSeconds: z.coerce.number().positive().default(30),
+      /**
+       * Server processes sharing the port (node:cluster), each a whole server; 0 = one per core.
+       * Everything they share lives in the database and the store, as for replicas.
+       */
+      workers: z.coerce.number().int().min(0).max(256).default(0),
       /** A request's headers must arrive within this time of its first byte (slow-header clients are cut). */
       headersTimeoutSeconds: z.coerce.number().positive().default(30),
       /**
@@ -184,6 +189,11 @@ export const configSchema = z.object({
       referrersGraceSeconds: z.coerce.number().int().min(0).optional(),
       /** Scheduled runs, every this many seconds across all replicas; 0 = only on demand. */
       intervalSeconds: z.coerce.number().int().min(0).default(3600),
+      /**
+       * While this replica is serving requests, a run takes at most this share of the time and
+       * pauses between batches for the rest; an idle server collects flat out. 1 = never pause.
+       */
+      loadShare: z.coerce.number().gt(0).max(1).default(0.2),
     })
     .prefault({}),
   auth: z

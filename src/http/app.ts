@@ -41,6 +41,7 @@ import { decorateRouteTemplate, type MetricsEndpoint, registerMetricsRoute, rout
 import type { AuthMetrics } from '../services/authn.ts';
 import type { TokenMetrics } from './token.ts';
 import { watchBody } from './body-watchdog.ts';
+import type { RequestActivity } from '../lib/request-activity.ts';
 import { registerWebhookRoutes } from './api/webhooks.ts';
 import type { WebhookService } from '../services/webhooks/service.ts';
 import type { ProxyPullService } from '../services/proxy/pull.ts';
@@ -84,6 +85,8 @@ export interface HttpDeps {
   /** Pull-through cache: the /v2 pull path of proxy organizations and their admin routes. */
   proxy?: ProxyPullService;
   proxyAdmin?: ProxyAdminService;
+  /** Told of every request, so background work can give way to them (GC's pacing). */
+  activity?: RequestActivity;
 }
 
 /** The Fastify app as a value (no listen), so tests can `inject` and two registries can coexist. */
@@ -127,7 +130,10 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // A server from serverFactory (HTTPS) does not get the `http` options above.
   if (serverFactory) app.server.headersTimeout = timeouts.headersMs;
 
+  const activity = deps.activity;
   app.addHook('onRequest', async (req, reply) => {
+    // 'close' fires once whether the response finished or the client went away.
+    if (activity) reply.raw.once('close', activity.begin());
     watchBody(req, timeouts.bodyMs);
     reply.header('docker-distribution-api-version', 'registry/2.0');
     reply.header('x-request-id', req.id);

@@ -193,7 +193,7 @@ export class AuthGate implements AccessGate {
           actions: ['pull'],
         });
       }
-      if (access.actions.includes('push')) await this.deps.authz.ensurePackage(principal, access.name);
+      if (access.actions.includes('push')) await this.deps.authz.refuseIfTrashed(access.name);
       return principal;
     }
     // The reason names the missing permission (role, token scope or restriction), as podman,

@@ -114,6 +114,7 @@ export class WharfMetrics {
   private readonly clock: () => number;
   private readonly onCollectError: (what: string, err: unknown) => void;
   private sources: MetricsSources = {};
+  private scraper: (() => Promise<{ contentType: string; body: string }>) | null = null;
 
   private readonly httpRequests: CounterFamily<'route' | 'method' | 'status_class'>;
   private readonly httpDuration: HistogramFamily<'route' | 'method' | 'status_class'>;
@@ -207,7 +208,7 @@ export class WharfMetrics {
       labelNames: ['job', 'field'] as const,
       registers,
     });
-    this.jobLastSuccess = new Gauge({ name: 'wharf_job_last_success_timestamp_seconds', help: 'When a job last succeeded in this process (Unix time)', labelNames: ['job'] as const, registers });
+    this.jobLastSuccess = new Gauge({ name: 'wharf_job_last_success_timestamp_seconds', help: 'When a job last succeeded in this process (Unix time)', labelNames: ['job'] as const, registers, aggregator: 'max' });
 
     // ---- webhooks ----
     const deliveries = new Counter({ name: 'wharf_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome (success, http_error, timeout, network_error, refused)', labelNames: ['outcome'] as const, registers });
@@ -246,6 +247,8 @@ export class WharfMetrics {
       name: 'wharf_upload_sessions_active',
       help: 'Open upload sessions in the whole deployment (from the database: the same on every replica)',
       registers,
+      // Across workers (server.workers): every one reads the same database figure.
+      aggregator: 'max',
       async collect() {
         try {
           const open = await uploadSessions();
@@ -255,12 +258,13 @@ export class WharfMetrics {
         }
       },
     });
-    const usageAt = new Gauge({ name: 'wharf_storage_usage_computed_timestamp_seconds', help: 'When storage per owner was last computed (Unix time)', registers });
+    const usageAt = new Gauge({ name: 'wharf_storage_usage_computed_timestamp_seconds', help: 'When storage per owner was last computed (Unix time)', registers, aggregator: 'max' });
     new Gauge({
       name: 'wharf_storage_owner_bytes',
       help: 'Bytes of blobs linked to repositories of each owner (largest owners; the rest as owner="other"), recomputed every few minutes',
       labelNames: ['owner'] as const,
       registers,
+      aggregator: 'max',
       async collect() {
         const rows = await storageRows();
         if (!rows) return;
@@ -278,6 +282,7 @@ export class WharfMetrics {
       name: 'wharf_event_loop_utilization_ratio',
       help: 'Share of time the event loop was busy since the previous scrape (0–1)',
       registers,
+      aggregator: 'average',
       collect() {
         const now = performance.eventLoopUtilization();
         this.set(performance.eventLoopUtilization(now, last).utilization);
@@ -290,9 +295,15 @@ export class WharfMetrics {
     this.sources = { ...this.sources, ...sources };
   }
 
-  /** The Prometheus text exposition of every family. */
+  /** The Prometheus text exposition of every family (of every worker, under `scrapeWith`). */
   async scrape(): Promise<{ contentType: string; body: string }> {
+    if (this.scraper) return this.scraper();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** With server.workers > 1, /metrics answers for all workers: the primary gathers them. */
+  scrapeWith(scraper: () => Promise<{ contentType: string; body: string }>): void {
+    this.scraper = scraper;
   }
 
   // ---- HTTP ----

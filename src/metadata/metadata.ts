@@ -10,7 +10,7 @@ import { PackageStore } from './packages.ts';
 import { SigningKeyStore } from './signing-keys.ts';
 import { TokenStore } from './tokens.ts';
 import { TrustStore } from './trusts.ts';
-import { BlobLinkStore, ManifestStore, RepositoryStore, TagStore, UploadSessionStore } from './registry.ts';
+import { BlobLinkStore, ManifestStore, TagStore, UploadSessionStore } from './registry.ts';
 import { ChartStore } from './charts.ts';
 import { DownloadStore } from './downloads.ts';
 import { JobRunStore, LeaseStore } from './jobs.ts';
@@ -28,13 +28,12 @@ import { instrumentDialect, type QueryObserver } from './instrumented-dialect.ts
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 import { withConstraintErrors } from './constraints.ts';
 
-/** All metadata stores bound to one Kysely handle (the database, or a transaction). */
 /** PostgreSQL's SQLSTATE for a transaction chosen to break a deadlock. */
 const PG_DEADLOCK = '40P01';
 const DEADLOCK_ATTEMPTS = 4;
 
+/** All metadata stores bound to one Kysely handle (the database, or a transaction). */
 export class Metadata {
-  readonly repositories: RepositoryStore;
   readonly blobLinks: BlobLinkStore;
   readonly manifests: ManifestStore;
   readonly tags: TagStore;
@@ -68,7 +67,6 @@ export class Metadata {
   constructor(db: Kysely<DB>, dialect: DialectKind) {
     this.db = db;
     this.dialect = dialect;
-    this.repositories = new RepositoryStore(db);
     this.blobLinks = new BlobLinkStore(db);
     this.manifests = new ManifestStore(db, { rowLocks: dialect === 'postgres' });
     this.tags = new TagStore(db);

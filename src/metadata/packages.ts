@@ -1,4 +1,4 @@
-/** Packages (the settings row of a repository) and the grants on them. */
+/** Packages (one row per repository: settings, trash state, tag stamp) and the grants on them. */
 import { type Kysely, sql } from 'kysely';
 import type { GrantsTable } from './accounts-schema.ts';
 import { releaseManifest } from './quotas.ts';
@@ -6,6 +6,7 @@ import type { DB } from './schema.ts';
 import { PreparedQueries } from './prepared.ts';
 import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import type { TeamRef } from './accounts.ts';
+import type { RepoName } from '../oci/name.ts';
 
 export interface PackageRecord {
   name: string;
@@ -48,6 +49,50 @@ export class PackageStore {
       updatedAt: Number(r.updated_at),
       trashedAt: r.trashed_at == null ? null : Number(r.trashed_at),
     };
+  }
+
+  /**
+   * Locks an existing package row for this transaction; null when absent. Every transaction that
+   * changes a package's manifests, tags or trash state starts here, so they serialise per package
+   * on PostgreSQL as they do on SQLite's single writer (ADR 0010). `touchedAt` also records a
+   * push as the package's last update.
+   */
+  async lock(name: string, touchedAt?: number): Promise<{ owner: string; trashedAt: number | null } | null> {
+    const row = await this.db
+      .updateTable('repositories')
+      .set((eb) => ({ updated_at: touchedAt ?? eb.ref('updated_at') }))
+      .where('name', '=', name)
+      .returning(['owner', 'trashed_at'])
+      .executeTakeFirst();
+    return row ? { owner: row.owner, trashedAt: row.trashed_at == null ? null : Number(row.trashed_at) } : null;
+  }
+
+  async setTrashed(name: string, at: number | null): Promise<void> {
+    await this.db.updateTable('repositories').set({ trashed_at: at }).where('name', '=', name).execute();
+  }
+
+  /**
+   * What identifies the current state of the package's tags, or null when it does not exist (or
+   * is in the trash). `created` tells a re-created package from the one that was deleted.
+   */
+  async tagStamp(name: string): Promise<{ created: number; version: number } | null> {
+    const [row] = await this.prepared.rows('repository.tagStamp', [name], () =>
+      this.db.selectFrom('repositories').select(['created_at', 'tag_version']).where('name', '=', name).where('trashed_at', 'is', null),
+    );
+    return row ? { created: Number(row.created_at), version: Number(row.tag_version ?? 0) } : null;
+  }
+
+  /** Whether any package belongs to `owner` (the trash included). */
+  async ownerHasAny(owner: string): Promise<boolean> {
+    const row = await this.db.selectFrom('repositories').select('name').where('owner', '=', owner).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Names of packages not in the trash, in lexical order after `last`, at most `limit` (the catalog). */
+  async names(opts: { last?: string | undefined; limit: number }): Promise<RepoName[]> {
+    let q = this.db.selectFrom('repositories').select('name').where('trashed_at', 'is', null).orderBy('name').limit(opts.limit);
+    if (opts.last !== undefined) q = q.where('name', '>', opts.last);
+    return (await q.execute()).map((r) => r.name as RepoName);
   }
 
   /** Creates the package row if absent (first push); returns true when it was created. */

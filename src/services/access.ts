@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { KeyRing } from '../auth/keyring.ts';
 import { type Fetch, OidcVerifier } from '../auth/oidc.ts';
 import { generatePassword, hashPassword } from '../auth/passwords.ts';
-import type { Visibility } from '../auth/vocabulary.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { AccountService } from './accounts.ts';
 import { type AuthMetrics, AuthnService, type LoginRateLimit } from './authn.ts';
@@ -25,7 +24,6 @@ export interface AccessServices {
  */
 export interface AccessSettings {
   enabled: boolean;
-  defaultVisibility: Visibility;
   oidc: { allowInsecureIssuers: boolean };
   loginRateLimit: LoginRateLimit;
   credentialCacheSeconds: number;
@@ -54,7 +52,7 @@ export async function createAccessServices(
     credentialCacheSeconds: auth.credentialCacheSeconds,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
-  const authz = new AuthzService({ metadata, clock, defaultVisibility: auth.defaultVisibility, enabled: auth.enabled });
+  const authz = new AuthzService({ metadata, enabled: auth.enabled });
   const tokens = new RegistryTokenService({
     metadata,
     keys,

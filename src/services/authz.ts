@@ -1,15 +1,12 @@
 import { type Decision, decide } from '../auth/decision.ts';
 import type { Principal, RepoAction } from '../auth/principal.ts';
-import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
+import type { PackageRole } from '../auth/vocabulary.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { ownerOf, type RepoName } from '../oci/name.ts';
 import { trashedPackageError } from './trash-refusals.ts';
-import { actorFields } from './audit.ts';
 
 export interface AuthzDeps {
   metadata: Metadata;
-  clock: () => number;
-  defaultVisibility: Visibility;
   /** false = authentication disabled: everyone may do everything. */
   enabled: boolean;
 }
@@ -87,25 +84,11 @@ export class AuthzService {
   }
 
   /**
-   * Creates the package on first push, with its owner's default visibility. A creator who does
-   * not own the namespace (an org member, a CI job) is granted admin of what they created.
+   * Refuses a push into a package in the trash before any byte is uploaded: its name stays
+   * reserved. Only reads; the package is created by the push's first write (package-creation.ts).
    */
-  async ensurePackage(principal: Principal, repo: RepoName): Promise<void> {
+  async refuseIfTrashed(repo: RepoName): Promise<void> {
     const m = this.deps.metadata;
-    const existing = await m.packages.get(repo);
-    // Refused before any upload: the name of a package in the trash stays reserved.
-    if (existing?.trashedAt != null) throw await trashedPackageError(m, repo);
-    if (existing) return;
-    const owner = ownerOf(repo);
-    const account = await m.accounts.get(owner);
-    const visibility = account?.defaultVisibility ?? this.deps.defaultVisibility;
-    const now = this.deps.clock();
-    const created = await m.packages.create({ name: repo, owner, visibility, createdBy: principal.name || 'anonymous', now });
-    if (created && principal.kind === 'user' && owner !== principal.name && !principal.admin) {
-      await m.packages.putGrant(repo, { subjectKind: 'user', subject: principal.name, role: 'admin', now });
-    }
-    if (created) {
-      await m.audit.append({ at: now, ...actorFields(principal), action: 'package.create', target: repo, owner, detail: { visibility } });
-    }
+    if ((await m.packages.get(repo))?.trashedAt != null) throw await trashedPackageError(m, repo);
   }
 }

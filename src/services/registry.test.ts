@@ -11,6 +11,7 @@ import { MemoryStore } from '../storage/memory.ts';
 import type { RegistryEvents } from './events.ts';
 import { RegistryService } from './registry.ts';
 import { UploadService } from './uploads.ts';
+import { ensurePackage } from '../../test/helpers/packages.ts';
 
 interface Harness {
   metadata: Metadata;
@@ -104,7 +105,7 @@ describe('RegistryService.putManifest', () => {
     await rejectsCode(h.registry.putManifest(repo, { kind: 'tag', tag: tag('x') }, bytes, MediaType.OciManifest), 'MANIFEST_BLOB_UNKNOWN');
     await h.events.settled();
     assert.equal(h.seen.length, 0);
-    assert.ok(!(await h.metadata.repositories.list({ limit: 10 })).includes(repo), 'no repository created');
+    assert.ok(!(await h.metadata.packages.names({ limit: 10 })).includes(repo), 'no repository created');
     await rejectsCode(h.registry.manifest(repo, { kind: 'digest', digest: digestOf(bytes) }), 'MANIFEST_UNKNOWN');
   });
 
@@ -144,7 +145,7 @@ describe('RegistryService deletes', () => {
 describe('RegistryService lists', () => {
   test('catalog filtered by visibility pages over the visible names only', async () => {
     const names = Array.from({ length: 30 }, (_, i) => `org/r${String(i).padStart(2, '0')}`);
-    for (const n of names) await h.metadata.repositories.ensure(parseRepoName(n), 'org', 1);
+    for (const n of names) await ensurePackage(h.metadata, parseRepoName(n), 'org', 1);
     const visible = async (name: RepoName) => Number(name.slice(-2)) % 3 === 0;
     const expected = names.filter((n) => Number(n.slice(-2)) % 3 === 0);
     const all: string[] = [];

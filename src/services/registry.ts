@@ -10,6 +10,8 @@ import { MediaType } from '../oci/mediatypes.ts';
 import { ownerOf, type Reference, type RepoName, type Tag } from '../oci/name.ts';
 import type { BlobStore, ByteRange } from '../storage/types.ts';
 import { type Principal, SYSTEM } from '../auth/principal.ts';
+import type { Visibility } from '../auth/vocabulary.ts';
+import { lockForPush } from './package-creation.ts';
 import { actorFields } from './audit.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { Change } from './webhooks/events.ts';
@@ -45,6 +47,8 @@ export interface RegistryDeps {
   quotas?: QuotaService;
   /** Webhook deliveries, queued in the transaction of each change. */
   outbox?: WebhookOutbox;
+  /** Visibility of a package a push creates when its owner chose none (auth.defaultVisibility); default private. */
+  defaultVisibility?: Visibility;
 }
 
 export interface Page<T> {
@@ -239,7 +243,7 @@ export class RegistryService {
     const queued = await this.deps.metadata.transaction(async (m) => {
       // First: locks the repository row, so a concurrent trash move or restore of this package
       // is either wholly before this push or wholly after it (ADR 0010).
-      if ((await m.repositories.ensure(repo, ownerOf(repo), now)).trashedAt !== null) throw await trashedPackageError(m, repo);
+      if ((await lockForPush(m, repo, actor, now, this.deps.defaultVisibility ?? 'private')).trashedAt !== null) throw await trashedPackageError(m, repo);
       const state = await m.manifests.state(repo, digest);
       if (state === 'trashed') throw await trashedManifestError(m, repo, digest);
       // Touch stale links first: on PostgreSQL that row-locks exactly the links GC could be
@@ -368,7 +372,7 @@ export class RegistryService {
 
   /** A page of tags as a JSON array text, with the `last` of the next page. */
   async listTags(repo: RepoName, opts: { n?: number | undefined; last?: string | undefined }): Promise<{ json: string; next: string | null }> {
-    const stamp = await this.deps.metadata.repositories.tagStamp(repo);
+    const stamp = await this.deps.metadata.packages.tagStamp(repo);
     if (!stamp) throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name: repo });
     const n = Math.min(opts.n ?? DEFAULT_PAGE, MAX_PAGE);
     if (n === 0) return { json: '[]', next: null };
@@ -376,13 +380,13 @@ export class RegistryService {
   }
 
   async catalog(opts: { n?: number | undefined; last?: string | undefined }, visible?: (name: RepoName) => Promise<boolean>): Promise<Page<RepoName>> {
-    if (!visible) return paginate(opts, (limit) => this.deps.metadata.repositories.list({ last: opts.last, limit }));
+    if (!visible) return paginate(opts, (limit) => this.deps.metadata.packages.names({ last: opts.last, limit }));
     // Filtering by access happens after the query, so keep fetching until the page is full.
     const want = opts.n ?? DEFAULT_PAGE;
     const out: RepoName[] = [];
     let last = opts.last;
     for (;;) {
-      const batch = await this.deps.metadata.repositories.list({ last, limit: 500 });
+      const batch = await this.deps.metadata.packages.names({ last, limit: 500 });
       for (const name of batch) {
         if (await visible(name)) out.push(name);
         if (out.length > want) return { items: out.slice(0, want), next: out[want - 1] ?? null };

@@ -127,7 +127,7 @@ export class TrashService {
   async trashVersion(actor: Principal, repo: RepoName, digest: Digest): Promise<TrashEntryView> {
     await this.administrable(actor, repo);
     const { entry, queued } = await this.deps.metadata.transaction(async (m) => {
-      const row = await m.repositories.lock(repo);
+      const row = await m.packages.lock(repo);
       if (!row || row.trashedAt !== null) throw new RegistryError('NOT_FOUND', 'package not found', { package: repo });
       return this.trashVersionIn(m, actor, repo, digest, {});
     });
@@ -171,9 +171,9 @@ export class TrashService {
     const id = newId();
     const entry: TrashEntry = { id, owner: ownerOf(repo), repo, kind: 'package', digest: null, actor: actor.name || 'anonymous', trashedAt: now, expiresAt: now + this.deps.days * DAY_MS };
     const queued = await this.deps.metadata.transaction(async (m) => {
-      const row = await m.repositories.lock(repo);
+      const row = await m.packages.lock(repo);
       if (!row || row.trashedAt !== null) throw new RegistryError('NOT_FOUND', 'package not found', { package: repo });
-      await m.repositories.setTrashed(repo, now);
+      await m.packages.setTrashed(repo, now);
       const live = await m.manifests.liveDigests(repo);
       await this.hide(m, entry, live);
       await this.audit(m, actor, 'package.trash', repo, { trash: id, manifests: live.length });
@@ -238,13 +238,13 @@ export class TrashService {
     const result = await this.deps.metadata.transaction(async (m) => {
       const current = await m.trash.get(id);
       if (!current) throw new RegistryError('NOT_FOUND', 'no such trash entry', { id });
-      const row = await m.repositories.lock(e.repo);
+      const row = await m.packages.lock(e.repo);
       if (!row) throw new RegistryError('NOT_FOUND', 'package not found', { package: e.repo });
       if (e.kind === 'version' && row.trashedAt !== null) {
         const pkg = await m.trash.packageEntry(e.repo);
         throw new RegistryError('CONFLICT', `package ${e.repo} is in the trash; restore it first${pkg ? ` (entry ${pkg.id})` : ''}`, { package: e.repo, trash: pkg?.id ?? null });
       }
-      if (e.kind === 'package') await m.repositories.setTrashed(e.repo, null);
+      if (e.kind === 'package') await m.packages.setTrashed(e.repo, null);
       const digests = (await m.trash.members(id)).map((x) => x.digest);
       await m.manifests.setTrashed(e.repo, digests, null);
       const tags = await m.trash.giveBackTags(id, e.repo);
@@ -315,7 +315,7 @@ export class TrashService {
     const result = await this.deps.metadata.transaction(async (m) => {
       const e = await m.trash.get(id);
       if (!e) return { entries: 0, manifests: 0, packages: 0 };
-      await m.repositories.lock(e.repo);
+      await m.packages.lock(e.repo);
       const entries = e.kind === 'package' ? await m.trash.list({ repo: e.repo, limit: Number.MAX_SAFE_INTEGER }) : [e];
       let manifests = 0;
       let charts = false;

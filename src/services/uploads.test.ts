@@ -69,7 +69,7 @@ describe('UploadService', () => {
     const digest = digestOf(Buffer.from('hello world'));
     await uploads.complete(web, id, digest, chunk('world'));
     assert.equal((await metadata.blobLinks.get(web, digest))?.size, 11);
-    assert.ok((await metadata.repositories.list({ limit: 10 })).includes(web));
+    assert.ok((await metadata.packages.names({ limit: 10 })).includes(web));
     assert.equal(await metadata.uploads.get(id), null);
     assert.equal(await metadata.blobLinks.get(api, digest), null);
   });

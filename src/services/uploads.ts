@@ -3,8 +3,11 @@ import type { Logger } from 'pino';
 import { RegistryError } from '../errors.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import type { Digest } from '../oci/digest.ts';
-import { ownerOf, type RepoName } from '../oci/name.ts';
+import type { RepoName } from '../oci/name.ts';
 import type { UploadStore } from '../storage/types.ts';
+import { type Principal, SYSTEM } from '../auth/principal.ts';
+import type { Visibility } from '../auth/vocabulary.ts';
+import { lockForPush } from './package-creation.ts';
 
 function unknownUpload(id: string): RegistryError {
   return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id });
@@ -17,6 +20,8 @@ export interface UploadDeps {
   log: Logger;
   /** 0 = unlimited. */
   maxBlobBytes: number;
+  /** Visibility of a package a push creates when its owner chose none (auth.defaultVisibility); default private. */
+  defaultVisibility?: Visibility;
 }
 
 export interface ChunkBody {
@@ -42,6 +47,11 @@ export class UploadService {
     this.deps = deps;
   }
 
+  /** The push's first write creates the package; the trash was checked when it was authorized. */
+  private async lockPackage(m: Metadata, repo: RepoName, by: Principal, now: number): Promise<void> {
+    await lockForPush(m, repo, by, now, this.deps.defaultVisibility ?? 'private');
+  }
+
   private get maxSize(): number | undefined {
     return this.deps.maxBlobBytes > 0 ? this.deps.maxBlobBytes : undefined;
   }
@@ -63,10 +73,12 @@ export class UploadService {
    * Links a blob already readable in `from` into `repo`. Returns false when it is not (the
    * caller then starts a normal session); the caller checks that `from` may be read.
    */
-  async mount(repo: RepoName, from: RepoName, digest: Digest): Promise<boolean> {
+  async mount(repo: RepoName, from: RepoName, digest: Digest, by: Principal = SYSTEM): Promise<boolean> {
     const now = this.deps.clock();
     return this.deps.metadata.transaction(async (m) => {
-      await m.repositories.ensure(repo, ownerOf(repo), now);
+      // A mount that cannot happen writes nothing, not even the package: the caller uploads instead.
+      if (!(await m.blobLinks.get(from, digest))) return false;
+      await this.lockPackage(m, repo, by, now);
       return (await m.blobLinks.mount(from, repo, digest, now)) !== null;
     });
   }
@@ -91,7 +103,7 @@ export class UploadService {
    * session's removal are one transaction, so the bytes are protected by a pin or a link at
    * every moment, including when the store finds them already present and keeps those.
    */
-  async complete(repo: RepoName, id: string, digest: Digest, body: PlacedChunkBody | null): Promise<void> {
+  async complete(repo: RepoName, id: string, digest: Digest, body: PlacedChunkBody | null, by: Principal = SYSTEM): Promise<void> {
     await this.session(repo, id);
     const { size } = await this.unlessCancelled(id, async () => {
       if (body) await this.deps.uploads.append(id, body.offset, body.stream, this.appendOptions(body));
@@ -100,7 +112,7 @@ export class UploadService {
     });
     const now = this.deps.clock();
     await this.deps.metadata.transaction(async (m) => {
-      await m.repositories.ensure(repo, ownerOf(repo), now);
+      await this.lockPackage(m, repo, by, now);
       await m.blobLinks.link(repo, digest, size, now);
       await m.uploads.delete(id);
     });

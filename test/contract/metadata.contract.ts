@@ -14,6 +14,7 @@ import type { Metadata } from '../../src/metadata/metadata.ts';
 import { UniqueViolation } from '../../src/metadata/constraints.ts';
 import { type Digest, digestOf } from '../../src/oci/digest.ts';
 import { parseRepoName, parseTag, type RepoName, type Tag } from '../../src/oci/name.ts';
+import { ensurePackage } from '../helpers/packages.ts';
 
 export interface MetadataHandle {
   metadata: Metadata;
@@ -27,7 +28,7 @@ const tag = (s: string): Tag => parseTag(s);
 const dg = (s: string): Digest => digestOf(Buffer.from(s));
 const byteOrder = (xs: readonly string[]): string[] => [...xs].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 /** Whether `r` is a live (not trashed) repository, as the catalog lists it. */
-const listed = async (m: Metadata, r: RepoName): Promise<boolean> => (await m.repositories.list({ limit: 1000 })).includes(r);
+const listed = async (m: Metadata, r: RepoName): Promise<boolean> => (await m.packages.names({ limit: 1000 })).includes(r);
 
 /** Every byte value, a NUL in the middle, and high bytes: manifests are stored byte-exact. */
 function awkwardBytes(n = 4096): Buffer {
@@ -71,34 +72,34 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
       await m.ping();
     });
 
-    describe('repositories', () => {
-      test('ensure creates once and is idempotent', async () => {
+    describe('packages', () => {
+      test('create makes the row once; later creates change nothing', async () => {
         const m = await fresh();
-        assert.deepEqual(await m.repositories.list({ limit: 10 }), []);
-        await m.repositories.ensure(repo('acme/web'), 'acme', 1000);
-        await m.repositories.ensure(repo('acme/web'), 'acme', 2000);
-        assert.deepEqual(await m.repositories.list({ limit: 10 }), ['acme/web']);
+        assert.deepEqual(await m.packages.names({ limit: 10 }), []);
+        await ensurePackage(m, repo('acme/web'), 'acme', 1000);
+        await ensurePackage(m, repo('acme/web'), 'acme', 2000);
+        assert.deepEqual(await m.packages.names({ limit: 10 }), ['acme/web']);
       });
 
       test('list is byte-ordered and paginates after `last`', async () => {
         const m = await fresh();
         const names = ['b/x', 'a/z', 'a/a-b', 'a/a.b', 'a/a_b', 'a/ab', 'a/a0', 'a/a/b', 'c/1', 'a/aa'];
-        for (const n of names) await m.repositories.ensure(repo(n), n.split('/')[0] ?? '', 1);
+        for (const n of names) await ensurePackage(m, repo(n), n.split('/')[0] ?? '', 1);
         const expected = byteOrder(names);
-        assert.deepEqual(await m.repositories.list({ limit: 100 }), expected);
+        assert.deepEqual(await m.packages.names({ limit: 100 }), expected);
         const pages: string[] = [];
         let last: string | undefined;
         for (;;) {
-          const page = await m.repositories.list({ limit: 3, last });
+          const page = await m.packages.names({ limit: 3, last });
           assert.ok(page.length <= 3);
           pages.push(...page);
           if (page.length < 3) break;
           last = page[page.length - 1];
         }
         assert.deepEqual(pages, expected);
-        assert.deepEqual(await m.repositories.list({ limit: 2, last: 'a/a0' }), expected.slice(expected.indexOf('a/a0') + 1, expected.indexOf('a/a0') + 3));
-        assert.deepEqual(await m.repositories.list({ limit: 5, last: 'zzz' }), []);
-        assert.deepEqual(await m.repositories.list({ limit: 5, last: 'a/a1' }), expected.filter((n) => Buffer.compare(Buffer.from(n), Buffer.from('a/a1')) > 0).slice(0, 5), 'last need not exist');
+        assert.deepEqual(await m.packages.names({ limit: 2, last: 'a/a0' }), expected.slice(expected.indexOf('a/a0') + 1, expected.indexOf('a/a0') + 3));
+        assert.deepEqual(await m.packages.names({ limit: 5, last: 'zzz' }), []);
+        assert.deepEqual(await m.packages.names({ limit: 5, last: 'a/a1' }), expected.filter((n) => Buffer.compare(Buffer.from(n), Buffer.from('a/a1')) > 0).slice(0, 5), 'last need not exist');
       });
     });
 
@@ -250,18 +251,18 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
       test('the tag stamp changes with every tag change, and only then', async () => {
         const m = await fresh();
         const r = repo('acme/web');
-        assert.equal(await m.repositories.tagStamp(r), null, 'no repository, no stamp');
-        await m.repositories.ensure(r, 'acme', 1000);
-        const s0 = await m.repositories.tagStamp(r);
+        assert.equal(await m.packages.tagStamp(r), null, 'no repository, no stamp');
+        await ensurePackage(m, r, 'acme', 1000);
+        const s0 = await m.packages.tagStamp(r);
         assert.deepEqual(s0, { created: 1000, version: 0 });
         const x = manifest(r, Buffer.from('{"x":1}'));
         const y = manifest(r, Buffer.from('{"y":1}'));
         await m.manifests.put(x, []);
         await m.manifests.put(y, []);
-        assert.deepEqual(await m.repositories.tagStamp(r), s0, 'untagged manifests do not change it');
+        assert.deepEqual(await m.packages.tagStamp(r), s0, 'untagged manifests do not change it');
         const versions = [0];
         const step = async (what: string) => {
-          const v = (await m.repositories.tagStamp(r))?.version ?? -1;
+          const v = (await m.packages.tagStamp(r))?.version ?? -1;
           assert.ok(v > (versions.at(-1) ?? 0), `${what} bumps the version`);
           versions.push(v);
         };
@@ -274,11 +275,11 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         await m.tags.delete(r, tag('b'));
         await step('deleting a tag');
         assert.equal(await m.tags.delete(r, tag('b')), false);
-        assert.equal((await m.repositories.tagStamp(r))?.version, versions.at(-1), 'deleting nothing changes nothing');
+        assert.equal((await m.packages.tagStamp(r))?.version, versions.at(-1), 'deleting nothing changes nothing');
         await m.manifests.delete(r, y.digest);
         await step('deleting a tagged manifest');
-        await m.repositories.ensure(r, 'acme', 5000);
-        assert.deepEqual(await m.repositories.tagStamp(r), { created: 1000, version: versions.at(-1) }, 'ensure keeps both');
+        await ensurePackage(m, r, 'acme', 5000);
+        assert.deepEqual(await m.packages.tagStamp(r), { created: 1000, version: versions.at(-1) }, 'a later push keeps both');
         assert.deepEqual(await m.tags.names(r), [], 'names after the deletes');
       });
 
@@ -464,7 +465,7 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
       async function image(m: Metadata, r: RepoName, t: string, layer: string, size = 100): Promise<ManifestRecord> {
         const rec = manifest(r, Buffer.from(`{"image":"${r}:${t}:${layer}"}`), { configDigest: dg(`cfg-${layer}`) });
         await m.transaction(async (x) => {
-          await x.repositories.ensure(r, r.split('/')[0] ?? '', 1);
+          await ensurePackage(x, r, r.split('/')[0] ?? '', 1);
           await x.blobLinks.link(r, dg(`cfg-${layer}`), 10, 1);
           await x.blobLinks.link(r, dg(layer), size, 1);
           await x.manifests.put(rec, [
@@ -514,18 +515,18 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         const m = await fresh();
         const r = repo('acme/web');
         await image(m, r, 'v1', 'l1');
-        assert.deepEqual(await m.repositories.lock(r), { owner: 'acme', trashedAt: null });
-        assert.equal(await m.repositories.lock(repo('acme/none')), null);
-        await m.repositories.setTrashed(r, 7);
-        assert.equal(await m.repositories.tagStamp(r), null);
-        assert.deepEqual(await m.repositories.list({ limit: 10 }), []);
+        assert.deepEqual(await m.packages.lock(r), { owner: 'acme', trashedAt: null });
+        assert.equal(await m.packages.lock(repo('acme/none')), null);
+        await m.packages.setTrashed(r, 7);
+        assert.equal(await m.packages.tagStamp(r), null);
+        assert.deepEqual(await m.packages.names({ limit: 10 }), []);
         assert.equal(await m.blobLinks.get(r, dg('l1')), null);
-        assert.deepEqual(await m.repositories.ensure(r, 'acme', 8), { trashedAt: 7 });
+        assert.deepEqual(await ensurePackage(m, r, 'acme', 8), { trashedAt: 7 });
         assert.equal((await m.packages.get(r))?.trashedAt, 7);
         assert.deepEqual(await m.packages.listByOwner('acme'), []);
-        await m.repositories.setTrashed(r, null);
+        await m.packages.setTrashed(r, null);
         assert.equal((await m.blobLinks.get(r, dg('l1')))?.size, 100);
-        assert.deepEqual(await m.repositories.ensure(repo('acme/new'), 'acme', 9), { trashedAt: null });
+        assert.deepEqual(await ensurePackage(m, repo('acme/new'), 'acme', 9), { trashedAt: null });
         assert.deepEqual(await m.blobLinks.get(repo('acme/new2'), dg('x')), null);
         await m.blobLinks.link(repo('acme/new2'), dg('x'), 3, 1);
         assert.equal((await m.blobLinks.get(repo('acme/new2'), dg('x')))?.size, 3, 'readable before the repository row exists');
@@ -537,7 +538,7 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         const v1 = await image(m, r, 'v1', 'l1', 1000);
         await m.tags.put(r, tag('stable'), v1.digest, 2);
         const v2 = await image(m, r, 'v2', 'l2', 2000);
-        const before = (await m.repositories.tagStamp(r))?.version ?? 0;
+        const before = (await m.packages.tagStamp(r))?.version ?? 0;
         const e = { id: 'aaaaaaaaaaaa', owner: 'acme', repo: r, kind: 'version' as const, digest: v1.digest, actor: 'alice', trashedAt: 10, expiresAt: 20 };
         await m.transaction(async (x) => {
           await x.manifests.setTrashed(r, [v1.digest], 10);
@@ -545,7 +546,7 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
           await x.trash.addManifests(e.id, r, [v1.digest]);
           assert.equal(await x.trash.takeTags(e.id, r, [v1.digest]), 2);
         });
-        assert.ok(((await m.repositories.tagStamp(r))?.version ?? 0) > before, 'tag version bumped');
+        assert.ok(((await m.packages.tagStamp(r))?.version ?? 0) > before, 'tag version bumped');
         assert.deepEqual(await m.tags.names(r), [tag('v2')]);
         assert.deepEqual(await m.trash.get(e.id), e);
         assert.deepEqual(await m.trash.entryOf(r, v1.digest), e);
@@ -616,7 +617,7 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
           const rec = await image(m, r, `base${i}`, `l${i}`);
           const id = `${String(i).padStart(12, '0')}`;
           const trash = m.transaction(async (x) => {
-            await x.repositories.lock(r);
+            await x.packages.lock(r);
             if ((await x.manifests.state(r, rec.digest)) !== 'live') return;
             await x.manifests.setTrashed(r, [rec.digest], 10);
             await x.trash.create({ id, owner: 'acme', repo: r, kind: 'version', digest: rec.digest, actor: 't', trashedAt: 10, expiresAt: 20 });
@@ -625,7 +626,7 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
           });
           // The registry's push: lock first, then check, then tag.
           const push = m.transaction(async (x) => {
-            await x.repositories.ensure(r, 'acme', 11);
+            await ensurePackage(x, r, 'acme', 11);
             if ((await x.manifests.state(r, rec.digest)) === 'trashed') return;
             await x.manifests.put(rec, []);
             await x.tags.put(r, tag(`again${i}`), rec.digest, 11);
@@ -650,7 +651,7 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         const rec = manifest(r, Buffer.from('{"tx":1}'));
         await assert.rejects(
           m.transaction(async (t) => {
-            await t.repositories.ensure(r, 'acme', 1);
+            await ensurePackage(t, r, 'acme', 1);
             await t.manifests.put(rec, [{ digest: dg('l'), kind: 'blob' }]);
             await t.tags.put(r, tag('v1'), rec.digest, 1);
             await t.blobLinks.link(r, dg('l'), 1, 1);
@@ -664,7 +665,7 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         assert.equal(await m.tags.resolve(r, tag('v1')), null);
         assert.equal(await m.blobLinks.get(r, dg('l')), null);
         const v = await m.transaction(async (t) => {
-          await t.repositories.ensure(r, 'acme', 1);
+          await ensurePackage(t, r, 'acme', 1);
           return 42;
         });
         assert.equal(v, 42);
@@ -678,7 +679,7 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         // The driver's unique-violation error becomes the registry's CONFLICT on every dialect.
         await assert.rejects(
           m.transaction(async (t) => {
-            await t.repositories.ensure(r, 'acme', 1);
+            await ensurePackage(t, r, 'acme', 1);
             await t.uploads.create('dup', r, 2);
           }),
           (err: unknown) => err instanceof UniqueViolation && err.code === 'CONFLICT' && err.table === 'uploads',
@@ -716,14 +717,14 @@ export function metadataContract(name: string, factory: MetadataFactory): void {
         await Promise.all(
           Array.from({ length: 12 }, (_, i) =>
             m.transaction(async (t) => {
-              await t.repositories.ensure(r, 'acme', i);
+              await ensurePackage(t, r, 'acme', i);
               await t.blobLinks.link(r, dg('l1'), 1, i);
               await t.manifests.put(rec, children);
               await t.tags.put(r, tag('latest'), rec.digest, i);
             }),
           ),
         );
-        assert.deepEqual(await m.repositories.list({ limit: 10 }), [r]);
+        assert.deepEqual(await m.packages.names({ limit: 10 }), [r]);
         assert.deepEqual(await m.tags.names(r), ['latest']);
         const refs = await m.db.selectFrom('manifest_refs').select('child').where('repo', '=', r).execute();
         assert.equal(refs.length, 2);

@@ -13,6 +13,7 @@ import { freshSchema, postgresMissing } from '../scale/backends.ts';
 import { type Metadata, openSqlite } from '../../src/metadata/metadata.ts';
 import { migrations } from '../../src/metadata/migrations/index.ts';
 import { openPostgres } from '../../src/metadata/postgres.ts';
+import { ensurePackage } from '../helpers/packages.ts';
 
 const d = (n: string) => `sha256:${n.padEnd(64, '0')}` as Digest;
 
@@ -32,7 +33,7 @@ async function backfill(m: Metadata, schema?: string): Promise<void> {
     // An owner with two packages sharing a layer, one manifest in each, one more referencing it twice over.
     const now = 1;
     for (const repo of ['acme/a', 'acme/b'] as RepoName[]) {
-      await m.repositories.ensure(repo, 'acme', now);
+      await ensurePackage(m, repo, 'acme', now);
       await m.blobLinks.link(repo, d('layer'), 1000, now);
       await m.blobLinks.link(repo, d(`cfg-${repo.slice(-1)}`), 10, now);
       await m.manifests.put(
@@ -43,7 +44,7 @@ async function backfill(m: Metadata, schema?: string): Promise<void> {
         ],
       );
     }
-    await m.repositories.ensure('other/x' as RepoName, 'other', now);
+    await ensurePackage(m, 'other/x' as RepoName, 'other', now);
 
     const second = await new Migrator({ db, provider: provider(all), allowUnorderedMigrations: true, ...pin }).migrateToLatest();
     assert.equal(second.error, undefined);

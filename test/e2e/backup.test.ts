@@ -37,7 +37,7 @@ function cli(args: string[], dataDir: string, extraEnv: Record<string, string> =
   // Like the server helper: none of the test runner's own WHARF_* settings reach the config loader.
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('WHARF_')) env[k] = v;
-  return spawn(wharfBin(), args, { cwd: repoRoot, env: { ...env, WHARF_BUILD: '0', WHARF_DATA_DIR: dataDir, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(wharfBin(), args, { cwd: repoRoot, env: { ...env, WHARF_BUILD: '0', WHARF_SERVER__WORKERS: '1', WHARF_DATA_DIR: dataDir, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 async function finished(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -200,6 +200,9 @@ export async function startWharf(opts: StartOptions = {}): Promise<StartedServer
       WHARF_SERVER__PORT: String(port),
       WHARF_DATA_DIR: dataDir,
       WHARF_LOG__LEVEL: process.env['WHARF_E2E_LOG_LEVEL'] ?? 'warn',
+      // One process, so the pid the tests kill, signal and measure is the server itself; tests of
+      // server.workers set it.
+      WHARF_SERVER__WORKERS: '1',
       ...(admin ? { WHARF_AUTH__ADMIN__USERNAME: admin.username, WHARF_AUTH__ADMIN__PASSWORD: admin.password } : {}),
       ...opts.env,
     },

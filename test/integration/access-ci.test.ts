@@ -5,6 +5,7 @@
  * by this test on 127.0.0.1 — never an outside service.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type OidcIssuer, startOidcIssuer } from '../helpers/access-oidc.ts';
 import {
@@ -141,7 +142,11 @@ describe('exchanging an ID token', () => {
     });
     assertStatus(res, 201, 'owner write trust');
     const token = json<{ token: string }>(await exchange(issuer.sign({ aud: 'wharf', repository: 'globex/monorepo', workflow: 'publish' }), ['repository:globex/fresh:pull,push'])).token;
-    assertStatus(await app.req({ method: 'POST', url: '/v2/globex/fresh/blobs/uploads/', auth: bearer(token) }), 202, 'first push');
+    assertStatus(await app.req({ method: 'POST', url: '/v2/globex/fresh/blobs/uploads/', auth: bearer(token) }), 202, 'an upload starts');
+    assert.equal(await app.wharf.metadata.packages.get('globex/fresh'), null, 'no package before the first write');
+    const blob = Buffer.from('a layer of globex/fresh');
+    const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+    assertStatus(await app.req({ method: 'POST', url: `/v2/globex/fresh/blobs/uploads/?digest=${digest}`, auth: bearer(token), payload: blob }), 201, 'first push');
     const pkg = await app.wharf.metadata.packages.get('globex/fresh');
     assert.equal(pkg?.visibility, 'private');
     assert.match(String(pkg?.createdBy), /^ci:/);

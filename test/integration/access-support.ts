@@ -18,6 +18,7 @@ import type { Visibility } from '../../src/auth/vocabulary.ts';
 import { type Digest, digestOf } from '../../src/oci/digest.ts';
 import { MediaType } from '../../src/oci/mediatypes.ts';
 import { parseReference, parseRepoName, type RepoName } from '../../src/oci/name.ts';
+import { lockForPush } from '../../src/services/package-creation.ts';
 
 export type Res = LightMyRequestResponse;
 
@@ -211,7 +212,8 @@ export interface SeededImage {
 /** Creates the package (if needed) with `visibility`, without any HTTP or grants. */
 export async function ensurePackage(app: AccessApp, repo: string, visibility?: Visibility): Promise<RepoName> {
   const name = parseRepoName(repo);
-  await app.wharf.access.authz.ensurePackage(SYSTEM, name);
+  const { wharf } = app;
+  await wharf.metadata.transaction((m) => lockForPush(m, name, SYSTEM, Date.now(), wharf.config.auth.defaultVisibility));
   if (visibility) await app.wharf.metadata.packages.setVisibility(name, visibility);
   return name;
 }

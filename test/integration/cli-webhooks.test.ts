@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/main.ts';
+import { ensurePackage } from '../helpers/packages.ts';
 
 let dataDir: string;
 
@@ -73,7 +74,7 @@ test('a restore with wharf trash restore queues its webhook delivery for the ser
   const hookId = (JSON.parse(created.stdout) as { webhook: { id: string } }).webhook.id;
   const repo = 'zeta/app' as never;
   const digest = `sha256:${'a'.repeat(64)}` as never;
-  await m.repositories.ensure(repo, 'zeta', 1);
+  await ensurePackage(m, repo, 'zeta', 1);
   await m.manifests.put(
     { repo, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 2, content: Buffer.from('{}'), artifactType: null, configMediaType: null, configDigest: null, subject: null, annotations: null, createdAt: 1 },
     [],
@@ -82,7 +83,7 @@ test('a restore with wharf trash restore queues its webhook delivery for the ser
   const { TrashService } = await import('../../src/services/trash.ts');
   const { EventBus } = await import('../../src/lib/events.ts');
   const { AuthzService } = await import('../../src/services/authz.ts');
-  const authz = new AuthzService({ metadata: m, clock: Date.now, defaultVisibility: 'private', enabled: true });
+  const authz = new AuthzService({ metadata: m, enabled: true });
   const entry = await new TrashService({ metadata: m, authz, events: new EventBus(), clock: Date.now, days: 30 }).trashVersion(SYSTEM, repo, digest);
   await m.close();
 

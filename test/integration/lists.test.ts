@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RepoName } from '../../src/oci/name.ts';
 import { assertError, type Client, json, type Res, withApp } from './support.ts';
+import { ensurePackage } from '../helpers/packages.ts';
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -170,7 +171,7 @@ describe('catalog', () => {
       const names: string[] = [];
       for (let i = 0; i < 1203; i++) names.push(`org${String(i).padStart(4, '0')}/app`);
       await c.wharf.metadata.transaction(async (m) => {
-        for (const n of names) await m.repositories.ensure(n as RepoName, n.split('/')[0] ?? n, 1);
+        for (const n of names) await ensurePackage(m, n as RepoName, n.split('/')[0] ?? n, 1);
       });
       const pages = await followPages(c, '/v2/_catalog?n=1000', 'repositories');
       assert.deepEqual(pages.map((p) => p.length), [1000, 203]);

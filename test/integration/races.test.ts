@@ -88,7 +88,9 @@ describe('concurrent requests racing on the same row', () => {
     // A package of the organization to grant the team on.
     assert.equal((await call('POST', '/api/v1/orgs/delorg/teams', { name: 'doomed' })).status, 201);
     const repo = 'delorg/app';
-    assert.equal((await call('POST', `/v2/${repo}/blobs/uploads/`)).status, 202);
+    const layer = Buffer.from('a layer of delorg/app');
+    const layerDigest = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
+    assert.equal((await call('POST', `/v2/${repo}/blobs/uploads/?digest=${layerDigest}`, layer)).status, 201);
     const [deletes, adds, grants] = await Promise.all([
       all(2, () => call('DELETE', '/api/v1/orgs/delorg/teams/doomed')),
       all(N, (i) => call('PUT', `/api/v1/orgs/delorg/teams/doomed/members/member${i}`, { role: 'member' })),
@@ -155,9 +157,15 @@ describe('concurrent requests racing on the same row', () => {
     for (const a of answers.filter((x) => x.status === 404)) assert.equal(apiError(a), 'MANIFEST_UNKNOWN');
   });
 
-  test('the first pushes to a new package, concurrently: the package is created once', async () => {
-    const answers = await all(N, () => call('POST', '/v2/admin/fresh/blobs/uploads/'));
-    assert.deepEqual(tally(answers), { 202: N });
+  test('the first pushes to a new package, concurrently: the package is created once, by the first write', async () => {
+    // Starting an upload writes no package: one that is never completed leaves nothing behind.
+    const started = await all(N, () => call('POST', '/v2/admin/fresh/blobs/uploads/'));
+    assert.deepEqual(tally(started), { 202: N });
+    assert.equal(await app.metadata.packages.get('admin/fresh'), null, 'no package before a write');
+    const blob = Buffer.from('the first blob of admin/fresh');
+    const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+    const answers = await all(N, () => call('POST', `/v2/admin/fresh/blobs/uploads/?digest=${digest}`, blob));
+    assert.deepEqual(tally(answers), { 201: N });
     const created = await app.metadata.db.selectFrom('audit_log').select('id').where('action', '=', 'package.create').where('target', '=', 'admin/fresh').execute();
     assert.equal(created.length, 1);
   });

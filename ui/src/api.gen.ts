@@ -185,6 +185,7 @@ export type GcRun = {
     uploadsRemoved?: number;
     multipartAborted?: number;
     durationMs?: number;
+    pausedMs?: number;
     phases?: {
       uploads: {
         ms: number;

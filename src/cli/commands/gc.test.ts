@@ -48,6 +48,7 @@ test('the summary says what was freed, or for a dry run what would be', () => {
     bytesFreed: 3 * 1024 * 1024,
     uploadsRemoved: 1,
     multipartAborted: 0,
+    pausedMs: 0,
     durationMs: 1234,
     phases: { uploads: { ms: 1, scanned: 0, removed: 0, bytes: 0 }, referrers: { ms: 1, scanned: 0, removed: 0, bytes: 0 }, links: { ms: 1, scanned: 0, removed: 0, bytes: 0 }, blobs: { ms: 1, scanned: 0, removed: 0, bytes: 0 } },
     errors: [],

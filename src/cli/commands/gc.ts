@@ -62,7 +62,7 @@ export function progressPrinter(out: Output, tty: Terminal, now: () => number = 
 export function summaryLines(s: GcSummary): string[] {
   const verb = s.dryRun ? 'would free' : 'freed';
   const lines = [
-    `garbage collection ${s.dryRun ? 'dry run ' : ''}finished in ${(s.durationMs / 1000).toFixed(1)} s (grace ${s.graceSeconds} s)`,
+    `garbage collection ${s.dryRun ? 'dry run ' : ''}finished in ${(s.durationMs / 1000).toFixed(1)} s (grace ${s.graceSeconds} s${s.pausedMs > 0 ? `, ${(s.pausedMs / 1000).toFixed(1)} s paused for requests` : ''})`,
     `  blobs:     ${s.blobsDeleted} of ${s.blobsScanned} ${verb}, ${formatBytes(s.bytesFreed)} (${s.bytesFreed} bytes)`,
     `  manifests: ${s.manifestsDeleted} orphaned referrers ${s.dryRun ? 'to delete' : 'deleted'}`,
     `  links:     ${s.linksRemoved} repository links ${s.dryRun ? 'to remove' : 'removed'}`,

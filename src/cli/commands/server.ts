@@ -1,13 +1,15 @@
 /** `wharf serve`, `wharf migrate`, `wharf config check`, `wharf version`. */
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, redactConfig } from '../../config/load.ts';
 import { startupWarnings } from '../../config/warnings.ts';
 import { versionInfo, versionLine } from '../../lib/version.ts';
-import { createWharf, openMetadata, UI_DIR } from '../../main.ts';
+import { createLogger, createWharf, openMetadata, UI_DIR } from '../../main.ts';
 import { TlsConfigError } from '../../http/tls.ts';
 import { type Command, CliError, defineCommand } from '../command.ts';
+import { clusterScrape, isWorker, runPrimary, stopWithPrimary, workerCount } from '../cluster.ts';
 
 const uiBuilt = () => existsSync(join(UI_DIR, 'index.html'));
 
@@ -15,9 +17,26 @@ export const serverCommands: readonly Command[] = [
   defineCommand({
     name: 'serve',
     summary: 'Start the registry (default http://0.0.0.0:5000, data in ./data)',
-    details: 'Stops on SIGTERM or SIGINT: in-flight requests get server.shutdownTimeoutSeconds to finish. SIGHUP re-reads the TLS certificate (server.tls).',
+    details:
+      'Runs server.workers processes on the port (0 = one per core). Stops on SIGTERM or SIGINT: in-flight requests get server.shutdownTimeoutSeconds to finish. SIGHUP re-reads the TLS certificate (server.tls).',
     async run({ runtime }) {
       const config = runtime.config();
+      const workers = workerCount(config.server.workers);
+      if (workers > 1 && !isWorker()) {
+        return runPrimary({
+          workers,
+          logger: createLogger(config),
+          shutdownTimeoutMs: config.server.shutdownTimeoutSeconds * 1000,
+          prepare: async () => {
+            const metadata = await openMetadata(config);
+            try {
+              await metadata.migrate();
+            } finally {
+              await metadata.close();
+            }
+          },
+        });
+      }
       let wharf;
       try {
         wharf = await createWharf(config);
@@ -54,7 +73,9 @@ export const serverCommands: readonly Command[] = [
         };
         process.on('SIGTERM', () => stop('SIGTERM'));
         process.on('SIGINT', () => stop('SIGINT'));
+        if (isWorker()) stopWithPrimary(() => stop('primary gone'));
       });
+      if (isWorker() && wharf.metrics) wharf.metrics.scrapeWith(clusterScrape(wharf.metrics.registry));
       // SIGHUP re-reads the TLS certificate (instead of ending the process, its default action).
       process.on('SIGHUP', () => {
         if (wharf.tls) wharf.tls.reload('SIGHUP');
@@ -62,7 +83,7 @@ export const serverCommands: readonly Command[] = [
       });
       const address = await wharf.app.listen({ host: config.server.host, port: config.server.port });
       const metricsAddress = await wharf.listenMetrics();
-      logger.info({ address, metricsAddress, version: versionInfo().version, storage: config.storage.driver, database: config.database.driver, dataDir: config.dataDir }, 'wharf listening');
+      logger.info({ address, metricsAddress, worker: isWorker() ? cluster.worker?.id : undefined, version: versionInfo().version, storage: config.storage.driver, database: config.database.driver, dataDir: config.dataDir }, 'wharf listening');
       return await stopped;
     },
   }),

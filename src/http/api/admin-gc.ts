@@ -27,6 +27,8 @@ const gcSummarySchema = z.object({
   uploadsRemoved: z.number(),
   multipartAborted: z.number(),
   durationMs: z.number(),
+  // Absent from runs recorded before pacing existed.
+  pausedMs: z.number().optional(),
   phases: z.object({ uploads: phase, referrers: phase, links: phase, blobs: phase }),
   errors: z.array(z.string()),
 }).meta({ id: 'GcSummary' });

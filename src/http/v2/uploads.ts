@@ -63,12 +63,12 @@ export function uploadRoutes(deps: V2Deps) {
       const fromRaw = mount !== undefined ? queryString(req, 'from') : undefined;
       const from = fromRaw !== undefined && isRepoName(fromRaw) ? (fromRaw as RepoName) : undefined;
       await deps.proxy?.refusePush(name);
-      await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'], ...(from !== undefined ? { mountFrom: from } : {}) });
+      const principal = await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'], ...(from !== undefined ? { mountFrom: from } : {}) });
       if (mount !== undefined) {
         const digest = parseDigest(mount);
         // A mount that is impossible or not allowed is not an error: fall back to a new session.
         if (from !== undefined && (await deps.gate.requestMayPull(req, from))) {
-          if (await deps.uploads.mount(name, from, digest)) return created(reply, name, digest);
+          if (await deps.uploads.mount(name, from, digest, principal)) return created(reply, name, digest);
         }
         return accepted(reply, name, await deps.uploads.start(name), 0);
       }
@@ -79,7 +79,7 @@ export function uploadRoutes(deps: V2Deps) {
         await deps.quotas?.refuseUpload(name, contentLength(req) ?? 0, digest);
         const id = await deps.uploads.start(name);
         try {
-          await deps.uploads.complete(name, id, digest, body(req));
+          await deps.uploads.complete(name, id, digest, body(req), principal);
         } catch (err) {
           await deps.uploads.cancel(name, id).catch(() => undefined);
           throw err;
@@ -116,13 +116,13 @@ export function uploadRoutes(deps: V2Deps) {
     },
 
     async put(req: FastifyRequest, reply: FastifyReply, name: RepoName, id: string) {
-      await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
+      const principal = await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
       const digest = requiredDigest(req);
       if (deps.quotas) await deps.quotas.refuseUpload(name, (await deps.uploads.status(name, id)) + (hasBody(req) ? (contentLength(req) ?? 0) : 0), digest);
       // The last chunk may come with the PUT; out of order it is 416 like a PATCH, before any byte
       // is written, so the session stays as it was and the client can resume from GET's Range.
       const chunk = hasBody(req) ? { ...body(req), offset: chunkOffset(req) } : null;
-      await deps.uploads.complete(name, id, digest, chunk);
+      await deps.uploads.complete(name, id, digest, chunk, principal);
       return created(reply, name, digest);
     },
 

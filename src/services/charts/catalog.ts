@@ -134,7 +134,7 @@ export class ChartCatalog {
    */
   async requireOwner(owner: string): Promise<void> {
     const m = this.deps.metadata;
-    if ((await m.accounts.get(owner)) || (await m.repositories.ownerHasAny(owner))) return;
+    if ((await m.accounts.get(owner)) || (await m.packages.ownerHasAny(owner))) return;
     throw new RegistryError('NOT_FOUND', `no user or organization named ${owner}`, { owner });
   }
 

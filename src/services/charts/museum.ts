@@ -174,10 +174,10 @@ export class ChartMuseum {
       });
     }
     const config = Buffer.from(metadataToConfigJson(p.meta));
-    const configDesc = await this.putBlob(p.repo, config, MediaType.HelmConfig);
+    const configDesc = await this.putBlob(p.repo, config, MediaType.HelmConfig, actor);
     const layers = [];
-    if (p.prov) layers.push(await this.putBlob(p.repo, p.prov, MediaType.HelmProvenance));
-    layers.push(await this.putBlob(p.repo, p.tgz, MediaType.HelmChart));
+    if (p.prov) layers.push(await this.putBlob(p.repo, p.prov, MediaType.HelmProvenance, actor));
+    layers.push(await this.putBlob(p.repo, p.tgz, MediaType.HelmChart, actor));
     const manifest = {
       schemaVersion: 2,
       mediaType: MediaType.OciManifest,
@@ -192,11 +192,11 @@ export class ChartMuseum {
     return rec;
   }
 
-  private async putBlob(repo: RepoName, bytes: Buffer, mediaType: string): Promise<{ mediaType: string; digest: Digest; size: number }> {
+  private async putBlob(repo: RepoName, bytes: Buffer, mediaType: string, by?: Principal): Promise<{ mediaType: string; digest: Digest; size: number }> {
     const digest = digestOf(bytes);
     const id = await this.deps.uploads.start(repo);
     try {
-      await this.deps.uploads.complete(repo, id, digest, { stream: once(bytes), length: bytes.length });
+      await this.deps.uploads.complete(repo, id, digest, { stream: once(bytes), length: bytes.length }, by);
     } catch (err) {
       await this.deps.uploads.cancel(repo, id).catch(() => undefined);
       throw err;

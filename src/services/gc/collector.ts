@@ -1,4 +1,3 @@
-import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import type { Assumed, ManifestKey } from '../../metadata/gc.ts';
 import type { Metadata } from '../../metadata/metadata.ts';
 import type { Digest } from '../../oci/digest.ts';
@@ -6,6 +5,7 @@ import type { BlobStore, UploadStore } from '../../storage/types.ts';
 import type { RegistryEventBus } from '../events.ts';
 import type { Job, JobContext } from '../jobs/runner.ts';
 import type { UploadService } from '../uploads.ts';
+import { Pacer } from './pacer.ts';
 
 /** The job (and lease) name: a backup holds this lease to keep GC out while it copies. */
 export const GC_JOB = 'gc';
@@ -40,6 +40,8 @@ export interface GcSummary extends Record<string, unknown> {
   uploadsRemoved: number;
   multipartAborted: number;
   durationMs: number;
+  /** Of durationMs, the time the run paused to let requests in (gc.loadShare). */
+  pausedMs: number;
   phases: Record<GcPhase, PhaseSummary>;
   /** Failed batches (first few); the run goes on with the next batch. */
   errors: string[];
@@ -56,6 +58,10 @@ export interface GcDeps {
   referrersGraceSeconds?: number | undefined;
   /** Upload sessions idle this long are abandoned (config uploads.staleAfterSeconds). */
   staleUploadSeconds: number;
+  /** The share of time a run may take while the server is serving requests (config gc.loadShare); default 1. */
+  loadShare?: number | undefined;
+  /** Whether requests were served since the previous call; absent (the CLI) = never busy. */
+  busy?: (() => boolean) | undefined;
 }
 
 /** Blobs decided together: one reference query and, for a real run, one locked transaction. */
@@ -188,6 +194,7 @@ export class GarbageCollector implements Job<GcOptions, GcSummary> {
       uploadsRemoved: p.uploads.removed,
       multipartAborted: run.multipartAborted,
       durationMs: clock() - started,
+      pausedMs: Math.round(run.pacer.pausedMs),
       phases: p,
       errors: run.errors,
     };
@@ -214,12 +221,14 @@ class Run {
   private readonly ctx: JobContext;
   private readonly dry: boolean;
   private readonly cut: Cutoffs;
+  readonly pacer: Pacer;
 
   constructor(deps: GcDeps, ctx: JobContext, dry: boolean, cut: Cutoffs) {
     this.deps = deps;
     this.ctx = ctx;
     this.dry = dry;
     this.cut = cut;
+    this.pacer = new Pacer({ share: deps.loadShare ?? 1, busy: deps.busy });
   }
 
   async phase(name: GcPhase, fn: () => Promise<void>): Promise<void> {
@@ -240,7 +249,7 @@ class Run {
   private async checkpoint(): Promise<void> {
     this.ctx.signal.throwIfAborted();
     this.report();
-    await yieldToOthers();
+    await this.pacer.pace(this.ctx.signal);
   }
 
   private async guarded(what: string, fn: () => Promise<void>): Promise<void> {
@@ -425,7 +434,7 @@ class Run {
               p.bytes += sizes.get(d) ?? 0;
             }
           });
-          await yieldToOthers();
+          await this.pacer.pace(this.ctx.signal);
         }
       });
       await this.checkpoint();

@@ -146,7 +146,7 @@ export class RetentionService {
     await this.deps.flushPulls?.();
     try {
       return await this.deps.metadata.transaction(async (m) => {
-        const row = await m.repositories.lock(repo);
+        const row = await m.packages.lock(repo);
         if (!row || row.trashedAt !== null) return null;
         const policy = await this.deps.tagPolicy.effective(m, repo);
         let rules = policy.retention.rules;

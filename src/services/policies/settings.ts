@@ -90,7 +90,7 @@ export class PolicyService {
   }
 
   private async requireOwnerExists(owner: string): Promise<void> {
-    if (!(await this.deps.metadata.accounts.get(owner)) && !(await this.deps.metadata.repositories.ownerHasAny(owner))) throw new RegistryError('NOT_FOUND', 'no such owner', { owner });
+    if (!(await this.deps.metadata.accounts.get(owner)) && !(await this.deps.metadata.packages.ownerHasAny(owner))) throw new RegistryError('NOT_FOUND', 'no such owner', { owner });
   }
 
   private async write(actor: Principal, target: string, kind: PolicyTargetKind, owner: string, settings: PolicySettings): Promise<PolicyView> {
