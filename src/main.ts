@@ -34,6 +34,9 @@ import { RetentionService } from './services/policies/retention-service.ts';
 import { UsageService } from './services/usage.ts';
 import { SYSTEM } from './auth/principal.ts';
 import { UploadService } from './services/uploads.ts';
+import { ProxyDirectory } from './services/proxy/directory.ts';
+import { ProxyAdminService } from './services/proxy/admin.ts';
+import { ProxyPullService } from './services/proxy/pull.ts';
 import { FsStore } from './storage/fs.ts';
 import { MemoryStore } from './storage/memory.ts';
 import type { BlobStore, UploadStore } from './storage/types.ts';
@@ -52,6 +55,9 @@ export interface Wharf {
   metadata: Metadata;
   events: EventBus<RegistryEvents>;
   registry: RegistryService;
+  /** Pull-through cache (ADR 0017). */
+  proxy: ProxyPullService;
+  proxyAdmin: ProxyAdminService;
   uploads: UploadService;
   access: AccessServices;
   packages: PackageService;
@@ -227,10 +233,25 @@ export async function createWharf(
   if (config.auth.enabled) await ensureAdmin(config.auth, metadata, clock, logger);
   const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days, tagPolicy, outbox });
   const usage = new UsageService({ metadata, authz: access.authz });
+  const proxyDirectory = new ProxyDirectory({ metadata, clock, credentialKey: config.proxy.credentialKey, timeoutMs: config.proxy.timeoutSeconds * 1000 });
+  const proxyAdmin = new ProxyAdminService({ metadata, directory: proxyDirectory, clock, credentialKey: config.proxy.credentialKey });
+  const proxy = new ProxyPullService({
+    metadata,
+    registry,
+    uploads,
+    authz: access.authz,
+    directory: proxyDirectory,
+    clock,
+    log: logger.child({ component: 'proxy' }),
+    manifestMaxBytes: config.limits.manifestMaxBytes,
+    leaseMs: config.proxy.fetchLeaseSeconds * 1000,
+    metrics: metrics ?? undefined,
+  });
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
   const webhooks = new WebhookService({ metadata, packages, clock, allowPrivateTargets: wh.allowPrivateTargets, publicHost, onQueued: () => deliveries.wake() });
   const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
   jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
+  jobs.schedule(proxy.syncJob(), config.proxy.syncIntervalSeconds * 1000, {});
   const policies = new PolicyService({ metadata, authz: access.authz, tagPolicy, clock });
   const parser = new ChartParser({
     workers: config.charts.parseWorkers,
@@ -293,6 +314,8 @@ export async function createWharf(
     ready: () => metadata.ping(),
     gcAdmin,
     webhooks,
+    proxy,
+    proxyAdmin,
     activity,
     ...(metrics ? { metrics: { metrics, token: config.metrics.token, serve: config.metrics.port === undefined, auth: metrics, tokens: metrics } } : {}),
   });
@@ -322,6 +345,8 @@ export async function createWharf(
     metadata,
     events,
     registry,
+    proxy,
+    proxyAdmin,
     uploads,
     access,
     packages,
@@ -347,6 +372,7 @@ export async function createWharf(
       clearInterval(purge);
       tls?.stop();
       await jobs.stop();
+      await proxy.close();
       await deliveries.stop();
       await metricsApp?.close();
       await app.close();

@@ -14,6 +14,11 @@ export interface AccessFacts {
   enabled: boolean;
   /** Null while the package does not exist yet (a first push creates it). */
   pkg: { visibility: Visibility } | null;
+  /**
+   * The visibility a package that does not exist yet will have when the registry itself creates
+   * it on a first pull (a pull-through cache, ADR 0017): it already grants what it will grant.
+   */
+  pending?: Visibility | undefined;
   /** The user's role in the owning organization (null: not a member, or the owner is a user). */
   orgRole: 'owner' | 'member' | null;
   /** Roles granted on the package to the user and their teams in the owning organization. */
@@ -56,6 +61,7 @@ function roleOf(principal: Principal, repo: string, facts: AccessFacts): Package
   const owner = repo.split('/')[0] ?? '';
   const roles: (PackageRole | null)[] = [];
   if (facts.pkg) roles.push(visibilityRole(facts.pkg.visibility, principal.kind === 'user'));
+  else if (facts.pending) roles.push(visibilityRole(facts.pending, principal.kind === 'user'));
   if (principal.kind === 'ci') {
     for (const g of principal.ci ?? []) if (g.owner === owner && (g.repo === null || g.repo === repo)) roles.push(g.role);
     return maxRole(roles);

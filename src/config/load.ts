@@ -114,6 +114,7 @@ export function redactConfig(config: Config): Config {
   const out = structuredClone(config);
   if (out.auth.admin.password !== undefined) out.auth.admin.password = '[redacted]';
   if (out.metrics.token !== undefined) out.metrics.token = '[redacted]';
+  if (out.proxy.credentialKey !== undefined) out.proxy.credentialKey = '[redacted]';
   const s3 = out.storage.s3;
   if (s3.secretAccessKey !== undefined) s3.secretAccessKey = '[redacted]';
   if (s3.sessionToken !== undefined) s3.sessionToken = '[redacted]';

@@ -325,6 +325,27 @@ export const configSchema = z.object({
       deliveryLogDays: z.coerce.number().positive().default(30),
     })
     .prefault({}),
+  /** Pull-through cache: proxy organizations mirroring upstream registries (docs/adr/0017-pull-through-cache.md). */
+  proxy: z
+    .object({
+      /**
+       * Key that seals upstream passwords in the database (AES-256-GCM; any string of at least 16
+       * characters, stretched with SHA-256). Required before a proxy with credentials can be
+       * created; changing it makes stored upstream passwords unreadable (set them again).
+       * Use WHARF_PROXY__CREDENTIAL_KEY_FILE for a secret file.
+       */
+      credentialKey: z.string().min(16).optional(),
+      /** Longest wait for an upstream's answer headers (a body then streams as long as it moves). */
+      timeoutSeconds: z.coerce.number().positive().max(600).default(30),
+      /**
+       * Lifetime of the database lease a replica holds while fetching a blob from an upstream
+       * (renewed while bytes flow); a replica killed mid-fetch lets another take over after this.
+       */
+      fetchLeaseSeconds: z.coerce.number().int().min(5).max(3600).default(30),
+      /** How often the `proxy.sync` job fetches each proxy's `sync` references ahead of pulls (once across replicas); 0 = never. */
+      syncIntervalSeconds: z.coerce.number().int().min(0).default(3600),
+    })
+    .prefault({}),
   charts: z
     .object({
       /** ChartMuseum-style uploads may replace an existing version (otherwise 409). */

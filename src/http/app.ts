@@ -47,6 +47,9 @@ import { watchBody } from './body-watchdog.ts';
 import type { RequestActivity } from '../lib/request-activity.ts';
 import { registerWebhookRoutes } from './api/webhooks.ts';
 import type { WebhookService } from '../services/webhooks/service.ts';
+import type { ProxyPullService } from '../services/proxy/pull.ts';
+import type { ProxyAdminService } from '../services/proxy/admin.ts';
+import { registerProxyRoutes } from './api/proxies.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -82,6 +85,9 @@ export interface HttpDeps {
   /** Garbage collection for site admins (/api/v1/admin/gc). */
   gcAdmin?: GcAdminService;
   webhooks?: WebhookService;
+  /** Pull-through cache: the /v2 pull path of proxy organizations and their admin routes. */
+  proxy?: ProxyPullService;
+  proxyAdmin?: ProxyAdminService;
   /** Told of every request, so background work can give way to them (GC's pacing). */
   activity?: RequestActivity;
 }
@@ -205,6 +211,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     registerPolicyRoutes(api, { gate: authGate, policies: deps.policies, retention: deps.retention, jobs: deps.jobs, quotas: deps.quotas });
     if (deps.gcAdmin) registerAdminGcRoutes(api, { gate: authGate, gc: deps.gcAdmin });
     if (deps.webhooks) registerWebhookRoutes(api, { gate: authGate, webhooks: deps.webhooks });
+    if (deps.proxyAdmin) registerProxyRoutes(api, { gate: authGate, proxies: deps.proxyAdmin });
     if (deps.ui) {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
       registerOidcRoutes(api, { oidc: deps.ui.oidc?.service ?? null, redirectUri: deps.ui.oidc?.redirectUri, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
@@ -233,6 +240,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       gate,
       manifestMaxBytes: deps.manifestMaxBytes,
       quotas: deps.quotas,
+      proxy: deps.proxy,
     });
   });
   // Last: the UI's wildcard must not shadow any API route.

@@ -141,6 +141,8 @@ export class WharfMetrics {
   private readonly webhookDeliveries: Record<WebhookOutcome, CounterChild>;
   private readonly webhookDuration: Histogram;
   private readonly webhookAbandoned: Counter;
+  private readonly proxyRequests: Counter<'kind' | 'outcome'>;
+  private readonly proxyBytes: Counter;
 
   private readonly dbDuration: HistogramFamily<'operation'>;
   private readonly dbErrors: CounterFamily<'operation'>;
@@ -213,6 +215,15 @@ export class WharfMetrics {
     this.webhookDeliveries = Object.fromEntries(WEBHOOK_OUTCOMES.map((o) => [o, deliveries.labels(o)])) as Record<WebhookOutcome, CounterChild>;
     this.webhookDuration = new Histogram({ name: 'wharf_webhook_delivery_duration_seconds', help: 'Webhook delivery attempt time, until the response or the failure', buckets: LATENCY_BUCKETS, registers });
     this.webhookAbandoned = new Counter({ name: 'wharf_webhook_deliveries_abandoned_total', help: 'Webhook deliveries given up after their last retry', registers });
+
+    // ---- pull-through cache ----
+    this.proxyRequests = new Counter({
+      name: 'wharf_proxy_requests_total',
+      help: 'Pulls through proxy organizations by kind (manifest, blob) and outcome (hit, miss, stale: upstream down or rate-limiting and the cached copy served, error)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers,
+    });
+    this.proxyBytes = new Counter({ name: 'wharf_proxy_upstream_bytes_total', help: 'Bytes fetched from proxy upstreams (manifests and blobs that were stored)', registers });
 
     // ---- backends ----
     this.dbDuration = new HistogramFamily({ name: 'wharf_db_query_duration_seconds', help: 'Metadata database statements by operation (select, insert, update, delete, begin, commit, …)', labelNames: ['operation'] as const, buckets: LATENCY_BUCKETS, registers });
@@ -376,6 +387,16 @@ export class WharfMetrics {
   /** A delivery failed its last retry and will not be tried again. */
   webhookGaveUp(): void {
     this.webhookAbandoned.inc();
+  }
+
+  // ---- pull-through cache: the facade of services/proxy/pull.ts ----
+
+  proxyRequest(kind: 'manifest' | 'blob', outcome: 'hit' | 'miss' | 'stale' | 'error'): void {
+    this.proxyRequests.labels(kind, outcome).inc();
+  }
+
+  proxyUpstreamBytes(bytes: number): void {
+    if (bytes > 0) this.proxyBytes.inc(bytes);
   }
 
   // ---- backends: observers for the database dialect and the S3 client ----

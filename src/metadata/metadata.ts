@@ -17,6 +17,7 @@ import { JobRunStore, LeaseStore } from './jobs.ts';
 import { GcStore } from './gc.ts';
 import { PackageViewStore } from './package-views.ts';
 import { PolicyStore } from './policies.ts';
+import { ProxyStore } from './proxies.ts';
 import { QuotaStore } from './quotas.ts';
 import { SessionStore } from './sessions.ts';
 import { OidcStore } from './oidc.ts';
@@ -61,6 +62,7 @@ export class Metadata {
   readonly quotas: QuotaStore;
   readonly webhooks: WebhookStore;
   readonly deliveries: DeliveryStore;
+  readonly proxies: ProxyStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -94,6 +96,7 @@ export class Metadata {
     this.quotas = new QuotaStore(db, { rowLocks: dialect === 'postgres' });
     this.webhooks = new WebhookStore(db);
     this.deliveries = new DeliveryStore(db, { rowLocks: dialect === 'postgres' });
+    this.proxies = new ProxyStore(db);
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

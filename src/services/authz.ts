@@ -40,7 +40,9 @@ export class AuthzService {
       const teams = await m.memberships.teamsOf(principal.name);
       grants = await m.packages.grantedRoles(repo, principal.name, teams.filter((t) => t.org === owner));
     }
-    return decide(principal, repo, { enabled: true, pkg, orgRole, grants });
+    // A proxy organization creates its packages on first pull: until then they have its default visibility.
+    const pending = !pkg && (await m.proxies.get(owner)) ? (await m.accounts.get(owner))?.defaultVisibility : undefined;
+    return decide(principal, repo, { enabled: true, pkg, orgRole, grants, pending });
   }
 
   /** The caller's role on `repo`, before credential limits. Null = no access. */

@@ -191,6 +191,27 @@ export class RegistryService {
     extraTags: readonly Tag[] = [],
     actor: Principal = SYSTEM,
   ): Promise<PutManifestResult> {
+    return this.store(repo, ref, bytes, contentType, extraTags, actor, true);
+  }
+
+  /**
+   * Stores a manifest a pull-through cache fetched from its upstream (services/proxy/): like a
+   * push, but the blobs and child manifests it references need not be here yet — they are fetched
+   * when a client pulls them (docs/adr/0017-pull-through-cache.md). The caller verified the digest.
+   */
+  async putProxiedManifest(repo: RepoName, ref: Reference, bytes: Buffer, contentType: string | undefined): Promise<PutManifestResult> {
+    return this.store(repo, ref, bytes, contentType, [], SYSTEM, false);
+  }
+
+  private async store(
+    repo: RepoName,
+    ref: Reference,
+    bytes: Buffer,
+    contentType: string | undefined,
+    extraTags: readonly Tag[],
+    actor: Principal,
+    requireContent: boolean,
+  ): Promise<PutManifestResult> {
     const parsed = parseManifest(bytes, contentType);
     const digest = digestOf(bytes, ref.kind === 'digest' ? digestAlgorithm(ref.digest) : 'sha256');
     if (ref.kind === 'digest' && ref.digest !== digest) {
@@ -230,7 +251,7 @@ export class RegistryService {
       // read below no longer finds them (docs/adr/0009-garbage-collection.md).
       await m.blobLinks.touch(repo, parsed.blobs.map((d) => d.digest), now, now - this.touchEveryMs);
       const linked = await m.blobLinks.getMany(repo, parsed.blobs.map((d) => d.digest));
-      for (const d of parsed.blobs) {
+      for (const d of requireContent ? parsed.blobs : []) {
         const size = linked.get(d.digest);
         if (size === undefined) {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest references a blob unknown to the repository', { digest: d.digest });
@@ -240,7 +261,7 @@ export class RegistryService {
         }
       }
       const present = await m.manifests.existing(repo, parsed.manifests.map((d) => d.digest));
-      for (const d of parsed.manifests) {
+      for (const d of requireContent ? parsed.manifests : []) {
         if (!present.has(d.digest)) {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'index references a manifest unknown to the repository', { digest: d.digest });
         }

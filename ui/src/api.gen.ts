@@ -267,6 +267,17 @@ export type OwnerPackages = {
   packages: PackageListItem[];
 };
 
+export type OwnerProxy = {
+  name: string;
+  url: string;
+  tagTtlSeconds: number;
+  hits: number;
+  misses: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  packages: number;
+};
+
 export type OwnerUsage = {
   liveBytes: number;
   trashedBytes: number;
@@ -420,6 +431,24 @@ export type PolicyView = {
   };
   updatedAt: string | null;
   updatedBy: string | null;
+};
+
+export type Proxy = {
+  name: string;
+  url: string;
+  username: string | null;
+  hasPassword: boolean;
+  allow: string[];
+  deny: string[];
+  tagTtlSeconds: number;
+  sync: string[];
+  hits: number;
+  misses: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
 };
 
 export type PullSecret = {
@@ -760,6 +789,25 @@ export interface Operations {
     };
     response: CreatedWebhook;
   };
+  /** Create a proxy organization bound to an upstream registry (site admins) */
+  createProxy: {
+    method: 'POST';
+    path: '/api/v1/admin/proxies';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: {
+      name: string;
+      url: string;
+      username?: string | null;
+      password?: string | null;
+      allow?: string[];
+      deny?: string[];
+      tagTtlSeconds?: number;
+      sync?: string[];
+      visibility?: "private" | "internal" | "public";
+    };
+    response: Proxy;
+  };
   /** A read-only token for packages and the kubectl line, Secret YAML and .dockerconfigjson */
   createPullSecret: {
     method: 'POST';
@@ -843,6 +891,17 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: TrashEntry;
+  };
+  /** Unbind the upstream; the organization and its cached packages stay (site admins) */
+  deleteProxy: {
+    method: 'DELETE';
+    path: '/api/v1/admin/proxies/{name}';
+    params: {
+      name: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: undefined;
   };
   /** Delete a team (org owners) */
   deleteTeam: {
@@ -995,6 +1054,17 @@ export interface Operations {
     body: undefined;
     response: PolicyView;
   };
+  /** The upstream a proxy organization mirrors, its hit/miss counts, last upstream error and cached packages (members and site admins) */
+  getOwnerProxy: {
+    method: 'GET';
+    path: '/api/v1/owners/{owner}/proxy';
+    params: {
+      owner: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: OwnerProxy;
+  };
   /** The owner's storage usage (deduplicated, live and in the trash) against its quota (the owner's members) */
   getOwnerQuota: {
     method: 'GET';
@@ -1064,6 +1134,17 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: PackageView;
+  };
+  /** One proxy organization (site admins) */
+  getProxy: {
+    method: 'GET';
+    path: '/api/v1/admin/proxies/{name}';
+    params: {
+      name: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: Proxy;
   };
   /** The signed-in user of the session cookie and its CSRF token (always 200) */
   getSession: {
@@ -1280,6 +1361,15 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: Webhook[];
+  };
+  /** Proxy organizations: upstream, hit/miss counts, last upstream error (site admins) */
+  listProxies: {
+    method: 'GET';
+    path: '/api/v1/admin/proxies';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: Proxy[];
   };
   /** Every owner's usage and quota (site admins) */
   listQuotas: {
@@ -1703,6 +1793,25 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: WebhookDelivery;
+  };
+  /** Change the upstream, credentials (password null removes it), patterns or tag TTL (site admins) */
+  updateProxy: {
+    method: 'PATCH';
+    path: '/api/v1/admin/proxies/{name}';
+    params: {
+      name: string;
+    };
+    query: Record<string, never>;
+    body: {
+      url?: string;
+      username?: string | null;
+      password?: string | null;
+      allow?: string[];
+      deny?: string[];
+      tagTtlSeconds?: number;
+      sync?: string[];
+    };
+    response: Proxy;
   };
   /** Update a user (site admins) */
   updateUser: {

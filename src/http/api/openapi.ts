@@ -18,6 +18,7 @@ import './meta.ts';
 import './package-views.ts';
 import './packages.ts';
 import './policies.ts';
+import './proxies.ts';
 import './session.ts';
 import './oidc.ts';
 import './tokens.ts';

@@ -10,6 +10,23 @@ import type { ByteRange } from '../../lib/byte-range.ts';
 import type { V2Deps } from './common.ts';
 import { bindLog } from '../log-context.ts';
 import { sendFile } from '../send-file.ts';
+import type { BlobReadResult } from '../../services/registry.ts';
+import type { ProxyBlob } from '../../services/proxy/pull.ts';
+import type { Digest } from '../../oci/digest.ts';
+
+/**
+ * A proxied blob on its way from the upstream: sent as it arrives (whole, ranges are for cached
+ * blobs). A HEAD only needs the size: the stream is left to finish storing the blob.
+ */
+function sendFetching(req: FastifyRequest, reply: FastifyReply, digest: Digest, blob: Extract<ProxyBlob, { kind: 'fetching' }>) {
+  reply.code(200).header('docker-content-digest', digest).header('etag', `"${digest}"`).header('content-type', 'application/octet-stream');
+  if (blob.size !== null) reply.header('content-length', String(blob.size));
+  if (req.method === 'HEAD') {
+    blob.stream.resume();
+    return reply.send();
+  }
+  return reply.send(blob.stream);
+}
 
 /** Parses a single `bytes=start-end` / `bytes=start-` / `bytes=-suffix` range against `size`. */
 export function parseRange(header: string, size: number): ByteRange {
@@ -36,7 +53,15 @@ export function blobRoutes(deps: V2Deps) {
       const digest = parseDigest(ref);
       bindLog(req, { digest });
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull'] });
-      const blob = await deps.registry.blob(name, digest);
+      const upstream = deps.proxy ? await deps.proxy.upstreamOf(name) : null;
+      let blob: BlobReadResult;
+      if (upstream && deps.proxy) {
+        const proxied = await deps.proxy.blob(upstream, name, digest);
+        if (proxied.kind === 'fetching') return sendFetching(req, reply, digest, proxied);
+        blob = proxied.blob;
+      } else {
+        blob = await deps.registry.blob(name, digest);
+      }
       if (blob.redirect && req.method === 'GET') {
         deps.registry.recordBlobPull(name, digest, blob.size);
         return reply.header('docker-content-digest', digest).redirect(blob.redirect, 307);

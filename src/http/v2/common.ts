@@ -3,6 +3,7 @@ import type { QuotaService } from '../../services/quotas.ts';
 import { RegistryError } from '../../errors.ts';
 import type { RegistryService } from '../../services/registry.ts';
 import type { UploadService } from '../../services/uploads.ts';
+import type { ProxyPullService } from '../../services/proxy/pull.ts';
 import type { AccessGate } from '../access.ts';
 import type { RepoName } from '../../oci/name.ts';
 
@@ -13,6 +14,8 @@ export interface V2Deps {
   manifestMaxBytes: number;
   /** Storage quotas, checked before an upload's body is read (ADR 0013). */
   quotas?: QuotaService | undefined;
+  /** Pull-through cache: repositories of proxy organizations are pulled through it (ADR 0017). */
+  proxy?: ProxyPullService | undefined;
 }
 
 export function queryString(req: FastifyRequest, key: string): string | undefined {

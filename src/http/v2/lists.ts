@@ -14,7 +14,8 @@ export function listRoutes(deps: V2Deps) {
     async tags(req: FastifyRequest, reply: FastifyReply, name: RepoName) {
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull'] });
       const n = pageSize(req);
-      const page = await deps.registry.listTags(name, { n, last: queryString(req, 'last') });
+      const upstream = deps.proxy ? await deps.proxy.upstreamOf(name) : null;
+      const page = (upstream && deps.proxy ? await deps.proxy.tags(upstream, name, { n, last: queryString(req, 'last') }) : null) ?? (await deps.registry.listTags(name, { n, last: queryString(req, 'last') }));
       const link = nextLink(`/v2/${name}/tags/list`, n, page.next);
       if (link) reply.header('link', link);
       return reply.code(200).header('content-type', 'application/json').send(`{"name":${JSON.stringify(name)},"tags":${page.json}}`);

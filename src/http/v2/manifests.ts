@@ -59,7 +59,8 @@ export function manifestRoutes(deps: V2Deps) {
       const ref = lookupReference(refRaw);
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull'] });
       if (ref === null) throw unknownTag(name, refRaw);
-      const m = await deps.registry.manifest(name, ref);
+      const upstream = deps.proxy ? await deps.proxy.upstreamOf(name) : null;
+      const m = upstream && deps.proxy ? await deps.proxy.manifest(upstream, name, ref) : await deps.registry.manifest(name, ref);
       bindLog(req, { digest: m.digest });
       if (!acceptable(req.headers.accept, m.mediaType)) {
         throw new RegistryError('MANIFEST_UNKNOWN', 'manifest is not available in an accepted media type', {
@@ -80,6 +81,8 @@ export function manifestRoutes(deps: V2Deps) {
     async put(req: FastifyRequest, reply: FastifyReply, name: RepoName, refRaw: string) {
       const ref = parseReference(refRaw);
       const extraTags = queryStrings(req, 'tag').map(parseTag);
+      // Before authorizing: a push would create the package, and the refusal is not a secret.
+      await deps.proxy?.refusePush(name);
       const principal = await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
       const bytes = await readCapped(req, deps.manifestMaxBytes);
       const result = await deps.registry.putManifest(name, ref, bytes, req.headers['content-type'], extraTags, principal);

@@ -62,6 +62,7 @@ export function uploadRoutes(deps: V2Deps) {
       const mount = queryString(req, 'mount');
       const fromRaw = mount !== undefined ? queryString(req, 'from') : undefined;
       const from = fromRaw !== undefined && isRepoName(fromRaw) ? (fromRaw as RepoName) : undefined;
+      await deps.proxy?.refusePush(name);
       const principal = await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'], ...(from !== undefined ? { mountFrom: from } : {}) });
       if (mount !== undefined) {
         const digest = parseDigest(mount);

@@ -11,6 +11,7 @@ import { gc } from './0008_gc.ts';
 import { loginThrottle } from './0010_login_throttle.ts';
 import { webhooksAudit } from './0011_webhooks_audit.ts';
 import { policies } from './0012_policies.ts';
+import { proxy } from './0013_proxy.ts';
 import { oidcSignIn } from './0014_oidc_sign_in.ts';
 import { columnTypes, type DialectKind } from './types.ts';
 
@@ -35,6 +36,7 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
     '0010_login_throttle': loginThrottle(t),
     '0011_webhooks_audit': webhooksAudit(t),
     '0012_policies': policies(t),
+    '0013_proxy': proxy(t),
     '0014_oidc_sign_in': oidcSignIn(t),
   };
 }
