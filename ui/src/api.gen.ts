@@ -231,6 +231,18 @@ export type Grant = {
   createdAt: number;
 };
 
+export type ImageView = {
+  digest: string;
+  mediaType: string;
+  labels: Record<string, string>;
+  created: string | null;
+  os: string | null;
+  architecture: string | null;
+  config: FileView | null;
+  layers: FileView[];
+  size: number;
+};
+
 export type Org = {
   name: string;
   defaultVisibility: Visibility;
@@ -344,6 +356,10 @@ export type PackageView = {
   } | null;
   versions: VersionView[];
   totalVersions: number;
+  matchingVersions: number;
+  page: number;
+  perPage: number;
+  plainHttp: boolean;
   downloads: {
     total: number;
     last30Days: {
@@ -601,11 +617,14 @@ export type VersionView = {
     variant: string | null;
     digest: string;
     size: number;
+    tags: string[];
+    files: FileView[];
   })[];
   config: FileView | null;
   files: FileView[];
   referrers: ReferrerView[];
   annotations: Record<string, string>;
+  pushedBy: string | null;
 };
 
 export type Visibility = "public" | "internal" | "private";
@@ -912,6 +931,19 @@ export interface Operations {
     body: undefined;
     response: GcStatus;
   };
+  /** One image manifest of a package (a version or a platform of an index): labels, config, layers with sizes */
+  getImageView: {
+    method: 'GET';
+    path: '/api/v1/packages/{owner}/{package}/images/{digest}';
+    params: {
+      owner: string;
+      package: string;
+      digest: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: ImageView;
+  };
   /** This document (generated from the routes' zod schemas) */
   getOpenApi: {
     method: 'GET';
@@ -1009,7 +1041,11 @@ export interface Operations {
       owner: string;
       package: string;
     };
-    query: Record<string, never>;
+    query: {
+      page?: number;
+      perPage?: number;
+      tag?: string;
+    };
     body: undefined;
     response: PackageView;
   };

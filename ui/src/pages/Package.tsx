@@ -1,29 +1,14 @@
-import { type ReactNode, useState } from 'react';
+import { useState } from 'react';
 import { chartApi, get, packageApi } from '../api.ts';
-import {
-  Badge,
-  CommandBlock,
-  CopyButton,
-  DownloadsChart,
-  Empty,
-  formatBytes,
-  formatCount,
-  KindBadge,
-  kindLabel,
-  LoadError,
-  Loading,
-  PackageIcon,
-  shortDigest,
-  TabPanel,
-  Tabs,
-  Time,
-  VisibilityBadge,
-} from '../components.tsx';
+import { Badge, CommandBlock, CopyButton, Empty, formatBytes, formatCount, KindBadge, LoadError, Loading, PackageIcon, TabPanel, Tabs, Time, VisibilityBadge } from '../components.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
 import { Markdown } from '../markdown.tsx';
+import { Digest, FilesTable, Sidebar, Tags } from '../package-parts.tsx';
+import { Referrers } from '../referrers.tsx';
 import { Link, navigate, packagePath, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { ChartDetail, ChartVersions, FileView, PackageUsage, PackageView, ReferrerView, VersionView } from '../api.gen.ts';
+import { ImageBody } from './PackageImage.tsx';
+import type { ChartDetail, ChartVersions, PackageView, VersionView } from '../api.gen.ts';
 
 export function PackagePage({ name }: { name: string }) {
   const { user } = useSession();
@@ -59,308 +44,11 @@ export function PackagePage({ name }: { name: string }) {
   );
 }
 
-function StorageSection({ name }: { name: string }) {
-  const usage = useLoad(`usage|${name}`, () => get<PackageUsage>(packageApi(name, '/usage')));
-  if (!usage.data) return null;
-  return (
-    <section className="side-section">
-      <h2>Storage</h2>
-      <p className="storage-number" data-testid="package-usage">
-        {formatBytes(usage.data.liveBytes)}
-      </p>
-      {usage.data.trashedBytes > 0 ? <p className="muted small">{formatBytes(usage.data.trashedBytes)} more kept by versions in the trash</p> : null}
-    </section>
-  );
-}
 
-function Sidebar({ p, extra }: { p: PackageView; extra?: ReactNode }) {
-  const related = p.related.filter((r) => r.relation !== 'artifact');
-  return (
-    <aside className="sidebar" aria-label="About this package">
-      {extra}
-      <StorageSection name={p.name} />
-      <section className="side-section">
-        <h2>Downloads</h2>
-        <p className="big-number">{formatCount(p.downloads.total)}</p>
-        <DownloadsChart days={p.downloads.last30Days} />
-      </section>
-      {related.length > 0 ? (
-        <section className="side-section related">
-          <h2>{p.kind === 'image' ? "This app's chart" : p.kind === 'chart' ? "This chart's images" : 'Related packages'}</h2>
-          <ul className="plain-list">
-            {related.map((r) => (
-              <li key={r.name}>
-                <Link to={packagePath(r.name)}>{r.name}</Link> <span className="muted small">· {kindLabel(r.kind)}</span>
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
-      <section className="side-section">
-        <h2>Details</h2>
-        <dl className="details">
-          {p.source ? (
-            <div>
-              <dt>Source</dt>
-              <dd>
-                <a href={p.source} rel="noopener noreferrer nofollow" target="_blank">
-                  {p.source.replace(/^https?:\/\//, '')}
-                </a>
-              </dd>
-            </div>
-          ) : null}
-          <div>
-            <dt>Versions</dt>
-            <dd>{p.totalVersions}</dd>
-          </div>
-          <div>
-            <dt>Last updated</dt>
-            <dd>
-              <Time iso={p.updatedAt} />
-            </dd>
-          </div>
-          <div>
-            <dt>Created</dt>
-            <dd>
-              <Time iso={p.createdAt} />
-            </dd>
-          </div>
-          <div>
-            <dt>Your access</dt>
-            <dd>{p.viewerRole ?? 'read'}</dd>
-          </div>
-        </dl>
-      </section>
-    </aside>
-  );
-}
 
-function Digest({ digest }: { digest: string }) {
-  return (
-    <span className="digest">
-      <code title={digest}>{shortDigest(digest)}</code>
-      <CopyButton text={digest} label="Copy digest" />
-    </span>
-  );
-}
 
-function Tags({ tags }: { tags: string[] }) {
-  if (tags.length === 0) return <span className="muted">untagged</span>;
-  return (
-    <span className="tag-list">
-      {tags.map((t) => (
-        <code key={t} className="tag">
-          {t}
-        </code>
-      ))}
-    </span>
-  );
-}
 
-function Referrers({ referrers }: { referrers: ReferrerView[] }) {
-  if (referrers.length === 0) return null;
-  return (
-    <div className="referrers">
-      <h4>Signatures, SBOMs and attestations</h4>
-      <ul className="plain-list">
-        {referrers.map((r) => (
-          <li key={r.digest} className="referrer">
-            <Badge tone={r.role === 'signature' ? 'ok' : r.role === 'sbom' ? 'info' : 'neutral'}>{r.role === 'sbom' ? 'SBOM' : r.role[0]?.toUpperCase() + r.role.slice(1)}</Badge>{' '}
-            <code className="small">{r.artifactType ?? r.mediaType}</code> <span className="muted small">· {formatBytes(r.size)} · </span>
-            <span className="small">
-              <Time iso={r.createdAt} />
-            </span>
-            <div>
-              <Digest digest={r.digest} />
-            </div>
-          </li>
-        ))}
-      </ul>
-    </div>
-  );
-}
 
-function FilesTable({ files, caption }: { files: FileView[]; caption: string }) {
-  if (files.length === 0) return <p className="muted">No files.</p>;
-  return (
-    <div className="table-wrap">
-      <table>
-        <caption className="sr-only">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">File</th>
-            <th scope="col">Media type</th>
-            <th scope="col" className="num">
-              Size
-            </th>
-            <th scope="col">Digest</th>
-          </tr>
-        </thead>
-        <tbody>
-          {files.map((f) => (
-            <tr key={f.digest + (f.title ?? '')}>
-              <td>{f.title ?? <span className="muted">(no name)</span>}</td>
-              <td>
-                <code className="small">{f.mediaType}</code>
-              </td>
-              <td className="num">{formatBytes(f.size)}</td>
-              <td>
-                <Digest digest={f.digest} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-// ---- container images ---------------------------------------------------------------------------
-
-function ImageBody({ p }: { p: PackageView }) {
-  const [tab, setTab] = useState<'versions' | 'labels'>('versions');
-  const labels = Object.entries(p.image?.labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  return (
-    <div className="package-layout">
-      <div className="package-content">
-        <section className="card" aria-labelledby="install-title">
-          <h2 id="install-title">Install from the command line</h2>
-          {p.commands ? (
-            <>
-              <CommandBlock label="Docker" command={p.commands.docker} testId="cmd-docker" />
-              <CommandBlock label="Podman" command={p.commands.podman} testId="cmd-podman" />
-            </>
-          ) : null}
-          {p.visibility !== 'public' ? <p className="muted small">This package is {p.visibility}: log in first ({`docker login ${p.registry}`}) with a personal access token as the password.</p> : null}
-        </section>
-        <Tabs
-          label="Image information"
-          current={tab}
-          onChange={setTab}
-          tabs={[
-            { id: 'versions', label: 'Versions', count: p.totalVersions },
-            { id: 'labels', label: 'Labels', count: labels.length },
-          ]}
-        />
-        {tab === 'versions' ? (
-          <TabPanel id="versions">
-            <VersionList p={p} />
-          </TabPanel>
-        ) : (
-          <TabPanel id="labels">
-            {labels.length === 0 ? (
-              <Empty title="No labels">
-                <p>The latest image's configuration has no labels.</p>
-              </Empty>
-            ) : (
-              <div className="table-wrap">
-                <table>
-                  <caption className="sr-only">Image labels</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Label</th>
-                      <th scope="col">Value</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {labels.map(([k, v]) => (
-                      <tr key={k}>
-                        <td>
-                          <code className="small">{k}</code>
-                        </td>
-                        <td className="break">{v}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
-          </TabPanel>
-        )}
-      </div>
-      <Sidebar
-        p={p}
-        extra={
-          p.image ? (
-            <section className="side-section">
-              <h2>Latest image</h2>
-              <dl className="details">
-                {p.image.created ? (
-                  <div>
-                    <dt>Built</dt>
-                    <dd>
-                      <Time iso={p.image.created} />
-                    </dd>
-                  </div>
-                ) : null}
-                {p.image.os ? (
-                  <div>
-                    <dt>Platform</dt>
-                    <dd>
-                      {p.image.os}/{p.image.architecture}
-                    </dd>
-                  </div>
-                ) : null}
-                <div>
-                  <dt>Digest</dt>
-                  <dd>
-                    <Digest digest={p.image.digest} />
-                  </dd>
-                </div>
-              </dl>
-            </section>
-          ) : null
-        }
-      />
-    </div>
-  );
-}
-
-function VersionList({ p }: { p: PackageView }) {
-  if (p.versions.length === 0) {
-    return (
-      <Empty title="No versions">
-        <p>Every version of this package has been deleted. Push a new one to bring it back.</p>
-      </Empty>
-    );
-  }
-  return (
-    <>
-      <ul className="version-list">
-        {p.versions.map((v) => (
-          <li key={v.digest} className="version">
-            <div className="version-head">
-              <Tags tags={v.tags} />
-              {v.prerelease ? <Badge tone="warn">pre-release</Badge> : null}
-            </div>
-            <div className="version-meta">
-              <Digest digest={v.digest} />
-              <span>{formatBytes(v.size)}</span>
-              <span>
-                Published <Time iso={v.createdAt} />
-              </span>
-              <span>
-                {formatCount(v.downloads)} download{v.downloads === 1 ? '' : 's'}
-              </span>
-            </div>
-            {v.platforms.length > 0 ? (
-              <div className="platforms" aria-label="Platforms">
-                {v.platforms.map((pl) => (
-                  <span key={pl.digest} className="platform" title={`${pl.digest} · ${formatBytes(pl.size)}`}>
-                    {pl.os}/{pl.architecture}
-                    {pl.variant ? `/${pl.variant}` : ''} <span className="muted">{formatBytes(pl.size)}</span>
-                  </span>
-                ))}
-              </div>
-            ) : null}
-            <Referrers referrers={v.referrers} />
-          </li>
-        ))}
-      </ul>
-      {p.totalVersions > p.versions.length ? <p className="muted small">Showing the newest {p.versions.length} of {p.totalVersions} versions.</p> : null}
-    </>
-  );
-}
 
 // ---- other artifacts ------------------------------------------------------------------------------
 
@@ -378,7 +66,7 @@ function ArtifactBody({ p }: { p: PackageView }) {
         {p.versions.length === 0 ? (
           <Empty title="No versions" />
         ) : (
-          p.versions.map((v) => <ArtifactVersion key={v.digest} v={v} />)
+          p.versions.map((v) => <ArtifactVersion key={v.digest} p={p} v={v} />)
         )}
       </div>
       <Sidebar p={p} />
@@ -386,7 +74,7 @@ function ArtifactBody({ p }: { p: PackageView }) {
   );
 }
 
-function ArtifactVersion({ v }: { v: VersionView }) {
+function ArtifactVersion({ p, v }: { p: PackageView; v: VersionView }) {
   return (
     <section className="card version-card" aria-label={`Version ${v.tags[0] ?? v.digest}`}>
       <div className="version-head">
@@ -422,7 +110,7 @@ function ArtifactVersion({ v }: { v: VersionView }) {
       </dl>
       <h3 className="h4">Files</h3>
       <FilesTable files={v.files} caption={`Files of ${v.tags[0] ?? v.digest}`} />
-      <Referrers referrers={v.referrers} />
+      <Referrers referrers={v.referrers} repo={p.name} registry={p.registry} subject={v.digest} />
     </section>
   );
 }
