@@ -15,6 +15,7 @@ import type { AuthzService } from './authz.ts';
 import type { ChartCatalog, ChartVersions } from './charts/catalog.ts';
 import { readJsonObject } from './blob-json.ts';
 import { imageLatestTag } from './package-latest.ts';
+import { AppImageService } from './apps/app-images.ts';
 import type { DownloadCounter } from './download-counter.ts';
 import type { RegistryEventBus } from './events.ts';
 
@@ -277,9 +278,12 @@ export class PackageViewService {
   private readonly deps: PackageViewDeps;
   /** Description per manifest (`repo@digest`): manifests are immutable, so this never goes stale. */
   private readonly descriptions = new Map<string, string | null>();
+  /** The images a chart deploys, and the charts deploying an image (the app view). */
+  readonly apps: AppImageService;
 
   constructor(deps: PackageViewDeps) {
     this.deps = deps;
+    this.apps = new AppImageService({ metadata: deps.metadata, authz: deps.authz, charts: deps.charts });
     deps.events.on('manifest.pulled', ({ repo, digest }) => deps.downloads.count(repo, digest));
   }
 

@@ -8,7 +8,7 @@
  * `<package>` is the rest of the repository path with its slashes escaped (`charts%2Fweb`).
  * Unreadable packages are 404, like absent ones.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RegistryError } from '../../errors.ts';
 import { isDigest, parseDigest } from '../../oci/digest.ts';
@@ -217,12 +217,69 @@ const getImageView = route({
   errors: [404],
 });
 
+const appImageSchema = z
+  .object({
+    path: z.string(),
+    registry: z.string().nullable(),
+    repository: z.string(),
+    tag: z.string().nullable(),
+    digest: z.string().nullable(),
+    effectiveTag: z.string(),
+    package: z.string().nullable(),
+    anonymousPull: z.boolean().nullable(),
+    tagExists: z.boolean().nullable(),
+    signed: z.boolean().nullable(),
+    warnings: z.array(z.object({ code: z.enum(['private-image', 'missing-tag', 'unsigned', 'not-available']), message: z.string() })),
+  })
+  .meta({ id: 'AppImage' });
+
+const getAppImages = route({
+  method: 'GET',
+  url: '/api/v1/packages/:owner/:package/app-images',
+  operationId: 'getAppImages',
+  tags: ['charts'],
+  summary: "The images a chart version's values.yaml deploys, resolved on this registry, with install warnings",
+  description:
+    'Warnings: `private-image` (the chart is public, the image is not: anonymous installs fail to pull), `missing-tag`, `unsigned` (others are signed), `not-available` (not here, or not readable by the caller: the two are not told apart).',
+  params: packageParams,
+  query: z.object({ version: z.string().min(1).max(256) }),
+  responses: {
+    200: z
+      .object({ chart: z.string(), version: z.string(), publicChart: z.boolean(), images: z.array(appImageSchema) })
+      .meta({ id: 'AppImages' }),
+  },
+  errors: [404],
+});
+
+const getDeployedBy = route({
+  method: 'GET',
+  url: '/api/v1/packages/:owner/:package/deployed-by',
+  operationId: 'getDeployedBy',
+  tags: ['packages'],
+  summary: "The owner's charts (latest versions the caller can read) whose values.yaml deploys this image",
+  params: packageParams,
+  responses: { 200: z.object({ charts: z.array(z.object({ chart: z.string(), version: z.string(), path: z.string() })) }).meta({ id: 'DeployedBy' }) },
+  errors: [404],
+});
+
 export function registerPackageViewRoutes(app: FastifyInstance, deps: PackageViewRouteDeps): void {
   const { gate, views } = deps;
 
   serve(app, listPackageViews, async ({ req, params, query }) =>
     views.ownerPackages(await principalOf(gate, req), params.owner, { kind: query.kind === '' ? undefined : query.kind, q: query.q }),
   );
+
+  const hostOf = (req: FastifyRequest) => (deps.baseUrl ? new URL(deps.baseUrl).host : req.host);
+
+  serve(app, getAppImages, async ({ req, params, query }) => views.apps.chartImages(await principalOf(gate, req), packageName(params), query.version, hostOf(req)));
+
+  serve(app, getDeployedBy, async ({ req, params }) => {
+    const actor = await principalOf(gate, req);
+    const name = packageName(params);
+    // The image itself must be readable: an unreadable one is 404, like on its own page.
+    await views.packageView(actor, name, { host: hostOf(req), plainHttp: false }, { perPage: 1 });
+    return { charts: await views.apps.chartsUsing(actor, name, hostOf(req)) };
+  });
 
   serve(app, getImageView, async ({ req, params }) => {
     if (!isDigest(params.digest)) throw new RegistryError('NOT_FOUND', 'manifest not found', { digest: params.digest });

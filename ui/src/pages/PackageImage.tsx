@@ -10,6 +10,7 @@ import { Badge, CommandBlock, Empty, formatBytes, formatCount, LoadError, Loadin
 import { useLoad } from '../hooks.ts';
 import { Digest, FilesTable, Sidebar, Tags } from '../package-parts.tsx';
 import { Referrers } from '../referrers.tsx';
+import { DeployedBy } from '../app-images.tsx';
 import { navigate, useLocation } from '../router.tsx';
 import type { ImageView, PackageView, VersionView } from '../api.gen.ts';
 
@@ -243,6 +244,8 @@ export function ImageBody({ p }: { p: PackageView }) {
         p={p}
         extra={
           p.image ? (
+            <>
+            <DeployedBy name={p.name} />
             <section className="side-section">
               <h2>Latest image</h2>
               <dl className="details">
@@ -276,7 +279,10 @@ export function ImageBody({ p }: { p: PackageView }) {
                 </div>
               </dl>
             </section>
-          ) : null
+            </>
+          ) : (
+            <DeployedBy name={p.name} />
+          )
         }
       />
     </div>
