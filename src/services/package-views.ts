@@ -9,13 +9,14 @@ import type { ManifestSummary, TagRow } from '../metadata/package-views.ts';
 import type { Digest } from '../oci/digest.ts';
 import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaType } from '../oci/mediatypes.ts';
 import { artifactKind } from '../oci/kind.ts';
-import type { RepoName } from '../oci/name.ts';
+import { parseTag, type RepoName } from '../oci/name.ts';
 import type { BlobStore } from '../storage/types.ts';
 import type { AuthzService } from './authz.ts';
 import type { ChartCatalog, ChartVersions } from './charts/catalog.ts';
 import { readJsonObject } from './blob-json.ts';
 import { imageLatestTag } from './package-latest.ts';
 import { AppImageService } from './apps/app-images.ts';
+import { ExploreService } from './explore.ts';
 import type { DownloadCounter } from './download-counter.ts';
 import type { RegistryEventBus } from './events.ts';
 
@@ -280,10 +281,20 @@ export class PackageViewService {
   private readonly descriptions = new Map<string, string | null>();
   /** The images a chart deploys, and the charts deploying an image (the app view). */
   readonly apps: AppImageService;
+  /** Packages across owners for the explore page and the anonymous home. */
+  readonly explore: ExploreService;
+  /** Search words per package version (`repo@latest@updatedAt`): what they come from does not change under that key. */
+  private readonly terms = new Map<string, string[]>();
 
   constructor(deps: PackageViewDeps) {
     this.deps = deps;
     this.apps = new AppImageService({ metadata: deps.metadata, authz: deps.authz, charts: deps.charts });
+    this.explore = new ExploreService({
+      metadata: deps.metadata,
+      authz: deps.authz,
+      ownerPackages: (actor, owner) => this.ownerPackages(actor, owner),
+      searchTerms: (item) => this.searchTerms(item),
+    });
     deps.events.on('manifest.pulled', ({ repo, digest }) => deps.downloads.count(repo, digest));
   }
 
@@ -334,6 +345,27 @@ export class PackageViewService {
       .filter((i) => !q || i.path.toLowerCase().includes(q))
       .sort((a, b) => (a.updatedAt === b.updatedAt ? a.name.localeCompare(b.name) : a.updatedAt < b.updatedAt ? 1 : -1));
     return { owner, ownerKind: account?.kind ?? null, total: items.length, packages: shown };
+  }
+
+  /** Image labels (keys and values) of the latest image, or keywords of the latest chart version. */
+  private async searchTerms(item: PackageListItem): Promise<string[]> {
+    if (item.latest === null || item.kind === 'artifact') return [];
+    const key = `${item.name}@${item.latest}@${item.updatedAt}`;
+    const cached = this.terms.get(key);
+    if (cached) return cached;
+    const repo = item.name as RepoName;
+    let out: string[] = [];
+    if (item.kind === 'chart') {
+      const detail = await this.deps.charts.detail(repo, item.latest).catch(() => null);
+      out = [...(detail?.metadata?.keywords ?? []), detail?.metadata?.description ?? ''].filter(Boolean);
+    } else {
+      const tagged = await this.deps.metadata.tags.resolve(repo, parseTag(item.latest)).catch(() => null);
+      const details = tagged ? await this.imageDetails(repo, tagged.digest) : null;
+      out = Object.entries(details?.labels ?? {}).flatMap(([k, v]) => [k, v]);
+    }
+    if (this.terms.size >= 10_000) this.terms.clear();
+    this.terms.set(key, out);
+    return out;
   }
 
   /** The package page. `registry` is the host clients pull from; `plainHttp` adds the insecure flags. */

@@ -188,6 +188,25 @@ export type Error = {
   }[];
 };
 
+export type ExploreItem = {
+  name: string;
+  path: string;
+  kind: PackageKind;
+  visibility: Visibility;
+  latest: string | null;
+  versions: number;
+  updatedAt: string;
+  downloads: number;
+  description: string | null;
+  source: string | null;
+  terms: string[];
+};
+
+export type ExploreResult = {
+  total: number;
+  packages: ExploreItem[];
+};
+
 export type FileView = {
   mediaType: string;
   digest: string;
@@ -912,6 +931,19 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: undefined;
+  };
+  /** Packages the caller may see across owners (public; internal ones too when signed in), most recently updated first */
+  explorePackages: {
+    method: 'GET';
+    path: '/api/v1/explore';
+    params: Record<string, never>;
+    query: {
+      q?: string;
+      kind?: PackageKind | "";
+      limit?: number;
+    };
+    body: undefined;
+    response: ExploreResult;
   };
   /** This document rendered as an HTML page (text/html) */
   getApiDocs: {

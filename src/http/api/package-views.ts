@@ -262,6 +262,28 @@ const getDeployedBy = route({
   errors: [404],
 });
 
+const explorePackages = route({
+  method: 'GET',
+  url: '/api/v1/explore',
+  operationId: 'explorePackages',
+  tags: ['packages'],
+  summary: 'Packages the caller may see across owners (public; internal ones too when signed in), most recently updated first',
+  description: '`q` matches every word against the name, description, latest image labels and latest chart keywords.',
+  query: z.object({
+    q: z.string().max(200).optional(),
+    kind: z.union([packageKindSchema, z.literal('')]).optional(),
+    limit: z.coerce.number().int().min(1).max(100).optional(),
+  }),
+  responses: {
+    200: z
+      .object({
+        total: z.number().int(),
+        packages: z.array(packageListItemSchema.extend({ terms: z.array(z.string()) }).meta({ id: 'ExploreItem' })),
+      })
+      .meta({ id: 'ExploreResult' }),
+  },
+});
+
 export function registerPackageViewRoutes(app: FastifyInstance, deps: PackageViewRouteDeps): void {
   const { gate, views } = deps;
 
@@ -270,6 +292,10 @@ export function registerPackageViewRoutes(app: FastifyInstance, deps: PackageVie
   );
 
   const hostOf = (req: FastifyRequest) => (deps.baseUrl ? new URL(deps.baseUrl).host : req.host);
+
+  serve(app, explorePackages, async ({ req, query }) =>
+    views.explore.explore(await principalOf(gate, req), { q: query.q, kind: query.kind === '' ? undefined : query.kind, limit: query.limit ?? 30 }),
+  );
 
   serve(app, getAppImages, async ({ req, params, query }) => views.apps.chartImages(await principalOf(gate, req), packageName(params), query.version, hostOf(req)));
 
