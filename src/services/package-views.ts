@@ -354,7 +354,7 @@ export class PackageViewService {
     const cached = this.terms.get(key);
     if (cached) return cached;
     const repo = item.name as RepoName;
-    let out: string[] = [];
+    let out: string[];
     if (item.kind === 'chart') {
       const detail = await this.deps.charts.detail(repo, item.latest).catch(() => null);
       out = [...(detail?.metadata?.keywords ?? []), detail?.metadata?.description ?? ''].filter(Boolean);
