@@ -284,6 +284,15 @@ describe('browsing in Chromium: explore, image and chart pages, quality bar', { 
     await page.goto('/alice');
     await page.getByRole('link', { name: 'charts/shop' }).waitFor();
     await checkPage(page, 'b13-owner', problems);
+    await page.goto('/alice/web/-/settings');
+    await page.getByRole('heading', { name: /settings/i }).first().waitFor();
+    await checkPage(page, 'b14-package-settings', problems);
+    await page.goto('/alice/-/trash');
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await checkPage(page, 'b15-trash', problems);
+    await page.goto('/alice/nothing-here');
+    await page.getByRole('heading', { name: 'This package could not be found' }).waitFor();
+    await checkPage(page, 'b16-not-found', problems);
     await ctx.close();
   });
 
@@ -291,6 +300,6 @@ describe('browsing in Chromium: explore, image and chart pages, quality bar', { 
     assert.deepEqual(problems.overflow, [], problems.overflow.join('\n'));
     assert.deepEqual(problems.a11y, [], problems.a11y.join('\n'));
     assert.deepEqual(pageErrors, [], pageErrors.join('\n'));
-    assert.ok(problems.screenshots.length >= 26);
+    assert.ok(problems.screenshots.length >= 32);
   });
 });
