@@ -9,6 +9,7 @@ import type { ManifestSummary, TagRow } from '../metadata/package-views.ts';
 import type { Digest } from '../oci/digest.ts';
 import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaType } from '../oci/mediatypes.ts';
 import { artifactKind } from '../oci/kind.ts';
+import { type ArchiveFile, listChartFiles } from '../charts/archive-files.ts';
 import { parseTag, type RepoName } from '../oci/name.ts';
 import type { BlobStore } from '../storage/types.ts';
 import type { AuthzService } from './authz.ts';
@@ -345,6 +346,19 @@ export class PackageViewService {
       .filter((i) => !q || i.path.toLowerCase().includes(q))
       .sort((a, b) => (a.updatedAt === b.updatedAt ? a.name.localeCompare(b.name) : a.updatedAt < b.updatedAt ? 1 : -1));
     return { owner, ownerKind: account?.kind ?? null, total: items.length, packages: shown };
+  }
+
+  /** The files of a chart version's archive (the Templates tab), read from its chart layer. */
+  async chartFiles(actor: Principal, name: RepoName, version: string): Promise<{ version: string; files: ArchiveFile[] }> {
+    if (!(await this.deps.authz.canPull(actor, name))) throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
+    const detail = await this.deps.charts.detail(name, version);
+    if (!detail.chartDigest) throw new RegistryError('NOT_FOUND', 'this chart version has no readable archive', { package: name, version });
+    try {
+      return { version: detail.version ?? version, files: await listChartFiles(await this.deps.blobs.read(detail.chartDigest)) };
+    } catch (err) {
+      if (err instanceof RegistryError) throw err;
+      throw new RegistryError('NOT_FOUND', 'the chart archive could not be read', { package: name, version, reason: err instanceof Error ? err.message : String(err) });
+    }
   }
 
   /** Image labels (keys and values) of the latest image, or keywords of the latest chart version. */

@@ -230,6 +230,7 @@ describe('browsing in Chromium: explore, image and chart pages, quality bar', { 
     for (const [tab, name] of [
       ['values', 'Values'],
       ['schema', 'Values schema'],
+      ['templates', 'Templates'],
       ['changelog', 'Changelog'],
       ['dependencies', 'Dependencies'],
       ['images', 'Images'],
@@ -239,6 +240,7 @@ describe('browsing in Chromium: explore, image and chart pages, quality bar', { 
       await page.waitForURL(new RegExp(`tab=${tab}`));
       if (tab === 'values') await page.getByTestId('cmd-helm-show-values').waitFor();
       if (tab === 'changelog') await page.getByText('Probe timeouts').waitFor();
+      if (tab === 'templates') await page.getByRole('cell', { name: 'templates/deployment.yaml' }).waitFor();
       if (tab === 'dependencies') await page.getByRole('link', { name: 'common' }).waitFor();
       if (tab === 'images') {
         // Anonymous: the private image is simply not available to them.
@@ -300,6 +302,6 @@ describe('browsing in Chromium: explore, image and chart pages, quality bar', { 
     assert.deepEqual(problems.overflow, [], problems.overflow.join('\n'));
     assert.deepEqual(problems.a11y, [], problems.a11y.join('\n'));
     assert.deepEqual(pageErrors, [], pageErrors.join('\n'));
-    assert.ok(problems.screenshots.length >= 32);
+    assert.ok(problems.screenshots.length >= 34);
   });
 });

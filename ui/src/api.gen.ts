@@ -85,6 +85,14 @@ export type ChartDetail = {
   } | null;
 };
 
+export type ChartFiles = {
+  version: string;
+  files: {
+    path: string;
+    size: number;
+  }[];
+};
+
 export type ChartMetadata = {
   apiVersion: string;
   name: string;
@@ -1003,6 +1011,20 @@ export interface Operations {
     query: Record<string, never>;
     body: undefined;
     response: ChartVersions | ChartDetail;
+  };
+  /** The files in a chart version's archive (paths relative to the chart, sizes) */
+  getChartFiles: {
+    method: 'GET';
+    path: '/api/v1/packages/{owner}/{package}/chart-files';
+    params: {
+      owner: string;
+      package: string;
+    };
+    query: {
+      version: string;
+    };
+    body: undefined;
+    response: ChartFiles;
   };
   /** The owner's charts (latest versions the caller can read) whose values.yaml deploys this image */
   getDeployedBy: {

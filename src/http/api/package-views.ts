@@ -284,6 +284,18 @@ const explorePackages = route({
   },
 });
 
+const getChartFiles = route({
+  method: 'GET',
+  url: '/api/v1/packages/:owner/:package/chart-files',
+  operationId: 'getChartFiles',
+  tags: ['charts'],
+  summary: "The files in a chart version's archive (paths relative to the chart, sizes)",
+  params: packageParams,
+  query: z.object({ version: z.string().min(1).max(256) }),
+  responses: { 200: z.object({ version: z.string(), files: z.array(z.object({ path: z.string(), size: z.number().int() })) }).meta({ id: 'ChartFiles' }) },
+  errors: [404],
+});
+
 export function registerPackageViewRoutes(app: FastifyInstance, deps: PackageViewRouteDeps): void {
   const { gate, views } = deps;
 
@@ -296,6 +308,8 @@ export function registerPackageViewRoutes(app: FastifyInstance, deps: PackageVie
   serve(app, explorePackages, async ({ req, query }) =>
     views.explore.explore(await principalOf(gate, req), { q: query.q, kind: query.kind === '' ? undefined : query.kind, limit: query.limit ?? 30 }),
   );
+
+  serve(app, getChartFiles, async ({ req, params, query }) => views.chartFiles(await principalOf(gate, req), packageName(params), query.version));
 
   serve(app, getAppImages, async ({ req, params, query }) => views.apps.chartImages(await principalOf(gate, req), packageName(params), query.version, hostOf(req)));
 

@@ -1,10 +1,10 @@
 /**
  * A Helm chart's page: a version picker and a pre-release banner, the install lines (or, for a
  * library chart, the `dependencies:` entry that uses it), and tabs — README, Values, Values
- * schema, Changelog, Dependencies, Images, Versions — whose choice is in the URL
+ * schema, Templates, Changelog, Dependencies, Images, Versions — whose choice is in the URL
  * (`?tab=values&version=1.2.0`), so every tab can be linked to.
  */
-import { chartApi, get } from '../api.ts';
+import { chartApi, get, packageApi } from '../api.ts';
 import { Badge, CommandBlock, Empty, formatBytes, formatCount, LoadError, Loading, TabPanel, Tabs, Time } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
 import { Markdown } from '../markdown.tsx';
@@ -12,9 +12,9 @@ import { Sidebar } from '../package-parts.tsx';
 import { Link, navigate, packagePath, useLocation } from '../router.tsx';
 import { AppImages } from '../app-images.tsx';
 import { YamlView } from '../yaml-view.tsx';
-import type { ChartDetail, ChartVersions, PackageView } from '../api.gen.ts';
+import type { ChartDetail, ChartFiles, ChartVersions, PackageView } from '../api.gen.ts';
 
-const TABS = ['readme', 'values', 'schema', 'changelog', 'dependencies', 'images', 'versions'] as const;
+const TABS = ['readme', 'values', 'schema', 'templates', 'changelog', 'dependencies', 'images', 'versions'] as const;
 type ChartTab = (typeof TABS)[number];
 
 function isTab(t: string | null): t is ChartTab {
@@ -132,6 +132,7 @@ export function ChartBody({ p }: { p: PackageView }) {
                 { id: 'readme', label: 'README' },
                 { id: 'values', label: 'Values' },
                 { id: 'schema', label: 'Values schema' },
+                { id: 'templates', label: 'Templates' },
                 { id: 'changelog', label: 'Changelog', count: d.changelog.length },
                 { id: 'dependencies', label: 'Dependencies', count: deps.length },
                 { id: 'images', label: 'Images' },
@@ -163,6 +164,7 @@ export function ChartBody({ p }: { p: PackageView }) {
                   </Empty>
                 )
               ) : null}
+              {tab === 'templates' ? <ChartFilesTable name={p.name} version={d.version ?? wanted ?? ''} /> : null}
               {tab === 'changelog' ? (
                 d.changelog.length === 0 ? (
                   <Empty title="No changelog">
@@ -335,6 +337,41 @@ export function ChartBody({ p }: { p: PackageView }) {
           ) : null
         }
       />
+    </div>
+  );
+}
+
+function ChartFilesTable({ name, version }: { name: string; version: string }) {
+  const load = useLoad(`chart-files|${name}|${version}`, () => get<ChartFiles>(packageApi(name, `/chart-files?version=${encodeURIComponent(version)}`)));
+  if (load.error) return <LoadError error={load.error} what="chart files" retry={load.reload} />;
+  if (!load.data) return <Loading what="Reading the chart archive" />;
+  const templates = load.data.files.filter((f) => f.path.startsWith('templates/'));
+  const others = load.data.files.filter((f) => !f.path.startsWith('templates/'));
+  const rows = [...templates, ...others];
+  return (
+    <div className="table-wrap">
+      <table>
+        <caption className="sr-only">Files of the chart, templates first</caption>
+        <thead>
+          <tr>
+            <th scope="col">File</th>
+            <th scope="col" className="num">
+              Size
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((f) => (
+            <tr key={f.path}>
+              <td className="mono break">{f.path}</td>
+              <td className="num">{formatBytes(f.size)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="muted small">
+        {templates.length} template{templates.length === 1 ? '' : 's'}, {load.data.files.length} files in all.
+      </p>
     </div>
   );
 }
