@@ -48,7 +48,7 @@ describe('app view: the images a chart deploys', () => {
     await pushReferrer(app, alice, 'alice/web', web, 'application/vnd.dev.cosign.artifact.sig.v1+json', '{"critical":{}}');
     await pushImage(app, alice, 'alice/worker', '2.0.0');
     await pushImage(app, mallory, 'mallory/secret', '1');
-    await pushTestChart(app, alice, 'alice/charts/app', { name: 'app', version: '1.0.0', appVersion: '1.0.0', values: VALUES });
+    await pushTestChart(app, alice, 'alice/charts/app', { name: 'app', version: '1.0.0', appVersion: '1.0.0', values: VALUES, files: { 'templates/deployment.yaml': 'kind: Deployment\n', 'templates/_helpers.tpl': '{{/* */}}\n' } });
     for (const pkg of ['alice/web', 'alice/charts/app']) {
       expect(await app.req({ method: 'PATCH', url: packageUrl(pkg), auth: alice, payload: { visibility: 'public' } }), 200, `make ${pkg} public`);
     }
@@ -101,5 +101,22 @@ describe('app view: the images a chart deploys', () => {
     assert.equal(json<{ charts: unknown[] }>(anon).charts.length, 1);
     expect(await app.req({ url: packageUrl('alice/worker', '/deployed-by') }), 404, 'private image', 'NOT_FOUND');
     expect(await app.req({ url: packageUrl('alice/worker', '/app-images?version=1.0.0') }), 404, 'not a readable chart', 'NOT_FOUND');
+  });
+
+  test('the Templates tab: the files of the chart archive, for readers only', async () => {
+    const res = await app.req({ url: packageUrl('alice/charts/app', '/chart-files?version=1.0.0') });
+    expect(res, 200, 'chart files');
+    const files = json<{ version: string; files: { path: string; size: number }[] }>(res).files;
+    assert.deepEqual(
+      files.filter((f) => f.path.startsWith('templates/')),
+      [
+        { path: 'templates/_helpers.tpl', size: 10 },
+        { path: 'templates/configmap.yaml', size: 116 }, // chartTgz's default template
+        { path: 'templates/deployment.yaml', size: 17 },
+      ],
+    );
+    assert.ok(files.some((f) => f.path === 'Chart.yaml'));
+    expect(await app.req({ url: packageUrl('alice/worker', '/chart-files?version=1.0.0') }), 404, 'not readable', 'NOT_FOUND');
+    expect(await app.req({ url: packageUrl('alice/charts/app', '/chart-files?version=9.9.9') }), 404, 'no such version', 'NOT_FOUND');
   });
 });
