@@ -82,6 +82,17 @@ describe('image page API', () => {
     expect(await app.req({ url: packageUrl('alice/multi', '/images/not-a-digest'), auth: alice }), 400, 'malformed digest');
   });
 
+  test('a tag on a platform image can be deleted from the page (delete permission), the image stays', async () => {
+    const url = packageUrl('alice/multi', '/tags/3.0-arm64-only');
+    expect(await app.req({ method: 'DELETE', url, auth: mallory }), 404, 'a stranger', 'NOT_FOUND');
+    expect(await app.req({ method: 'DELETE', url, auth: alice }), 204, 'delete the tag');
+    const v = await view('alice/multi');
+    assert.deepEqual(v.versions[0]?.platforms.find((p) => p.architecture === 'arm64')?.tags, []);
+    assert.equal(v.versions[0]?.platforms.length, 2, 'the platform image is still there');
+    expect(await app.req({ method: 'DELETE', url, auth: alice }), 404, 'already gone', 'NOT_FOUND');
+    expect(await app.req({ method: 'DELETE', url: packageUrl('alice/multi', '/tags/3.0-arm64-only'), auth: undefined }), 401, 'anonymous');
+  });
+
   test('versions come a page at a time, beyond 100', async () => {
     for (let i = 0; i < 105; i++) {
       await pushImage(app, alice, 'alice/many', `build-${i}`, { layerBytes: 40 });

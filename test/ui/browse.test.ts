@@ -286,6 +286,14 @@ describe('browsing in Chromium: explore, image and chart pages, quality bar', { 
     await page.goto('/alice');
     await page.getByRole('link', { name: 'charts/shop' }).waitFor();
     await checkPage(page, 'b13-owner', problems);
+    // The tag on the arm64 image can be found and deleted from the image page.
+    await page.goto('/alice/web');
+    await page.getByRole('button', { name: 'Delete tag 1.0.0-arm64', exact: true }).click();
+    await page.getByRole('dialog').waitFor();
+    await checkPage(page, 'b14a-delete-platform-tag', problems, { fullPage: false });
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete tag', exact: true }).click();
+    await page.getByRole('button', { name: 'Delete tag 1.0.0-arm64', exact: true }).waitFor({ state: 'detached' });
+    await page.locator('.platform', { hasText: 'linux/arm64/v8' }).waitFor();
     await page.goto('/alice/web/-/settings');
     await page.getByRole('heading', { name: /settings/i }).first().waitFor();
     await checkPage(page, 'b14-package-settings', problems);
@@ -302,6 +310,6 @@ describe('browsing in Chromium: explore, image and chart pages, quality bar', { 
     assert.deepEqual(problems.overflow, [], problems.overflow.join('\n'));
     assert.deepEqual(problems.a11y, [], problems.a11y.join('\n'));
     assert.deepEqual(pageErrors, [], pageErrors.join('\n'));
-    assert.ok(problems.screenshots.length >= 34);
+    assert.ok(problems.screenshots.length >= 36);
   });
 });

@@ -904,6 +904,19 @@ export interface Operations {
     body: undefined;
     response: TrashEntry;
   };
+  /** Remove one tag (the version stays, by digest and its other tags); needs the delete permission */
+  deletePackageTag: {
+    method: 'DELETE';
+    path: '/api/v1/packages/{owner}/{package}/tags/{tag}';
+    params: {
+      owner: string;
+      package: string;
+      tag: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: undefined;
+  };
   /** Move a version (manifest and its tags) to the trash (admins) */
   deletePackageVersion: {
     method: 'DELETE';

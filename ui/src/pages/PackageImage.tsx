@@ -5,8 +5,8 @@
  * and its signatures and SBOMs.
  */
 import { type FormEvent, useState } from 'react';
-import { get, packageApi } from '../api.ts';
-import { Badge, CommandBlock, Empty, formatBytes, formatCount, LoadError, Loading, TabPanel, Tabs, Time } from '../components.tsx';
+import { api, get, messageOf, packageApi } from '../api.ts';
+import { Badge, CommandBlock, ConfirmDialog, Empty, formatBytes, formatCount, LoadError, Loading, TabPanel, Tabs, Time } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
 import { Digest, FilesTable, Sidebar, Tags } from '../package-parts.tsx';
 import { Referrers } from '../referrers.tsx';
@@ -94,12 +94,49 @@ function VersionDetails({ p, v }: { p: PackageView; v: VersionView }) {
   );
 }
 
-function VersionItem({ p, v }: { p: PackageView; v: VersionView }) {
+/** Tags with a delete button each for those who may delete (confirmed first). */
+function EditableTags({ p, tags, onChanged }: { p: PackageView; tags: string[]; onChanged(): void }) {
+  const [doomed, setDoomed] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (!p.canAdmin || tags.length === 0) return <Tags tags={tags} />;
+  const remove = async () => {
+    if (!doomed) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api('DELETE', packageApi(p.name, `/tags/${encodeURIComponent(doomed)}`));
+      setDoomed(null);
+      onChanged();
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span className="tag-list">
+      {tags.map((t) => (
+        <span key={t} className="tag-chip">
+          <code className="tag">{t}</code>
+          <button type="button" className="tag-delete" aria-label={`Delete tag ${t}`} title={`Delete tag ${t}`} onClick={() => setDoomed(t)}>
+            ×
+          </button>
+        </span>
+      ))}
+      <ConfirmDialog open={doomed !== null} title={`Delete tag ${doomed ?? ''}?`} confirmLabel="Delete tag" danger busy={busy} error={error} onConfirm={remove} onCancel={() => setDoomed(null)}>
+        <p>The tag goes away; the image stays, reachable by its digest and any other tag. Clients pulling {doomed} will fail.</p>
+      </ConfirmDialog>
+    </span>
+  );
+}
+
+function VersionItem({ p, v, onChanged }: { p: PackageView; v: VersionView; onChanged(): void }) {
   const [open, setOpen] = useState(false);
   return (
     <li className="version">
       <div className="version-head">
-        <Tags tags={v.tags} />
+        <EditableTags p={p} tags={v.tags} onChanged={onChanged} />
         {v.prerelease ? <Badge tone="warn">pre-release</Badge> : null}
         {p.latest && v.tags.includes(p.latest) ? <Badge tone="ok">latest</Badge> : null}
       </div>
@@ -123,7 +160,7 @@ function VersionItem({ p, v }: { p: PackageView; v: VersionView }) {
               {pl.tags.length > 0 ? (
                 <span className="platform-tags" data-testid="platform-tags">
                   {' '}
-                  <Tags tags={pl.tags} />
+                  <EditableTags p={p} tags={pl.tags} onChanged={onChanged} />
                 </span>
               ) : null}
             </li>
@@ -144,8 +181,10 @@ function Versions({ p }: { p: PackageView }) {
   const tag = query.get('tag') ?? '';
   const page = Math.max(Number(query.get('page') ?? '1') || 1, 1);
   const [draft, setDraft] = useState(tag);
-  const own = tag === '' && page === 1;
-  const load = useLoad(`versions|${p.name}|${tag}|${page}`, () =>
+  // After a change (a tag deleted) the page's own first page is stale: ask again.
+  const [tick, setTick] = useState(0);
+  const own = tag === '' && page === 1 && tick === 0;
+  const load = useLoad(`versions|${p.name}|${tag}|${page}|${tick}`, () =>
     own ? Promise.resolve(p) : get<PackageView>(packageApi(p.name, `/view?${new URLSearchParams({ tag, page: String(page) }).toString()}`)),
   );
   const go = (next: { tag: string; page: number }) => {
@@ -181,7 +220,7 @@ function Versions({ p }: { p: PackageView }) {
         <>
           <ul className="version-list">
             {data.versions.map((v) => (
-              <VersionItem key={v.digest} p={p} v={v} />
+              <VersionItem key={v.digest} p={p} v={v} onChanged={() => setTick((t) => t + 1)} />
             ))}
           </ul>
           <nav className="pager" aria-label="Version pages">
