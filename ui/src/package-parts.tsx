@@ -6,6 +6,9 @@ import { useLoad } from './hooks.ts';
 import { Link, packagePath } from './router.tsx';
 import type { FileView, PackageUsage, PackageView } from './api.gen.ts';
 
+/** Versions per page of a package page (the image page pages through them; charts list theirs from the chart index). */
+export const VERSIONS_PER_PAGE = 100;
+
 export function StorageSection({ name }: { name: string }) {
   const usage = useLoad(`usage|${name}`, () => get<PackageUsage>(packageApi(name, '/usage')));
   if (!usage.data) return null;

@@ -1,7 +1,7 @@
 import { get, packageApi } from '../api.ts';
 import { CommandBlock, Empty, formatBytes, formatCount, KindBadge, LoadError, Loading, PackageIcon, Time, VisibilityBadge } from '../components.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
-import { Digest, FilesTable, Sidebar, Tags } from '../package-parts.tsx';
+import { Digest, FilesTable, Sidebar, Tags, VERSIONS_PER_PAGE } from '../package-parts.tsx';
 import { Referrers } from '../referrers.tsx';
 import { Link, packagePath } from '../router.tsx';
 import { useSession } from '../session.tsx';
@@ -11,7 +11,7 @@ import type { PackageView, VersionView } from '../api.gen.ts';
 
 export function PackagePage({ name }: { name: string }) {
   const { user } = useSession();
-  const load = useLoad(`${name}|${user?.username ?? ''}`, () => get<PackageView>(packageApi(name, '/view')));
+  const load = useLoad(`${name}|${user?.username ?? ''}`, () => get<PackageView>(packageApi(name, `/view?perPage=${VERSIONS_PER_PAGE}`)));
   useTitle(name);
   if (load.error) return <LoadError error={load.error} what="package" retry={load.reload} />;
   if (!load.data) return <Loading what="Loading the package" />;
@@ -67,6 +67,7 @@ function ArtifactBody({ p }: { p: PackageView }) {
         ) : (
           p.versions.map((v) => <ArtifactVersion key={v.digest} p={p} v={v} />)
         )}
+        {p.totalVersions > p.versions.length ? <p className="muted small">Showing the newest {p.versions.length} of {p.totalVersions} versions.</p> : null}
       </div>
       <Sidebar p={p} />
     </div>

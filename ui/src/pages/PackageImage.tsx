@@ -8,7 +8,7 @@ import { type FormEvent, useState } from 'react';
 import { api, get, messageOf, packageApi } from '../api.ts';
 import { Badge, CommandBlock, ConfirmDialog, Empty, formatBytes, formatCount, LoadError, Loading, TabPanel, Tabs, Time } from '../components.tsx';
 import { useLoad } from '../hooks.ts';
-import { Digest, FilesTable, Sidebar, Tags } from '../package-parts.tsx';
+import { Digest, FilesTable, Sidebar, Tags, VERSIONS_PER_PAGE } from '../package-parts.tsx';
 import { Referrers } from '../referrers.tsx';
 import { DeployedBy } from '../app-images.tsx';
 import { navigate, useLocation } from '../router.tsx';
@@ -185,7 +185,7 @@ function Versions({ p }: { p: PackageView }) {
   const [tick, setTick] = useState(0);
   const own = tag === '' && page === 1 && tick === 0;
   const load = useLoad(`versions|${p.name}|${tag}|${page}|${tick}`, () =>
-    own ? Promise.resolve(p) : get<PackageView>(packageApi(p.name, `/view?${new URLSearchParams({ tag, page: String(page) }).toString()}`)),
+    own ? Promise.resolve(p) : get<PackageView>(packageApi(p.name, `/view?${new URLSearchParams({ tag, page: String(page), perPage: String(VERSIONS_PER_PAGE) }).toString()}`)),
   );
   const go = (next: { tag: string; page: number }) => {
     const q = new URLSearchParams();
