@@ -36,7 +36,7 @@ async function fetchText(url: string, accept?: string): Promise<string> {
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}\n… (cut at ${formatBytes(MAX_SHOWN)}: download the file for the rest)` : text;
 }
 
-function Viewer({ repo, registry, subject, r, onClose }: { repo: string; registry: string; subject: string; r: ReferrerView; onClose(): void }) {
+function Viewer({ repo, registry, subject, r, plainHttp, onClose }: { repo: string; registry: string; subject: string; r: ReferrerView; plainHttp: boolean; onClose(): void }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [shown, setShown] = useState<string>('manifest');
   const [text, setText] = useState<string | null>(null);
@@ -56,6 +56,9 @@ function Viewer({ repo, registry, subject, r, onClose }: { repo: string; registr
   }, [repo, r, shown]);
   const file = r.files.find((f) => f.digest === shown);
   const ref2 = `${registry}/${repo}@${subject}`;
+  // A plain-HTTP registry needs the clients' insecure flags.
+  const orasFlag = plainHttp ? ' --plain-http' : '';
+  const cosignFlag = plainHttp ? ' --allow-http-registry' : '';
   return (
     <dialog ref={ref} className="dialog viewer" aria-labelledby="viewer-title" onClose={onClose}>
       <div className="dialog-body">
@@ -83,9 +86,9 @@ function Viewer({ repo, registry, subject, r, onClose }: { repo: string; registr
             <code>{text}</code>
           </pre>
         ) : null}
-        <CommandBlock label="List what is attached" command={`oras discover ${ref2}`} />
-        <CommandBlock label="Fetch it" command={`oras pull ${registry}/${repo}@${r.digest}`} />
-        {r.role === 'signature' ? <CommandBlock label="Verify the signature" command={`cosign verify --key cosign.pub ${ref2}`} /> : null}
+        <CommandBlock label="List what is attached" command={`oras discover${orasFlag} ${ref2}`} />
+        <CommandBlock label="Fetch it" command={`oras pull${orasFlag} ${registry}/${repo}@${r.digest}`} />
+        {r.role === 'signature' ? <CommandBlock label="Verify the signature" command={`cosign verify${cosignFlag} --key cosign.pub ${ref2}`} /> : null}
         <div className="dialog-actions">
           <button type="button" className="btn" onClick={() => ref.current?.close()}>
             Close
@@ -96,7 +99,7 @@ function Viewer({ repo, registry, subject, r, onClose }: { repo: string; registr
   );
 }
 
-export function Referrers({ referrers, repo, registry, subject }: { referrers: ReferrerView[]; repo: string; registry: string; subject: string }) {
+export function Referrers({ referrers, repo, registry, subject, plainHttp }: { referrers: ReferrerView[]; repo: string; registry: string; subject: string; plainHttp: boolean }) {
   const [open, setOpen] = useState<ReferrerView | null>(null);
   if (referrers.length === 0) return null;
   return (
@@ -119,7 +122,7 @@ export function Referrers({ referrers, repo, registry, subject }: { referrers: R
           </li>
         ))}
       </ul>
-      {open ? <Viewer repo={repo} registry={registry} subject={subject} r={open} onClose={() => setOpen(null)} /> : null}
+      {open ? <Viewer repo={repo} registry={registry} subject={subject} r={open} plainHttp={plainHttp} onClose={() => setOpen(null)} /> : null}
     </div>
   );
 }

@@ -110,7 +110,7 @@ function ArtifactVersion({ p, v }: { p: PackageView; v: VersionView }) {
       </dl>
       <h3 className="h4">Files</h3>
       <FilesTable files={v.files} caption={`Files of ${v.tags[0] ?? v.digest}`} />
-      <Referrers referrers={v.referrers} repo={p.name} registry={p.registry} subject={v.digest} />
+      <Referrers referrers={v.referrers} repo={p.name} registry={p.registry} subject={v.digest} plainHttp={p.plainHttp} />
     </section>
   );
 }

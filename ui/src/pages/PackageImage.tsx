@@ -171,7 +171,7 @@ function VersionItem({ p, v, onChanged }: { p: PackageView; v: VersionView; onCh
         {open ? 'Hide details' : 'Labels, layers and pull lines'}
       </button>
       {open ? <VersionDetails p={p} v={v} /> : null}
-      <Referrers referrers={v.referrers} repo={p.name} registry={p.registry} subject={v.digest} />
+      <Referrers referrers={v.referrers} repo={p.name} registry={p.registry} subject={v.digest} plainHttp={p.plainHttp} />
     </li>
   );
 }
