@@ -7,6 +7,10 @@ export interface HelmCommands {
   pull: string;
   /** `helm repo add <owner> <base>/charts/<owner>` (the classic repository of the owner) */
   repoAdd: string;
+  /** `helm show values oci://HOST/<repo> --version V` */
+  showValues: string;
+  /** The `dependencies:` entry of a Chart.yaml that uses this chart (how a library chart is consumed). */
+  dependency: string;
 }
 
 function shellQuote(s: string): string {
@@ -28,5 +32,7 @@ export function helmCommands(opts: { baseUrl: string; repo: string; owner: strin
     install: `helm upgrade --install ${shellQuote(opts.chartName)} ${oci} --version ${version}${plain}`,
     pull: `helm pull ${oci} --version ${version}${plain}`,
     repoAdd: `helm repo add ${shellQuote(opts.owner)} ${base}/charts/${opts.owner}`,
+    showValues: `helm show values ${oci} --version ${version}${plain}`,
+    dependency: ['dependencies:', `  - name: ${opts.chartName}`, `    version: ${JSON.stringify(opts.version)}`, `    repository: oci://${url.host}/${opts.repo.slice(0, opts.repo.lastIndexOf('/'))}`].join('\n'),
   };
 }

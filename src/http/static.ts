@@ -3,12 +3,11 @@
  * is not an API path, its index.html so client-side routes (`/acme/web`) load on refresh.
  * Registered last, as a wildcard: every API route matches before it.
  */
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../errors.ts';
 import { SERVER_ROUTES } from '../lib/routes.ts';
+import { etagMatches, pickEncoding, StaticFiles } from './static-files.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -53,6 +52,21 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Wharf</title>
 
 export function registerStaticUi(app: FastifyInstance, opts: { dir: string }): void {
   const root = normalize(opts.dir);
+  const files = new StaticFiles();
+
+  /** Sends a file compressed as the client accepts, with its ETag; a matching If-None-Match is a 304. */
+  const send = async (req: FastifyRequest, reply: FastifyReply, file: string, type: string): Promise<FastifyReply | null> => {
+    const got = await files.get(file, type, pickEncoding(req.headers['accept-encoding']));
+    if (!got) return null;
+    reply.header('content-type', type);
+    reply.header('etag', got.etag);
+    reply.header('vary', 'accept-encoding');
+    if (etagMatches(req.headers['if-none-match'], got.etag)) return reply.code(304).send();
+    if (got.encoding !== 'identity') reply.header('content-encoding', got.encoding);
+    reply.header('content-length', String(got.body.length));
+    if (req.method === 'HEAD') return reply.code(200).send();
+    return reply.code(200).send(got.body);
+  };
 
   const serve = async (req: FastifyRequest, reply: FastifyReply) => {
     let path: string;
@@ -64,25 +78,21 @@ export function registerStaticUi(app: FastifyInstance, opts: { dir: string }): v
     if (RESERVED.test(path)) throw new RegistryError('ROUTE_UNKNOWN', 'not found', { path: req.url });
     const file = normalize(join(root, path));
     if (file.startsWith(root + sep) && extname(file) !== '') {
-      const st = await stat(file).catch(() => null);
-      if (st?.isFile()) {
-        reply.header('content-type', TYPES[extname(file)] ?? 'application/octet-stream');
-        reply.header('content-length', String(st.size));
-        // Vite puts a content hash in every asset name under /assets: cache them for good.
-        reply.header('cache-control', path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
-        reply.header('x-content-type-options', 'nosniff');
-        if (req.method === 'HEAD') return reply.code(200).send();
-        return reply.code(200).send(createReadStream(file));
-      }
+      // Vite puts a content hash in every asset name under /assets: cache them for good.
+      reply.header('cache-control', path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      reply.header('x-content-type-options', 'nosniff');
+      const sent = await send(req, reply, file, TYPES[extname(file)] ?? 'application/octet-stream');
+      if (sent) return sent;
+      reply.removeHeader('cache-control');
       // A missing asset is a real 404, not the app (a stale tab asking for an old bundle).
       if (path.startsWith('/assets/')) throw new RegistryError('NOT_FOUND', 'not found', { path: req.url });
     }
-    const index = await readFile(join(root, 'index.html'), 'utf8').catch(() => null);
     securityHeaders(reply);
     reply.header('cache-control', 'no-cache');
+    const sent = await send(req, reply, join(root, 'index.html'), 'text/html; charset=utf-8');
+    if (sent) return sent;
     reply.header('content-type', 'text/html; charset=utf-8');
-    if (index === null) return reply.code(503).send(NOT_BUILT);
-    return reply.code(200).send(index);
+    return reply.code(503).send(NOT_BUILT);
   };
 
   app.route({ method: ['GET', 'HEAD'], url: '/*', handler: serve });

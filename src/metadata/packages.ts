@@ -116,6 +116,23 @@ export class PackageStore {
     return out;
   }
 
+  /**
+   * Names of live packages with one of `visibilities`, most recently updated first (the explore
+   * page's candidates; who may read each is still the access service's decision).
+   */
+  async listByVisibility(visibilities: readonly Visibility[], limit: number): Promise<{ name: string; owner: string }[]> {
+    if (visibilities.length === 0) return [];
+    return this.db
+      .selectFrom('repositories')
+      .select(['name', 'owner'])
+      .where('visibility', 'in', [...visibilities])
+      .where('trashed_at', 'is', null)
+      .orderBy('updated_at', 'desc')
+      .orderBy('name')
+      .limit(limit)
+      .execute();
+  }
+
   async setVisibility(name: string, visibility: Visibility): Promise<void> {
     await this.db.updateTable('repositories').set({ visibility }).where('name', '=', name).execute();
   }

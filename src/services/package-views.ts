@@ -9,11 +9,15 @@ import type { ManifestSummary, TagRow } from '../metadata/package-views.ts';
 import type { Digest } from '../oci/digest.ts';
 import { IMAGE_MANIFEST_TYPES, INDEX_TYPES, MediaType } from '../oci/mediatypes.ts';
 import { artifactKind } from '../oci/kind.ts';
-import type { RepoName } from '../oci/name.ts';
+import { type ArchiveFile, listChartFiles } from '../charts/archive-files.ts';
+import { parseTag, type RepoName } from '../oci/name.ts';
 import type { BlobStore } from '../storage/types.ts';
 import type { AuthzService } from './authz.ts';
 import type { ChartCatalog, ChartVersions } from './charts/catalog.ts';
 import { readJsonObject } from './blob-json.ts';
+import { imageLatestTag } from './package-latest.ts';
+import { AppImageService } from './apps/app-images.ts';
+import { ExploreService } from './explore.ts';
 import type { DownloadCounter } from './download-counter.ts';
 import type { RegistryEventBus } from './events.ts';
 
@@ -60,6 +64,10 @@ export interface Platform {
   variant: string | null;
   digest: Digest;
   size: number;
+  /** Tags that point at this platform's manifest itself (not at the index). */
+  tags: string[];
+  /** The platform image's layers. */
+  files: FileView[];
 }
 
 export interface FileView {
@@ -99,6 +107,8 @@ export interface VersionView {
   files: FileView[];
   referrers: ReferrerView[];
   annotations: Record<string, string>;
+  /** Who pushed this version (from the audit log); null when unknown. */
+  pushedBy: string | null;
 }
 
 export interface ImageDetails {
@@ -109,6 +119,19 @@ export interface ImageDetails {
   created: string | null;
   os: string | null;
   architecture: string | null;
+}
+
+/** One manifest's image details (a version, or one platform of an index). */
+export interface ImageView {
+  digest: Digest;
+  mediaType: string;
+  labels: Record<string, string>;
+  created: string | null;
+  os: string | null;
+  architecture: string | null;
+  config: FileView | null;
+  layers: FileView[];
+  size: number;
 }
 
 export interface PackageView {
@@ -128,16 +151,30 @@ export interface PackageView {
   registry: string;
   commands: { docker: string; podman: string } | null;
   image: ImageDetails | null;
+  /** One page of versions (newest first; charts highest first), after the tag filter. */
   versions: VersionView[];
   totalVersions: number;
+  /** Versions matching the tag filter (all of them without one). */
+  matchingVersions: number;
+  page: number;
+  perPage: number;
+  /** Pull commands need `--tls-verify=false` / an insecure registry (plain HTTP). */
+  plainHttp: boolean;
   downloads: { total: number; last30Days: { day: string; count: number }[] };
   related: { name: string; kind: PackageKind; relation: 'chart' | 'image' | 'artifact' }[];
 }
 
 const DESCRIPTION = 'org.opencontainers.image.description';
 const TITLE = 'org.opencontainers.image.title';
-/** The package page details at most this many versions (newest first). */
-const MAX_VERSIONS = 100;
+/** Versions per page of the package page, unless the caller asks for another page size. */
+const PER_PAGE = 30;
+
+export interface VersionPage {
+  page?: number | undefined;
+  perPage?: number | undefined;
+  /** Substring of a tag (of the version or one of its platforms) or a digest prefix. */
+  tag?: string | undefined;
+}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -179,12 +216,7 @@ function latestOf(kind: PackageKind, tags: readonly TagRow[], versions: readonly
     const best = pool.sort(compareSemver).at(-1);
     if (best) return best.raw;
   }
-  const newest = [...versions].sort((a, b) => b.createdAt - a.createdAt);
-  for (const v of newest) {
-    const names = tags.filter((t) => t.digest === v.digest).map((t) => t.name);
-    if (names.length > 0) return names.find((n) => n !== 'latest') ?? names[0] ?? null;
-  }
-  return null;
+  return imageLatestTag(tags, versions);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -248,9 +280,22 @@ export class PackageViewService {
   private readonly deps: PackageViewDeps;
   /** Description per manifest (`repo@digest`): manifests are immutable, so this never goes stale. */
   private readonly descriptions = new Map<string, string | null>();
+  /** The images a chart deploys, and the charts deploying an image (the app view). */
+  readonly apps: AppImageService;
+  /** Packages across owners for the explore page and the anonymous home. */
+  readonly explore: ExploreService;
+  /** Search words per package version (`repo@latest@updatedAt`): what they come from does not change under that key. */
+  private readonly terms = new Map<string, string[]>();
 
   constructor(deps: PackageViewDeps) {
     this.deps = deps;
+    this.apps = new AppImageService({ metadata: deps.metadata, authz: deps.authz, charts: deps.charts });
+    this.explore = new ExploreService({
+      metadata: deps.metadata,
+      authz: deps.authz,
+      ownerPackages: (actor, owner) => this.ownerPackages(actor, owner),
+      searchTerms: (item) => this.searchTerms(item),
+    });
     deps.events.on('manifest.pulled', ({ repo, digest }) => deps.downloads.count(repo, digest));
   }
 
@@ -303,8 +348,42 @@ export class PackageViewService {
     return { owner, ownerKind: account?.kind ?? null, total: items.length, packages: shown };
   }
 
+  /** The files of a chart version's archive (the Templates tab), read from its chart layer. */
+  async chartFiles(actor: Principal, name: RepoName, version: string): Promise<{ version: string; files: ArchiveFile[] }> {
+    if (!(await this.deps.authz.canPull(actor, name))) throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
+    const detail = await this.deps.charts.detail(name, version);
+    if (!detail.chartDigest) throw new RegistryError('NOT_FOUND', 'this chart version has no readable archive', { package: name, version });
+    try {
+      return { version: detail.version ?? version, files: await listChartFiles(await this.deps.blobs.read(detail.chartDigest)) };
+    } catch (err) {
+      if (err instanceof RegistryError) throw err;
+      throw new RegistryError('NOT_FOUND', 'the chart archive could not be read', { package: name, version, reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /** Image labels (keys and values) of the latest image, or keywords of the latest chart version. */
+  private async searchTerms(item: PackageListItem): Promise<string[]> {
+    if (item.latest === null || item.kind === 'artifact') return [];
+    const key = `${item.name}@${item.latest}@${item.updatedAt}`;
+    const cached = this.terms.get(key);
+    if (cached) return cached;
+    const repo = item.name as RepoName;
+    let out: string[];
+    if (item.kind === 'chart') {
+      const detail = await this.deps.charts.detail(repo, item.latest).catch(() => null);
+      out = [...(detail?.metadata?.keywords ?? []), detail?.metadata?.description ?? ''].filter(Boolean);
+    } else {
+      const tagged = await this.deps.metadata.tags.resolve(repo, parseTag(item.latest)).catch(() => null);
+      const details = tagged ? await this.imageDetails(repo, tagged.digest) : null;
+      out = Object.entries(details?.labels ?? {}).flatMap(([k, v]) => [k, v]);
+    }
+    if (this.terms.size >= 10_000) this.terms.clear();
+    this.terms.set(key, out);
+    return out;
+  }
+
   /** The package page. `registry` is the host clients pull from; `plainHttp` adds the insecure flags. */
-  async packageView(actor: Principal, name: RepoName, registry: { host: string; plainHttp: boolean }): Promise<PackageView> {
+  async packageView(actor: Principal, name: RepoName, registry: { host: string; plainHttp: boolean }, paging: VersionPage = {}): Promise<PackageView> {
     const m = this.deps.metadata;
     const pkg = await m.packages.get(name);
     if (!pkg || pkg.trashedAt !== null || !(await this.deps.authz.canPull(actor, name))) throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
@@ -324,9 +403,16 @@ export class PackageViewService {
     const chart = kind === 'chart' ? await this.deps.charts.repoVersions(name) : undefined;
     const latest = latestOf(kind, tags, top, chart);
 
+    if (kind === 'chart') top.sort(byChartVersion(chart, tags));
+    const childrenOf = new Map<string, string[]>();
+    for (const c of children) childrenOf.set(c.parent, [...(childrenOf.get(c.parent) ?? []), c.child]);
+    const filter = paging.tag?.trim().toLowerCase() ?? '';
+    const matching = filter === '' ? top : top.filter((v) => matchesFilter(v.digest, [v.digest, ...(childrenOf.get(v.digest) ?? [])], tags, filter));
+    const perPage = Math.min(Math.max(paging.perPage ?? PER_PAGE, 1), 100);
+    const pageNo = Math.max(paging.page ?? 1, 1);
+    const pushers = await this.pushers(name);
     const versions: VersionView[] = [];
-    for (const v of top.slice(0, MAX_VERSIONS)) versions.push(await this.versionView(name, v, tags, manifests, counts, chart));
-    if (kind === 'chart') versions.sort(byChartVersion);
+    for (const v of matching.slice((pageNo - 1) * perPage, pageNo * perPage)) versions.push(await this.versionView(name, v, tags, manifests, counts, chart, pushers));
 
     const latestDigest = latest === null ? top[0]?.digest : tags.find((t) => t.name === latest || tagToVersion(t.name) === latest)?.digest;
     const image = kind === 'image' && latestDigest ? await this.imageDetails(name, latestDigest) : null;
@@ -352,6 +438,10 @@ export class PackageViewService {
       image,
       versions,
       totalVersions: top.length,
+      matchingVersions: matching.length,
+      page: pageNo,
+      perPage,
+      plainHttp: registry.plainHttp,
       downloads: await this.downloadSeries(name, top, counts),
       related: await this.related(actor, pkg, kind),
     };
@@ -364,6 +454,7 @@ export class PackageViewService {
     all: readonly ManifestSummary[],
     counts: Map<string, number>,
     chart: ChartVersions | undefined,
+    pushers: ReadonlyMap<string, string>,
   ): Promise<VersionView> {
     const m = this.deps.metadata;
     const record = await m.manifests.get(repo, v.digest);
@@ -375,7 +466,10 @@ export class PackageViewService {
       const cd = c ? parseDoc(c.content) : null;
       const childSize = child.size + (cd ? (cd.config?.size ?? 0) + sum(cd.layers) : 0);
       size += childSize;
-      if (child.platform && child.platform.os !== 'unknown') platforms.push({ ...child.platform, digest: child.digest, size: childSize });
+      if (child.platform && child.platform.os !== 'unknown') {
+        const childTags = tags.filter((t) => t.digest === child.digest).map((t) => t.name).sort();
+        platforms.push({ ...child.platform, digest: child.digest, size: childSize, tags: childTags, files: cd?.layers ?? [] });
+      }
     }
     const referrers: ReferrerView[] = [];
     for (const r of all.filter((x) => x.subject === v.digest).sort((a, b) => a.createdAt - b.createdAt)) {
@@ -411,6 +505,38 @@ export class PackageViewService {
       files: doc.layers,
       referrers,
       annotations: v.annotations ?? {},
+      pushedBy: pushers.get(v.digest) ?? null,
+    };
+  }
+
+  /** Who first pushed each digest of the package, from its audit rows (the newest 5,000). */
+  private async pushers(repo: RepoName): Promise<Map<string, string>> {
+    const rows = await this.deps.metadata.audit.list({ target: repo, action: 'package.push', limit: 5000 });
+    const out = new Map<string, string>();
+    // Newest first: the last write per digest is its first push.
+    for (const r of rows) if (typeof r.detail?.['digest'] === 'string') out.set(r.detail['digest'], r.actor);
+    return out;
+  }
+
+  /** The image details of one version or platform manifest of a readable package (labels, layers). */
+  async imageView(actor: Principal, name: RepoName, digest: Digest): Promise<ImageView> {
+    const m = this.deps.metadata;
+    const pkg = await m.packages.get(name);
+    if (!pkg || pkg.trashedAt !== null || !(await this.deps.authz.canPull(actor, name))) throw new RegistryError('NOT_FOUND', 'package not found', { package: name });
+    const record = await m.manifests.get(name, digest);
+    if (!record) throw new RegistryError('NOT_FOUND', 'manifest not found', { package: name, digest });
+    const doc = parseDoc(record.content);
+    const details = await this.imageDetails(name, digest);
+    return {
+      digest,
+      mediaType: record.mediaType,
+      labels: details?.labels ?? {},
+      created: details?.created ?? null,
+      os: details?.os ?? null,
+      architecture: details?.architecture ?? null,
+      config: doc.config,
+      layers: doc.layers,
+      size: record.content.length + (doc.config?.size ?? 0) + sum(doc.layers),
     };
   }
 
@@ -500,11 +626,25 @@ export class PackageViewService {
 }
 
 /** Charts: highest semver first; untagged or non-semver versions after, newest first. */
-function byChartVersion(a: VersionView, b: VersionView): number {
-  const va = a.version ? parseSemver(a.version) : null;
-  const vb = b.version ? parseSemver(b.version) : null;
-  if (va && vb) return compareSemver(vb, va);
-  if (va) return -1;
-  if (vb) return 1;
-  return a.createdAt < b.createdAt ? 1 : -1;
+function byChartVersion(chart: ChartVersions | undefined, tags: readonly TagRow[]): (a: ManifestSummary, b: ManifestSummary) => number {
+  const versionOf = (m: ManifestSummary) => {
+    const indexed = chart?.byDigest.get(m.digest)?.version;
+    if (indexed) return parseSemver(indexed);
+    return tags.filter((t) => t.digest === m.digest).map((t) => parseSemver(tagToVersion(t.name))).find((s) => s !== null) ?? null;
+  };
+  return (a, b) => {
+    const va = versionOf(a);
+    const vb = versionOf(b);
+    if (va && vb) return compareSemver(vb, va);
+    if (va) return -1;
+    if (vb) return 1;
+    return b.createdAt - a.createdAt;
+  };
+}
+
+/** A version matches a filter when one of its tags (or its platforms') contains it, or a digest starts with it. */
+function matchesFilter(_digest: string, digests: readonly string[], tags: readonly TagRow[], filter: string): boolean {
+  if (digests.some((d) => d.startsWith(filter) || d.slice(d.indexOf(':') + 1).startsWith(filter))) return true;
+  const set = new Set(digests);
+  return tags.some((t) => set.has(t.digest) && t.name.toLowerCase().includes(filter));
 }

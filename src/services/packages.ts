@@ -6,7 +6,7 @@ import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import type { Digest } from '../oci/digest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
-import { ownerOf, type RepoName } from '../oci/name.ts';
+import { ownerOf, type RepoName, type Tag } from '../oci/name.ts';
 import type { BlobStore } from '../storage/types.ts';
 import { pinsRepository } from '../auth/oidc.ts';
 import type { AuthzService } from './authz.ts';
@@ -216,6 +216,23 @@ export class PackageService {
   }
 
   /** Moves the version (with what only it holds up) to the trash. */
+  /**
+   * Removes one tag (the manifest stays, reachable by digest and its other tags), as `DELETE
+   * /v2/<name>/manifests/<tag>` does: it needs the delete permission, and a tag policy may refuse.
+   */
+  async deleteTag(actor: Principal, name: RepoName, tag: Tag): Promise<void> {
+    await this.readable(actor, name);
+    if (!(await this.deps.authz.actions(actor, name)).has('delete')) {
+      throw new RegistryError('DENIED', `deleting a tag needs the delete permission on ${name}`, { package: name, tag });
+    }
+    try {
+      await this.deps.registry.deleteManifest(name, { kind: 'tag', tag }, actor);
+    } catch (err) {
+      if (err instanceof RegistryError && err.code === 'MANIFEST_UNKNOWN') throw new RegistryError('NOT_FOUND', 'tag not found', { package: name, tag });
+      throw err;
+    }
+  }
+
   async deleteVersion(actor: Principal, name: RepoName, digest: Digest): Promise<TrashEntryView> {
     return this.deps.trash.trashVersion(actor, name, digest);
   }

@@ -93,7 +93,7 @@ describe('chart JSON API', () => {
       values: string;
       valuesSchema: string;
       tags: string[];
-      commands: { install: string; pull: string; repoAdd: string };
+      commands: { install: string; pull: string; repoAdd: string; showValues: string; dependency: string };
       files: { chart: string; provenance: string | null };
     };
     const d = await json<Detail>(app, '/api/v1/charts/api1/charts/web/versions/1.10.0');
@@ -118,6 +118,8 @@ describe('chart JSON API', () => {
       install: 'helm upgrade --install web oci://registry.example.com/api1/charts/web --version 1.10.0',
       pull: 'helm pull oci://registry.example.com/api1/charts/web --version 1.10.0',
       repoAdd: 'helm repo add api1 https://registry.example.com/charts/api1',
+      showValues: 'helm show values oci://registry.example.com/api1/charts/web --version 1.10.0',
+      dependency: 'dependencies:\n  - name: web\n    version: "1.10.0"\n    repository: oci://registry.example.com/api1/charts',
     });
     assert.deepEqual(d.files, { chart: '/charts/api1/web-1.10.0.tgz', provenance: null });
     const byDigest = await json<Detail>(app, `/api/v1/charts/api1/charts/web/versions/${d.digest}`);

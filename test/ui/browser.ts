@@ -4,7 +4,8 @@
  * test-output/screenshots/ at desktop (1280×800) and phone (390×844) widths.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { repoRoot } from '../helpers/server.ts';
@@ -84,4 +85,48 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
     .filter((el) => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
     .map((el) => el.id || el.name || el.outerHTML.slice(0, 80))`);
   return Array.isArray(found) ? found.map(String) : [];
+}
+
+let axeSource: string | null = null;
+
+/**
+ * axe-core's serious and critical findings on the page as it is now, one line each (rule, impact,
+ * the first offending elements). The script is evaluated through the DevTools protocol, which
+ * the page's Content-Security-Policy (scripts from our origin only) does not govern.
+ */
+export async function axeViolations(page: Page): Promise<string[]> {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(axeSource);
+  const found = await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')))`);
+  return Array.isArray(found) ? found.map(String) : [];
+}
+
+/** What one page check found: overflow at phone width and accessibility at both widths. */
+export interface PageProblems {
+  overflow: string[];
+  a11y: string[];
+  screenshots: string[];
+}
+
+/**
+ * The quality bar of every page: screenshots at desktop and phone width, no horizontal overflow
+ * (document scrollWidth within the viewport) and no serious or critical axe finding at either
+ * width. Problems are collected into `into`, so one test run reports them all.
+ */
+export async function checkPage(page: Page, name: string, into: PageProblems, opts: { fullPage?: boolean } = {}): Promise<void> {
+  into.screenshots.push(...(await shoot(page, name, opts)));
+  const original = page.viewportSize() ?? DESKTOP;
+  for (const [label, size] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const) {
+    await page.setViewportSize(size);
+    await page.waitForTimeout(100);
+    const extra = Number(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
+    if (extra > 1) into.overflow.push(`${name} (${label}): ${extra}px wider than the viewport`);
+    for (const v of await axeViolations(page)) into.a11y.push(`${name} (${label}): ${v}`);
+  }
+  await page.setViewportSize(original);
 }

@@ -252,7 +252,7 @@ describe('web UI in Chromium', { skip }, () => {
     await page.getByRole('heading', { name: 'Install from the command line' }).waitFor();
     assert.ok(Number(await page.locator('.big-number').textContent()) >= 1, 'the pull counts as a download');
     // The chart sharing the source repository is linked ("this app's chart").
-    await page.getByRole('complementary').getByRole('link', { name: 'acme/charts/web' }).waitFor();
+    await page.getByRole('complementary').locator('.related').getByRole('link', { name: 'acme/charts/web' }).waitFor();
     assert.match((await page.locator('.lead').textContent()) ?? '', /The acme web front end/);
     await snap(page, '09-image-versions');
     await page.getByRole('tab', { name: /Labels/ }).click();
@@ -289,7 +289,7 @@ describe('web UI in Chromium', { skip }, () => {
     assert.match(rendered.stdout, /name: web-web/);
     assert.match(rendered.stdout, new RegExp(`image: "${server.host}/acme/web:1.0.0"`));
 
-    await page.getByRole('tab', { name: 'Values' }).click();
+    await page.getByRole('tab', { name: 'Values', exact: true }).click();
     await page.getByLabel('values.yaml').getByText('replicas: 2').waitFor();
     await snap(page, '12-chart-values');
     await page.getByRole('tab', { name: /Dependencies/ }).click();
@@ -498,7 +498,9 @@ describe('web UI in Chromium', { skip }, () => {
     await page.getByRole('link', { name: 'acme', exact: true }).waitFor();
     await snap(page, '22-settings-orgs');
     await page.goto('/');
-    await page.getByRole('heading', { name: 'Your organizations' }).waitFor();
+    // The signed-in home is a dashboard; its switcher lists alice's organizations.
+    await page.getByLabel('Organization').selectOption('acme');
+    await page.getByRole('heading', { name: 'Packages of acme' }).waitFor();
     await snap(page, '23-home-signed-in');
   });
 

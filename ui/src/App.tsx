@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { Loading, NotFound } from './components.tsx';
 import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
+import { ExplorePage } from './pages/Explore.tsx';
 import { HomePage } from './pages/Home.tsx';
 import { OrgPage } from './pages/Org.tsx';
 import { OwnerPage } from './pages/Owner.tsx';
@@ -43,6 +44,9 @@ function Header() {
           <span>Wharf</span>
         </Link>
         <nav aria-label="Main" className="header-nav">
+          <Link to="/-/explore" className="nav-link" aria-current={path === '/-/explore' ? 'page' : undefined}>
+            Explore
+          </Link>
           {user ? (
             <>
               <Link to={`/${user.username}`} className="nav-link" aria-current={path === `/${user.username}` ? 'page' : undefined}>
@@ -105,6 +109,9 @@ function Routes() {
   if (seg[0] === '-') {
     const page = seg[1];
     if (page === 'sign-in') return seg[2] === 'oidc' ? <OidcCallbackPage /> : <SignInPage />;
+    // ---- browse (issue 16 part B) ----
+    if (page === 'explore') return user === undefined ? <Loading /> : <ExplorePage />;
+    // ---- end browse ----
     if (user === undefined) return <Loading />;
     if (page === 'settings') return <AccountPage tab={seg[2] ?? 'tokens'} />;
     if (page === 'orgs' && seg[2]) return <OrgPage org={seg[2]} />;

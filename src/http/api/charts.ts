@@ -97,7 +97,9 @@ const chartDetailSchema = chartVersionSchema
     provenance: z.object({ digest: z.string(), size: z.number().int().nullable() }).nullable(),
     /** Parts of the chart left out of the view (too large), by name. */
     omitted: z.array(z.string()),
-    commands: z.object({ install: z.string(), pull: z.string(), repoAdd: z.string() }).nullable(),
+    /** The `artifacthub.io/changes` annotation, read. */
+    changelog: z.array(z.object({ kind: z.string().nullable(), description: z.string() })),
+    commands: z.object({ install: z.string(), pull: z.string(), repoAdd: z.string(), showValues: z.string(), dependency: z.string() }).nullable(),
     files: z.object({ chart: z.string(), provenance: z.string().nullable() }).nullable(),
   })
   .meta({ id: 'ChartDetail' });

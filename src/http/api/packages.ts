@@ -1,7 +1,9 @@
 /** /api/v1 package settings: visibility, grants, trusted CI issuers, deletions. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { RegistryError } from '../../errors.ts';
 import { parseDigest } from '../../oci/digest.ts';
+import { parseTag, type Tag } from '../../oci/name.ts';
 import type { PackageService } from '../../services/packages.ts';
 import type { AuthGate } from '../auth-gate.ts';
 import { ownerParams, packageName, packageParams, principalOf, signedIn } from './common.ts';
@@ -132,6 +134,16 @@ const deleteVersion = route({
   responses: { 200: trashEntrySchema },
   errors: [403, 404],
 });
+const deleteTag = route({
+  method: 'DELETE',
+  url: '/api/v1/packages/:owner/:package/tags/:tag',
+  operationId: 'deletePackageTag',
+  tags: ['packages'],
+  summary: 'Remove one tag (the version stays, by digest and its other tags); needs the delete permission',
+  params: packageParams.extend({ tag: z.string().min(1).max(128) }),
+  responses: { 204: null },
+  errors: [403, 404],
+});
 const listGrants = route({
   method: 'GET',
   url: '/api/v1/packages/:owner/:package/grants',
@@ -215,6 +227,17 @@ export function registerPackageRoutes(app: FastifyInstance, deps: PackageRouteDe
   serve(app, deletePackage, async ({ req, params }) => packages.deletePackage(await signedIn(gate, req), packageName(params)));
 
   serve(app, deleteVersion, async ({ req, params }) => packages.deleteVersion(await signedIn(gate, req), packageName(params), parseDigest(params.digest)));
+
+  serve(app, deleteTag, async ({ req, params }) => {
+    let tag: Tag;
+    try {
+      tag = parseTag(params.tag);
+    } catch {
+      throw new RegistryError('NOT_FOUND', 'tag not found', { tag: params.tag });
+    }
+    await packages.deleteTag(await signedIn(gate, req), packageName(params), tag);
+    return undefined;
+  });
 
   serve(app, listGrants, async ({ req, params }) => packages.grants(await signedIn(gate, req), packageName(params)));
 

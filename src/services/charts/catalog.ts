@@ -5,6 +5,7 @@
  */
 import type { ChartMetadata } from '../../charts/metadata.ts';
 import { tagToVersion } from '../../charts/semver.ts';
+import { type ChangeEntry, parseChangelog } from './changelog.ts';
 import { RegistryError } from '../../errors.ts';
 import type { ChartVersionRecord } from '../../metadata/charts.ts';
 import type { Metadata } from '../../metadata/metadata.ts';
@@ -38,6 +39,8 @@ export interface ChartDetail extends ChartVersionView {
   valuesSchema: string | null;
   provenance: { digest: Digest; size: number | null } | null;
   omitted: string[];
+  /** The `artifacthub.io/changes` annotation, read (services/charts/changelog.ts). */
+  changelog: ChangeEntry[];
 }
 
 export interface ChartSummary {
@@ -191,9 +194,11 @@ export class ChartCatalog {
     const m = this.deps.metadata;
     const [content, tags] = await Promise.all([m.charts.content(repo, rec.digest), m.tags.forDigest(repo, rec.digest)]);
     const full = await m.charts.get(repo, rec.digest);
+    const metadata = full?.metadata ? (JSON.parse(full.metadata) as ChartMetadata) : null;
     return {
       ...toView(rec),
-      metadata: full?.metadata ? (JSON.parse(full.metadata) as ChartMetadata) : null,
+      metadata,
+      changelog: parseChangelog(metadata?.annotations?.['artifacthub.io/changes']),
       tags,
       readme: typeof content?.readme === 'string' ? { path: content.readmePath, text: content.readme } : null,
       values: content?.values ?? null,
