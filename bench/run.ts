@@ -9,9 +9,11 @@
  * RGW + PostgreSQL; skipped with a reason when the services cannot be reached or started) and
  * `metrics` (bench/metrics.ts, the cost of a /metrics scrape with many owners and series).
  * `gc` (bench/gc.ts, garbage collection over 100,000 blobs on both profiles), `workers`
- * (bench/workers.ts, manifest GET with server.workers 1 and 2, BENCH_WORKERS=1,2,4 for more).
+ * (bench/workers.ts, manifest GET with server.workers 1 and 2, BENCH_WORKERS=1,2,4 for more) and
+ * `proxy` (bench/proxy.ts, cold and warm pulls through a pull-through cache, concurrent cold pulls).
  * Their Markdown goes, in that order, into bench/output/results.md.
  */
+import { spawnSync } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,7 +41,7 @@ import {
   type Context,
 } from './workloads.ts';
 
-const SECTIONS = ['core', 'workers', 'charts', 'scale', 'metrics', 'gc'] as const;
+const SECTIONS = ['core', 'workers', 'charts', 'scale', 'metrics', 'gc', 'proxy'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /**
@@ -167,6 +169,20 @@ async function main(): Promise<void> {
       const md = `## Garbage collection\n\n${gcBenchMarkdown(rows)}\n`;
       await appendFile(resultsMd, `\n${md}`);
       await writeFile(join(cfg.outDir, 'results-gc.json'), `${JSON.stringify(rows, null, 2)}\n`);
+      process.stdout.write(`\n${md}\n`);
+    });
+  }
+  if (sections.has('proxy')) {
+    await section('proxy', async () => {
+      // bench/proxy.ts prints its rows; it runs as its own process (an in-process Wharf and an upstream).
+      const run = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(cfg.root, 'bench/proxy.ts')], {
+        encoding: 'utf8',
+        env: { ...process.env, ...(cfg.quick ? { WHARF_BENCH_MIB: '4', WHARF_BENCH_CONCURRENCY: '8' } : {}) },
+        timeout: 600_000,
+      });
+      if (run.status !== 0) throw new Error(`bench/proxy.ts exited ${run.status}: ${run.stderr.split('\n').slice(-5).join(' ')}`);
+      const md = `## Pull-through cache (bench/proxy.ts)\n\n\`\`\`\n${run.stdout.trim()}\n\`\`\`\n`;
+      await appendFile(resultsMd, `\n${md}`);
       process.stdout.write(`\n${md}\n`);
     });
   }
