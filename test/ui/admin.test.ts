@@ -4,14 +4,16 @@
  *   them (after a confirmation) and the user's open session ends at once;
  * - an admin's delete of a user who owns a package is refused, the reason shown in the dialog;
  * - changing one's password (current one checked) signs out every other browser too;
- * - removing an organization member asks first, and nothing happens on Cancel.
+ * - removing an organization member asks first, and nothing happens on Cancel;
+ * - an admin makes a proxy organization (pull-through cache) in the admin area, and its page says
+ *   what it mirrors (axe and overflow checked on both pages).
  * Screenshots at desktop and phone width; no control without a label; nothing wider than a phone.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { type StartedServer, startWharf } from '../helpers/server.ts';
-import { browserUnavailable, ensureUiBuilt, horizontalOverflow, launchChromium, newContext, shoot, unlabelledControls } from './browser.ts';
+import { browserUnavailable, checkPage, ensureUiBuilt, horizontalOverflow, launchChromium, newContext, type PageProblems, shoot, unlabelledControls } from './browser.ts';
 
 describe('site administration and account safety in Chromium', { skip: browserUnavailable() }, () => {
   let server: StartedServer;
@@ -212,6 +214,41 @@ describe('site administration and account safety in Chromium', { skip: browserUn
     await jon.goto('/ivyorg/-/people');
     await jon.getByRole('heading', { name: 'Members are visible to members only' }).waitFor();
     await jon.context().close();
+  });
+
+  test('an admin makes a proxy organization in the admin area; its page says what it mirrors', async () => {
+    const pages: PageProblems = { overflow: [], a11y: [], screenshots: [] };
+    const admin = await signIn(server.admin?.username ?? 'admin', server.admin?.password ?? '');
+    await admin.goto('/-/admin/proxies');
+    await admin.getByRole('heading', { name: 'Pull-through cache' }).waitFor();
+    await admin.getByLabel('Organization name').fill('mirror');
+    await admin.getByLabel('Upstream URL').fill('http://127.0.0.1:9/');
+    await admin.getByLabel('Allowed repositories (globs, optional)').fill('library/*');
+    await admin.getByLabel('Who may pull').selectOption('internal');
+    await admin.getByRole('button', { name: 'Create proxy' }).click();
+    await admin.getByText(/^mirror now mirrors http:\/\/127\.0\.0\.1:9/).waitFor();
+    const row = admin.getByRole('row', { name: /mirror/ });
+    await row.getByText('0 / 0').waitFor();
+    await checkPage(admin, 'admin-05-proxies', pages);
+    const stored = JSON.parse((await api('GET', '/api/v1/admin/proxies/mirror')).text) as { allow: string[]; url: string };
+    assert.deepEqual(stored.allow, ['library/*']);
+
+    // The organization's own page says what it mirrors, how the cache does and the last error.
+    await admin.goto('/mirror');
+    const panel = admin.getByRole('region', { name: /^Mirrors http:\/\/127\.0\.0\.1:9/ });
+    await panel.waitFor();
+    await panel.getByText('Pushes are refused.', { exact: false }).waitFor();
+    await admin.getByText(/podman pull 127\.0\.0\.1:\d+\/mirror\/library\/alpine:latest/).waitFor();
+    await checkPage(admin, 'owner-04-proxy', pages);
+
+    // Stopping the mirror asks first.
+    await admin.goto('/-/admin/proxies');
+    await admin.getByRole('row', { name: /mirror/ }).getByRole('button', { name: 'Stop mirroring' }).click();
+    await admin.getByRole('dialog', { name: 'Stop mirroring into mirror?' }).getByRole('button', { name: 'Stop mirroring' }).click();
+    await admin.getByText(/^mirror no longer mirrors/).waitFor();
+    assert.equal((await api('GET', '/api/v1/admin/proxies/mirror')).status, 404);
+    await admin.context().close();
+    assert.deepEqual([...pages.overflow, ...pages.a11y], []);
   });
 
   test('no page errors, nothing wider than a phone, every control labelled', () => {

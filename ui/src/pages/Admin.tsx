@@ -1,6 +1,7 @@
 /**
  * Site administration (`/-/admin/…`), for site admins only. A side navigation with one section per
- * area: users, organizations, garbage collection, storage, quotas, the audit log (with filters).
+ * area: users, organizations, garbage collection, storage, quotas, proxies (pull-through cache),
+ * the audit log (with filters).
  */
 import { type ReactNode, useEffect, useState } from 'react';
 import { ApiError, api, get, messageOf } from '../api.ts';
@@ -13,6 +14,7 @@ import { AdminStoragePage } from './Trash.tsx';
 import { AdminQuotas } from '../policies.tsx';
 import { AuditLog } from '../audit.tsx';
 import { AdminOrgs, AdminUsers } from './AdminUsers.tsx';
+import { AdminProxies } from '../proxies.tsx';
 
 const SECTIONS = [
   { id: 'users', label: 'Users' },
@@ -20,6 +22,7 @@ const SECTIONS = [
   { id: 'gc', label: 'Garbage collection' },
   { id: 'storage', label: 'Storage' },
   { id: 'quotas', label: 'Quotas' },
+  { id: 'proxies', label: 'Proxies' },
   { id: 'audit', label: 'Audit log' },
 ] as const;
 
@@ -29,6 +32,7 @@ const SECTION_PAGES: Record<(typeof SECTIONS)[number]['id'], () => ReactNode> = 
   gc: () => <GcSection />,
   storage: () => <AdminStoragePage />,
   quotas: () => <AdminQuotas />,
+  proxies: () => <AdminProxies />,
   audit: () => <AuditLog owner={null} />,
 };
 

@@ -7,6 +7,7 @@ import { useSession } from '../session.tsx';
 import type { OwnerPackages, OwnerUsage, PackageKind, QuotaView } from '../api.gen.ts';
 import { quotaText } from '../policies.tsx';
 import { OwnerTabs } from './OwnerTabs.tsx';
+import { ProxyPanel, useOwnerProxy } from '../proxies.tsx';
 
 const KINDS: { id: '' | PackageKind; label: string }[] = [
   { id: '', label: 'All kinds' },
@@ -51,6 +52,7 @@ export function OwnerPage({ owner }: { owner: string }) {
     seesStorage ? get<QuotaView>(`/api/v1/owners/${encodeURIComponent(owner)}/quota`) : Promise.resolve(null),
   );
   const quotaLine = quota.data ? quotaText(quota.data) : null;
+  const proxy = useOwnerProxy(owner, seesStorage);
 
   if (load.error) return <LoadError error={load.error} what="owner" retry={load.reload} />;
   const data = load.data;
@@ -81,6 +83,7 @@ export function OwnerPage({ owner }: { owner: string }) {
         </div>
       </div>
       <OwnerTabs owner={owner} current="packages" />
+      {proxy ? <ProxyPanel owner={owner} proxy={proxy} /> : null}
       {usage.data ? (
         <p className="muted small usage-line" data-testid="owner-usage">
           Storage: <strong>{formatBytes(usage.data.liveBytes)}</strong> in use
@@ -130,7 +133,12 @@ export function OwnerPage({ owner }: { owner: string }) {
       {data && data.packages.length === 0 ? (
         data.total === 0 ? (
           <Empty title={mine ? 'No packages yet' : `${owner} has no packages you can see`}>
-            {mine ? (
+            {mine && proxy ? (
+              <>
+                <p>Nothing is cached yet: what is pulled through {owner} appears here.</p>
+                <CommandBlock label="Pull through the cache" command={`podman pull ${host}/${owner}/library/alpine:latest`} />
+              </>
+            ) : mine ? (
               <>
                 <p>Push an image or a chart and it appears here.</p>
                 <CommandBlock label="Container image" command={`podman push ${host}/${owner}/IMAGE:TAG`} />
