@@ -24,6 +24,7 @@ export const TOOL_VARIABLES: ReadonlySet<string> = new Set([
   'WHARF_URL', // the UI dev server (vite): which Wharf to proxy to
   'WHARF_SKIP_TYPECHECK', // npm test: skip tsc
   'WHARF_CI_SERVICES', // .ci/run: 0 skips starting the backing services
+  'WHARF_CI_ARTIFACTS', // .ci/run: where browser screenshots are copied
   'WHARF_IMAGE_SOURCE', // npm run image: the org.opencontainers.image.source label
 ]);
 

@@ -7,13 +7,14 @@
  * - removing an organization member asks first, and nothing happens on Cancel;
  * - an admin makes a proxy organization (pull-through cache) in the admin area, and its page says
  *   what it mirrors (axe and overflow checked on both pages).
- * Screenshots at desktop and phone width; no control without a label; nothing wider than a phone.
+ * Screenshots at desktop and phone width; no control without a label; nothing wider than a phone;
+ * no serious or critical axe-core finding at either width.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { type StartedServer, startWharf } from '../helpers/server.ts';
-import { browserUnavailable, checkPage, ensureUiBuilt, horizontalOverflow, launchChromium, newContext, type PageProblems, shoot, unlabelledControls } from './browser.ts';
+import { axeViolations, browserUnavailable, checkPage, ensureUiBuilt, horizontalOverflow, launchChromium, newContext, type PageProblems, shoot, unlabelledControls } from './browser.ts';
 
 describe('site administration and account safety in Chromium', { skip: browserUnavailable() }, () => {
   let server: StartedServer;
@@ -34,10 +35,12 @@ describe('site administration and account safety in Chromium', { skip: browserUn
 
   const check = async (page: Page, name: string, opts: { fullPage?: boolean } = {}) => {
     await shoot(page, name, opts);
+    for (const v of await axeViolations(page)) problems.push(`${name} (desktop): ${v}`);
     await page.setViewportSize({ width: 390, height: 844 });
     const extra = await horizontalOverflow(page);
     if (extra > 1) problems.push(`${name}: ${extra}px wider than a phone screen`);
     for (const c of await unlabelledControls(page)) problems.push(`${name}: unlabelled ${c}`);
+    for (const v of await axeViolations(page)) problems.push(`${name} (phone): ${v}`);
     await page.setViewportSize({ width: 1280, height: 800 });
   };
 
@@ -251,7 +254,7 @@ describe('site administration and account safety in Chromium', { skip: browserUn
     assert.deepEqual([...pages.overflow, ...pages.a11y], []);
   });
 
-  test('no page errors, nothing wider than a phone, every control labelled', () => {
+  test('no page errors, nothing wider than a phone, every control labelled, no serious axe finding', () => {
     assert.deepEqual(pageErrors, []);
     assert.deepEqual(problems, []);
   });

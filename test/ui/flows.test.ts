@@ -14,7 +14,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fetchHttp, pushBlob } from '../helpers/charts.ts';
 import { buildahImage, type ClientEnv, createClientEnv, findBinary, missingClients, run, type RunResult } from '../helpers/clients.ts';
 import { type StartedServer, startWharf } from '../helpers/server.ts';
-import { browserUnavailable, ensureUiBuilt, horizontalOverflow, launchChromium, newContext, shoot, unlabelledControls } from './browser.ts';
+import { axeViolations, browserUnavailable, ensureUiBuilt, horizontalOverflow, launchChromium, newContext, shoot, unlabelledControls } from './browser.ts';
 
 const helmBin = findBinary('helm3') ?? findBinary('helm4');
 const skip = browserUnavailable() || missingClients('podman', 'buildah') || (helmBin ? false : 'helm not found: bash scripts/install-test-deps.sh');
@@ -57,15 +57,19 @@ describe('web UI in Chromium', { skip }, () => {
   const shots: string[] = [];
   const overflow: string[] = [];
   const unlabelled: string[] = [];
+  /** Serious or critical axe-core findings, at desktop and phone width. */
+  const a11y: string[] = [];
   const pageErrors: string[] = [];
   const users = { alice: 'alice-password-1', bob: 'bob-password-12' };
 
   const snap = async (page: Page, name: string, opts: { fullPage?: boolean } = {}) => {
     shots.push(...(await shoot(page, name, opts)));
+    for (const v of await axeViolations(page)) a11y.push(`${name} (desktop): ${v}`);
     await page.setViewportSize({ width: 390, height: 844 });
     const extra = await horizontalOverflow(page);
     if (extra > 1) overflow.push(`${name}: ${extra}px wider than a phone screen`);
     for (const control of await unlabelledControls(page)) unlabelled.push(`${name}: ${control}`);
+    for (const v of await axeViolations(page)) a11y.push(`${name} (phone): ${v}`);
     await page.setViewportSize({ width: 1280, height: 800 });
   };
 
@@ -455,7 +459,7 @@ describe('web UI in Chromium', { skip }, () => {
     const push = await http.request('POST', '/v2/acme/scratch/blobs/uploads/');
     assert.equal(push.status, 403, 'a push into the trashed package is refused');
     assert.match(push.body.toString(), /package acme\/scratch is in the trash.*wharf trash restore/);
-    await entry.getByRole('button', { name: 'Delete acme/scratch forever' }).click();
+    await entry.getByRole('button', { name: 'Delete forever: acme/scratch' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete acme/scratch forever?' });
     await snap(page, '20c-trash-delete-forever', { fullPage: false });
     await confirm.getByRole('button', { name: 'Delete forever' }).click();
@@ -517,6 +521,7 @@ describe('web UI in Chromium', { skip }, () => {
   test('every page fits a phone screen, labels every form control and ran without script errors', () => {
     assert.deepEqual(overflow, []);
     assert.deepEqual(unlabelled, []);
+    assert.deepEqual(a11y, []);
     assert.deepEqual(pageErrors, []);
     assert.ok(shots.length >= 40, `expected screenshots of every page, got ${shots.length}`);
     for (const f of shots) assert.ok(existsSync(f), f);

@@ -77,7 +77,7 @@ export function AuditLog({ owner }: { owner: string | null }) {
       {rows.loading && !rows.data ? <Loading what="Loading the audit log" /> : null}
       {rows.data && rows.data.length === 0 ? <Empty title="Nothing recorded">No audit entries match these filters.</Empty> : null}
       {rows.data && rows.data.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table className="table audit-table" aria-label="Audit entries">
             <thead>
               <tr>

@@ -96,9 +96,11 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
       setState('failed');
     }
   };
+  // The accessible name starts with the visible text, whatever the state (WCAG 2.5.3).
+  const shown = state === 'copied' ? 'Copied' : state === 'failed' ? 'Select & copy' : label;
   return (
-    <button type="button" className="btn btn-small copy" onClick={copy} aria-label={`${label}: ${text.length > 60 ? `${text.slice(0, 57)}…` : text}`}>
-      <span aria-hidden="true">{state === 'copied' ? '✓ Copied' : state === 'failed' ? 'Select & copy' : label}</span>
+    <button type="button" className="btn btn-small copy" onClick={copy} aria-label={`${shown}: ${text.length > 60 ? `${text.slice(0, 57)}…` : text}`}>
+      <span aria-hidden="true">{shown}</span>
       <span className="sr-only" role="status">
         {state === 'copied' ? 'Copied to the clipboard' : state === 'failed' ? 'Copy failed: select the text and copy it' : ''}
       </span>

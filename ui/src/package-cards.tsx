@@ -1,9 +1,24 @@
-/** A list of packages across owners (explore, home, dashboard): name with its owner, kind, visibility, latest, updated. */
+/**
+ * A list of packages (explore, home, dashboard, an owner's page): name, kind, visibility, latest,
+ * updated, downloads, and whatever more the page adds (`meta`).
+ */
+import type { ReactNode } from 'react';
 import { formatCount, KindBadge, PackageIcon, Time, VisibilityBadge } from './components.tsx';
 import { Link, packagePath } from './router.tsx';
 import type { PackageListItem } from './api.gen.ts';
 
-export function PackageCards({ packages, label }: { packages: PackageListItem[]; label: string }) {
+export function PackageCards({
+  packages,
+  label,
+  withinOwner = false,
+  meta,
+}: {
+  packages: PackageListItem[];
+  label: string;
+  /** On the owner's own page: the name without the owner. */
+  withinOwner?: boolean;
+  meta?: (p: PackageListItem) => ReactNode;
+}) {
   return (
     <ul className="package-list" aria-label={label}>
       {packages.map((p) => (
@@ -12,7 +27,7 @@ export function PackageCards({ packages, label }: { packages: PackageListItem[];
           <div className="package-main">
             <div className="package-title">
               <Link to={packagePath(p.name)} className="package-name">
-                {p.name}
+                {withinOwner ? p.path : p.name}
               </Link>
               <KindBadge kind={p.kind} />
               <VisibilityBadge visibility={p.visibility} />
@@ -33,6 +48,7 @@ export function PackageCards({ packages, label }: { packages: PackageListItem[];
                 <dt>Downloads</dt>
                 <dd>{formatCount(p.downloads)}</dd>
               </div>
+              {meta?.(p)}
             </dl>
           </div>
         </li>

@@ -110,7 +110,7 @@ export function Tags({ tags }: { tags: string[] }) {
 export function FilesTable({ files, caption }: { files: FileView[]; caption: string }) {
   if (files.length === 0) return <p className="muted">No files.</p>;
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0}>
       <table>
         <caption className="sr-only">{caption}</caption>
         <thead>

@@ -174,7 +174,7 @@ function PreviewTable({ report }: { report: Report }) {
       {removals.length === 0 ? (
         <Empty title="Nothing would be removed" />
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
         <table className="table">
           <thead>
             <tr>
@@ -221,7 +221,7 @@ export function AdminQuotas() {
     <section aria-labelledby="quotas-title" data-testid="admin-quotas">
       <h2 id="quotas-title">Quotas</h2>
       {error ? <Alert>{error}</Alert> : null}
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0}>
       <table className="table">
         <thead>
           <tr>

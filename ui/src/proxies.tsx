@@ -134,7 +134,7 @@ export function AdminProxies() {
       {proxies.data.length === 0 ? (
         <Empty title="No proxies yet">Create one below.</Empty>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption className="sr-only">Proxy organizations</caption>
             <thead>

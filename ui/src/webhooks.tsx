@@ -47,7 +47,7 @@ function DeliveryLog({ hook }: { hook: Webhook }) {
       {log.error ? <LoadError error={log.error} retry={log.reload} /> : null}
       {log.data && log.data.length === 0 ? <p className="muted small">Nothing delivered yet.</p> : null}
       {log.data && log.data.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table className="table" aria-label={`Deliveries to ${hook.url}`}>
             <thead>
               <tr>

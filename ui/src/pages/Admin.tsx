@@ -168,7 +168,7 @@ function GcSection() {
         {s.runs.length === 0 ? (
           <Empty title="No runs yet">Start a dry run to see what garbage collection would free.</Empty>
         ) : (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption className="sr-only">Recent garbage collection runs, newest first</caption>
               <thead>

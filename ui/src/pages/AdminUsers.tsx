@@ -163,7 +163,7 @@ export function AdminUsers() {
       <section className="card settings-section" aria-labelledby="users-title">
         <h2 id="users-title">Users</h2>
         {notice ? <Alert kind="success">{notice}</Alert> : null}
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption className="sr-only">Every user</caption>
             <thead>
@@ -195,7 +195,7 @@ export function AdminUsers() {
                         <button type="button" className="btn btn-small" onClick={() => toggle(u)} aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.username}`}>
                           {u.disabled ? 'Enable' : 'Disable'}
                         </button>
-                        <button type="button" className="btn btn-small" aria-expanded={resetting === u.username} onClick={() => setResetting(resetting === u.username ? null : u.username)} aria-label={`Reset the password of ${u.username}`}>
+                        <button type="button" className="btn btn-small" aria-expanded={resetting === u.username} onClick={() => setResetting(resetting === u.username ? null : u.username)} aria-label={`Reset password of ${u.username}`}>
                           Reset password
                         </button>
                         <button type="button" className="btn btn-small btn-danger-outline" onClick={() => remove(u)} aria-label={`Delete ${u.username}`}>
@@ -242,7 +242,7 @@ export function AdminOrgs() {
       {orgs.data.length === 0 ? (
         <Empty title="No organizations yet">Any signed-in user can create one from their settings.</Empty>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption className="sr-only">Every organization</caption>
             <thead>

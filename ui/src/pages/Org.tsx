@@ -92,7 +92,7 @@ export function Members({ o, owner, run }: { o: Org; owner: boolean; run: Run })
       <h2 id="members-title">
         Members <span className="count">{o.members.length}</span>
       </h2>
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0}>
         <table>
           <caption className="sr-only">Members of {o.name}</caption>
           <thead>

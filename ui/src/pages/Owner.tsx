@@ -1,13 +1,14 @@
 import { useEffect, useState } from 'react';
 import { get } from '../api.ts';
-import { CommandBlock, Empty, formatBytes, formatCount, KindBadge, LoadError, Loading, PackageIcon, Time, VisibilityBadge } from '../components.tsx';
+import { CommandBlock, Empty, formatBytes, LoadError, Loading } from '../components.tsx';
 import { useLoad, useTitle } from '../hooks.ts';
-import { Link, navigate, packagePath, useLocation } from '../router.tsx';
+import { Link, navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import type { OwnerPackages, OwnerUsage, PackageKind, QuotaView } from '../api.gen.ts';
 import { quotaText } from '../policies.tsx';
 import { OwnerTabs } from './OwnerTabs.tsx';
 import { ProxyPanel, useOwnerProxy } from '../proxies.tsx';
+import { PackageCards } from '../package-cards.tsx';
 
 const KINDS: { id: '' | PackageKind; label: string }[] = [
   { id: '', label: 'All kinds' },
@@ -167,49 +168,25 @@ export function OwnerPage({ owner }: { owner: string }) {
           <p className="muted small" aria-live="polite">
             {data.packages.length === data.total ? `${data.total} package${data.total === 1 ? '' : 's'}` : `${data.packages.length} of ${data.total} packages`}
           </p>
-          <ul className="package-list">
-            {data.packages.map((p) => (
-              <li key={p.name} className="package-item">
-                <PackageIcon kind={p.kind} />
-                <div className="package-main">
-                  <div className="package-title">
-                    <Link to={packagePath(p.name)} className="package-name">
-                      {p.path}
-                    </Link>
-                    <KindBadge kind={p.kind} />
-                    <VisibilityBadge visibility={p.visibility} />
-                  </div>
-                  {p.description ? <p className="package-desc">{p.description}</p> : null}
-                  <dl className="package-meta">
-                    <div>
-                      <dt>Latest</dt>
-                      <dd className="mono">{p.latest ?? '—'}</dd>
-                    </div>
-                    <div>
-                      <dt>Updated</dt>
-                      <dd>
-                        <Time iso={p.updatedAt} />
-                      </dd>
-                    </div>
-                    <div>
-                      <dt>Downloads</dt>
-                      <dd>{formatCount(p.downloads)}</dd>
-                    </div>
-                    <div>
-                      <dt>Versions</dt>
-                      <dd>{p.versions}</dd>
-                    </div>
-                    {sizeOf(p.name) ? (
-                      <div>
-                        <dt>Size</dt>
-                        <dd>{formatBytes(sizeOf(p.name)?.liveBytes ?? 0)}</dd>
-                      </div>
-                    ) : null}
-                  </dl>
+          <PackageCards
+            packages={data.packages}
+            label={`Packages of ${owner}`}
+            withinOwner
+            meta={(p) => (
+              <>
+                <div>
+                  <dt>Versions</dt>
+                  <dd>{p.versions}</dd>
                 </div>
-              </li>
-            ))}
-          </ul>
+                {sizeOf(p.name) ? (
+                  <div>
+                    <dt>Size</dt>
+                    <dd>{formatBytes(sizeOf(p.name)?.liveBytes ?? 0)}</dd>
+                  </div>
+                ) : null}
+              </>
+            )}
+          />
         </>
       ) : null}
     </section>

@@ -189,7 +189,7 @@ export function ChartBody({ p }: { p: PackageView }) {
                     <p>This chart does not depend on other charts.</p>
                   </Empty>
                 ) : (
-                  <div className="table-wrap">
+                  <div className="table-wrap" tabIndex={0}>
                     <table>
                       <caption className="sr-only">Chart dependencies</caption>
                       <thead>
@@ -224,7 +224,7 @@ export function ChartBody({ p }: { p: PackageView }) {
               ) : null}
               {tab === 'images' ? <AppImages name={p.name} version={d.version ?? wanted ?? ''} /> : null}
               {tab === 'versions' ? (
-                <div className="table-wrap">
+                <div className="table-wrap" tabIndex={0}>
                   <table>
                     <caption className="sr-only">Chart versions, highest first</caption>
                     <thead>
@@ -349,7 +349,7 @@ function ChartFilesTable({ name, version }: { name: string; version: string }) {
   const others = load.data.files.filter((f) => !f.path.startsWith('templates/'));
   const rows = [...templates, ...others];
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0}>
       <table>
         <caption className="sr-only">Files of the chart, templates first</caption>
         <thead>

@@ -22,7 +22,7 @@ function LabelsTable({ labels, caption }: { labels: Record<string, string>; capt
   const rows = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
   if (rows.length === 0) return <p className="muted">No labels.</p>;
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0}>
       <table>
         <caption className="sr-only">{caption}</caption>
         <thead>

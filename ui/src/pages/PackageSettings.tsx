@@ -162,7 +162,7 @@ function AccessSection({ name, owner }: { name: string; owner: string }) {
       {grants.error ? <LoadError error={grants.error} retry={grants.reload} /> : null}
       {grants.data && grants.data.length === 0 ? <p className="muted">Nobody has been granted access yet.</p> : null}
       {grants.data && grants.data.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption className="sr-only">People and teams with access</caption>
             <thead>

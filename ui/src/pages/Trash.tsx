@@ -92,7 +92,7 @@ export function TrashPage({ owner }: { owner: string }) {
                 <button type="button" className="btn btn-primary" disabled={busy !== null} onClick={() => void restore(e)} aria-label={`Restore ${entryLabel(e)}`}>
                   {busy === e.id ? 'Working…' : 'Restore'}
                 </button>
-                <button type="button" className="btn btn-danger-outline" disabled={busy !== null} onClick={() => { setError(null); setPurging(e); }} aria-label={`Delete ${entryLabel(e)} forever`}>
+                <button type="button" className="btn btn-danger-outline" disabled={busy !== null} onClick={() => { setError(null); setPurging(e); }} aria-label={`Delete forever: ${entryLabel(e)}`}>
                   Delete forever
                 </button>
               </div>
