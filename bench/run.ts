@@ -177,7 +177,8 @@ async function main(): Promise<void> {
       // bench/proxy.ts prints its rows; it runs as its own process (an in-process Wharf and an upstream).
       const run = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(cfg.root, 'bench/proxy.ts')], {
         encoding: 'utf8',
-        env: { ...process.env, ...(cfg.quick ? { WHARF_BENCH_MIB: '4', WHARF_BENCH_CONCURRENCY: '8' } : {}) },
+        // The issue's case: 32 concurrent cold pulls of one 256 MiB layer (quick mode: 8 of 4 MiB).
+        env: { ...process.env, WHARF_BENCH_MIB: process.env['WHARF_BENCH_MIB'] ?? (cfg.quick ? '4' : '256'), ...(cfg.quick ? { WHARF_BENCH_CONCURRENCY: '8' } : {}) },
         timeout: 600_000,
       });
       if (run.status !== 0) throw new Error(`bench/proxy.ts exited ${run.status}: ${run.stderr.split('\n').slice(-5).join(' ')}`);
