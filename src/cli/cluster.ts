@@ -6,7 +6,7 @@
  * as for replicas behind a load balancer (docs/adr/0023-workers.md).
  *
  * The primary applies migrations before the first fork, restarts a worker that dies, drains all
- * of them on SIGTERM/SIGINT, and answers /metrics for whichever worker was asked, summed over
+ * of them on SIGTERM/SIGINT, passes SIGHUP on (TLS reload), and answers /metrics for whichever worker was asked, summed over
  * all workers (prom-client's AggregatorRegistry).
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -47,6 +47,9 @@ export async function runPrimary(opts: { workers: number; logger: Logger; shutdo
   const metrics = new AggregatorRegistry();
   let stopping = false;
   const started = new Map<number, number>();
+  /** Workers that listen: they have their signal handlers (a starting one would die of a SIGHUP). */
+  const listening = new Set<number>();
+  cluster.on('listening', (worker) => listening.add(worker.id));
 
   const fork = (): void => {
     const w = cluster.fork();
@@ -62,6 +65,7 @@ export async function runPrimary(opts: { workers: number; logger: Logger; shutdo
   cluster.on('exit', (worker, code, signal) => {
     const lived = Date.now() - (started.get(worker.id) ?? 0);
     started.delete(worker.id);
+    listening.delete(worker.id);
     if (stopping) return;
     logger.error({ worker: worker.id, pid: worker.process.pid, code, signal }, 'worker died; starting another');
     // A worker that cannot even start (a bad port, a database gone) would otherwise spin.
@@ -95,6 +99,11 @@ export async function runPrimary(opts: { workers: number; logger: Logger; shutdo
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // SIGHUP re-reads the TLS certificate in each worker; unhandled it would end the primary. A
+    // worker still starting reads the files anyway, and has no handler yet.
+    process.on('SIGHUP', () => {
+      for (const w of Object.values(cluster.workers ?? {})) if (w && listening.has(w.id)) w.process.kill('SIGHUP');
+    });
   });
 }
 

@@ -1,8 +1,8 @@
 /**
  * server.workers: one primary and N worker processes on one port (src/cli/cluster.ts). A chunked
  * upload whose requests land on different workers completes; /metrics counts every worker's
- * requests whichever worker answers the scrape; a worker killed with -9 is replaced; SIGTERM
- * drains them all; and the workers do not outlive a primary killed with -9.
+ * requests whichever worker answers the scrape; a worker killed with -9 is replaced; SIGHUP stops
+ * nobody; SIGTERM drains them all; and the workers do not outlive a primary killed with -9.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -122,6 +122,16 @@ describe('server.workers = 2', () => {
     assert.equal(replaced.length, 2);
     for (let i = 0; i < 6; i++) assert.equal((await call('/v2/')).status, 200);
     assert.match(await server.logs(), /worker died; starting another/);
+  });
+
+  test('SIGHUP (TLS reload, systemd reload) stops neither the primary nor a worker', async () => {
+    const pid = server.pid ?? 0;
+    const before = childrenOf(pid).sort();
+    process.kill(pid, 'SIGHUP');
+    await sleep(1000);
+    assert.equal(alive(pid), true, 'the primary lives');
+    assert.deepEqual(childrenOf(pid).sort(), before, 'the same workers');
+    assert.equal((await call('/v2/')).status, 200);
   });
 
   test('SIGTERM stops the primary and every worker', async () => {
