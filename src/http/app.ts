@@ -19,6 +19,7 @@ import type { OidcSignInService } from '../services/oidc-sign-in.ts';
 import { registerStaticUi } from './static.ts';
 import { ANONYMOUS } from '../auth/principal.ts';
 import { registerCharts } from './charts/index.ts';
+import { FileSender } from './send-file.ts';
 import { guardApi, principalOf } from './api/common.ts';
 import { type AccessGate, openGate } from './access.ts';
 import { AuthGate } from './auth-gate.ts';
@@ -221,6 +222,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     registerOpenApi(api);
   });
 
+  const files = new FileSender();
   if (deps.charts) {
     await registerCharts(app, {
       charts: deps.charts.services.catalog,
@@ -230,6 +232,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       principal: (req) => (deps.authEnabled ? principalOf(authGate, req) : Promise.resolve(ANONYMOUS)),
       baseUrl: deps.baseUrl,
       maxUploadBytes: deps.charts.maxUploadBytes,
+      files,
     });
   }
 
@@ -239,6 +242,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       uploads: deps.uploads,
       gate,
       manifestMaxBytes: deps.manifestMaxBytes,
+      files,
       quotas: deps.quotas,
       proxy: deps.proxy,
     });

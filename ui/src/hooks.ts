@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
+import { messageOf } from './api.ts';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -32,4 +33,32 @@ export function useTitle(title: string): void {
   useEffect(() => {
     document.title = title ? `${title} · Wharf` : 'Wharf';
   }, [title]);
+}
+
+export interface Submit {
+  busy: boolean;
+  /** The last action's error, for display next to the control that caused it. */
+  error: string | null;
+  setError(message: string | null): void;
+  /** Prevents the form's default, marks busy while `action` runs, and keeps its error. */
+  run(e: FormEvent | null, action: () => Promise<void>): Promise<void>;
+}
+
+/** The state every form repeats around its submit: busy while it runs, the error it ended with. */
+export function useSubmit(): Submit {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async (e: FormEvent | null, action: () => Promise<void>) => {
+    e?.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
 }

@@ -8,7 +8,7 @@ import { useState } from 'react';
 import { api, get, messageOf } from './api.ts';
 import { Alert, Empty, formatBytes, LoadError, Loading, shortDigest } from './components.tsx';
 import type { BodyOf, PolicyView, QuotaView, RetentionReport } from './api.gen.ts';
-import { useLoad } from './hooks.ts';
+import { useLoad, useSubmit } from './hooks.ts';
 
 // The shapes are generated from the route schemas (npm run gen:api-types).
 type Settings = BodyOf<'putPackagePolicy'>;
@@ -51,10 +51,10 @@ function PolicyForm({ view, path, previewApi, kind, onSaved }: { view: PolicyVie
   const [pulled, setPulled] = useState(String(r.keepPulledWithinDays ?? ''));
   const [keepTags, setKeepTags] = useState((r.keepTags ?? []).join(', '));
   const [untagged, setUntagged] = useState(String(r.removeUntaggedOlderThanDays ?? ''));
-  const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [preview, setPreview] = useState<Report | null>(null);
-  const [busy, setBusy] = useState(false);
+  const submit = useSubmit();
+  const { busy, error } = submit;
 
   const retention = (): Retention => {
     const out: Retention = {};
@@ -75,17 +75,9 @@ function PolicyForm({ view, path, previewApi, kind, onSaved }: { view: PolicyVie
     if (retOn) out.retention = retention();
     return out;
   };
-  const run = async (fn: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
+  const run = (fn: () => Promise<void>) => {
     setDone(null);
-    try {
-      await fn();
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    return submit.run(null, fn);
   };
 
   return (

@@ -3,11 +3,11 @@
  * panel an organization's page shows when it mirrors an upstream (docs/proxy.md, ADR 0017).
  */
 import { type FormEvent, useState } from 'react';
-import { api, get, messageOf } from './api.ts';
+import { api, get } from './api.ts';
 import type { OwnerProxy, Proxy } from './api.gen.ts';
 import { Alert, Empty, LoadError, Loading, Time } from './components.tsx';
 import { useConfirm } from './confirm.tsx';
-import { useLoad } from './hooks.ts';
+import { useLoad, useSubmit } from './hooks.ts';
 import { Link } from './router.tsx';
 
 const patterns = (s: string): string[] =>
@@ -24,13 +24,9 @@ function CreateProxy({ onCreated }: { onCreated(p: Proxy): void }) {
   const [allow, setAllow] = useState('');
   const [ttl, setTtl] = useState('3600');
   const [visibility, setVisibility] = useState<'private' | 'internal' | 'public'>('private');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useSubmit();
+  const submit = (e: FormEvent) =>
+    run(e, async () => {
       const p = await api<Proxy>('POST', '/api/v1/admin/proxies', {
         name: name.trim(),
         url: url.trim(),
@@ -45,12 +41,7 @@ function CreateProxy({ onCreated }: { onCreated(p: Proxy): void }) {
       setPassword('');
       setAllow('');
       onCreated(p);
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <form className="form" onSubmit={submit} aria-labelledby="create-proxy-title">
       <h3 id="create-proxy-title">Mirror an upstream registry</h3>

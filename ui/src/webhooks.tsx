@@ -7,7 +7,7 @@ import { type FormEvent, useState } from 'react';
 import { api, get, messageOf } from './api.ts';
 import { Alert, Badge, CopyButton, LoadError, Time } from './components.tsx';
 import { useConfirm } from './confirm.tsx';
-import { useLoad } from './hooks.ts';
+import { useLoad, useSubmit } from './hooks.ts';
 import type { Webhook, WebhookDelivery as Delivery } from './api.gen.ts';
 
 const EVENTS: { id: string; label: string }[] = [
@@ -176,26 +176,18 @@ export function WebhookSection({ scope }: { scope: { kind: 'owner'; owner: strin
   const [url, setUrl] = useState('');
   const [secret, setSecret] = useState('');
   const [events, setEvents] = useState<string[]>(['package.published']);
-  const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<{ url: string; secret: string } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useSubmit();
 
-  const add = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
+  const add = (e: FormEvent) => {
     setCreated(null);
-    setBusy(true);
-    try {
+    return run(e, async () => {
       const r = await api<{ webhook: Webhook; secret: string }>('POST', scope.api, { url: url.trim(), events, ...(secret ? { secret } : {}) });
       setCreated({ url: r.webhook.url, secret: r.secret });
       setUrl('');
       setSecret('');
       hooks.reload();
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -6,6 +6,7 @@ import type { ChartCatalog } from '../../services/charts/catalog.ts';
 import type { ClassicIndex } from '../../services/charts/classic-index.ts';
 import type { ChartMuseum } from '../../services/charts/museum.ts';
 import type { AccessGate } from '../access.ts';
+import type { FileSender } from '../send-file.ts';
 
 /** What the chart routes (classic repository, ChartMuseum API, /api/v1 charts) need. */
 export interface ChartRouteDeps {
@@ -22,6 +23,8 @@ export interface ChartRouteDeps {
   baseUrl: string | undefined;
   /** Cap on an upload request body (chart plus provenance). */
   maxUploadBytes: number;
+  /** Sends index.yaml and archives kept on local disk (the app's buffer pool). */
+  files: FileSender;
 }
 
 /** An owner is a single repository-name component (`acme`). */

@@ -14,7 +14,6 @@ import { RegistryError } from '../../errors.ts';
 import type { RepoName } from '../../oci/name.ts';
 import { sendMuseumError } from '../errors.ts';
 import { authorizePull, type ChartRouteDeps, chartNameOfFile, lookupWithoutLeak, parseOwner, readerOf } from './deps.ts';
-import { sendFile } from '../send-file.ts';
 
 /** Whether the client accepts gzip (a `gzip` coding with a non-zero q). */
 export function acceptsGzip(header: string | undefined): boolean {
@@ -56,7 +55,7 @@ export function registerChartRepoRoutes(app: FastifyInstance, deps: ChartRouteDe
     if (gzip) reply.header('content-encoding', 'gzip');
     if (req.method === 'HEAD') return reply.code(200).send();
     const body = await doc.open(gzip ? 'gzip' : 'identity');
-    if (body.kind === 'file') return sendFile(reply, body.handle, body.size);
+    if (body.kind === 'file') return deps.files.send(reply, body.handle, body.size);
     return reply.code(200).send(body.stream);
   };
 

@@ -9,7 +9,6 @@ import type { RepoName } from '../../oci/name.ts';
 import type { ByteRange } from '../../lib/byte-range.ts';
 import type { V2Deps } from './common.ts';
 import { bindLog } from '../log-context.ts';
-import { sendFile } from '../send-file.ts';
 import type { BlobReadResult } from '../../services/registry.ts';
 import type { ProxyBlob } from '../../services/proxy/pull.ts';
 import type { Digest } from '../../oci/digest.ts';
@@ -79,7 +78,7 @@ export function blobRoutes(deps: V2Deps) {
         reply.code(200).header('content-length', String(blob.size));
       }
       if (req.method === 'GET') deps.registry.recordBlobPull(name, digest, range ? range.end - range.start + 1 : blob.size);
-      if (body?.kind === 'file') return sendFile(reply, body.handle, range ? range.end - range.start + 1 : blob.size, range ? 206 : 200, range?.start ?? 0);
+      if (body?.kind === 'file') return deps.files.send(reply, body.handle, range ? range.end - range.start + 1 : blob.size, range ? 206 : 200, range?.start ?? 0);
       return body ? reply.send(body.stream) : reply.send();
     },
 

@@ -6,12 +6,15 @@ import type { UploadService } from '../../services/uploads.ts';
 import type { ProxyPullService } from '../../services/proxy/pull.ts';
 import type { AccessGate } from '../access.ts';
 import type { RepoName } from '../../oci/name.ts';
+import type { FileSender } from '../send-file.ts';
 
 export interface V2Deps {
   registry: RegistryService;
   uploads: UploadService;
   gate: AccessGate;
   manifestMaxBytes: number;
+  /** Sends blobs kept on local disk (the app's buffer pool). */
+  files: FileSender;
   /** Storage quotas, checked before an upload's body is read (ADR 0013). */
   quotas?: QuotaService | undefined;
   /** Pull-through cache: repositories of proxy organizations are pulled through it (ADR 0017). */

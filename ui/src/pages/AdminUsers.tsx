@@ -4,11 +4,11 @@
  * dialog; the create form shows its own errors beside it.
  */
 import { type FormEvent, useState } from 'react';
-import { api, get, messageOf } from '../api.ts';
+import { api, get } from '../api.ts';
 import type { OrgSummary, User } from '../api.gen.ts';
 import { Alert, Badge, Empty, LoadError, Loading, Time } from '../components.tsx';
 import { useConfirm } from '../confirm.tsx';
-import { useLoad } from '../hooks.ts';
+import { useLoad, useSubmit } from '../hooks.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 
@@ -19,25 +19,16 @@ function CreateUser({ onCreated }: { onCreated(u: User): void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [admin, setAdmin] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useSubmit();
+  const submit = (e: FormEvent) =>
+    run(e, async () => {
       const u = await api<User>('POST', '/api/v1/users', { username: username.trim(), password, email: email.trim() === '' ? null : email.trim(), admin });
       setUsername('');
       setEmail('');
       setPassword('');
       setAdmin(false);
       onCreated(u);
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <form className="form" onSubmit={submit} aria-labelledby="create-user-title">
       <h3 id="create-user-title">Create a user</h3>
@@ -68,22 +59,13 @@ function CreateUser({ onCreated }: { onCreated(u: User): void }) {
 
 function ResetPassword({ user, onDone }: { user: User; onDone(message: string): void }) {
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, run } = useSubmit();
+  const submit = (e: FormEvent) =>
+    run(e, async () => {
       await api('PUT', userApi(user.username, '/password'), { password });
       setPassword('');
       onDone(`New password set for ${user.username}; their web sessions ended.`);
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <form className="inline-form" onSubmit={submit} aria-label={`Reset the password of ${user.username}`}>
       <label htmlFor={`reset-${user.username}`} className="sr-only">
