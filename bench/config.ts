@@ -40,6 +40,11 @@ export interface BenchConfig {
   distributionBin: string;
   /** Run Wharf with --cpu-prof; profiles land in <outDir>/profiles. */
   cpuProfile: boolean;
+  /**
+   * Wharf answers with token auth on, as it runs in production (BENCH_WHARF_AUTH=0 turns it
+   * off); its clients fetch bearer tokens like docker. Distribution has no auth configured.
+   */
+  wharfAuth: boolean;
   /** The whole run is aborted (servers killed, temp dirs removed) after this many seconds. */
   maxSeconds: number;
   /** Wait up to this many seconds for the 1-minute load average to drop below `idleLoad` first. */
@@ -102,6 +107,7 @@ export function loadConfig(): BenchConfig {
     only: new Set(list<WorkloadName>('BENCH_ONLY', WORKLOADS, WORKLOADS)),
     distributionBin: process.env['BENCH_DISTRIBUTION_BIN'] ?? '/usr/bin/docker-registry',
     cpuProfile: flag('BENCH_CPU_PROF'),
+    wharfAuth: process.env['BENCH_WHARF_AUTH'] !== '0',
     maxSeconds: int('BENCH_MAX_SECONDS', quick ? 300 : 1800),
     waitIdleSeconds: int('BENCH_WAIT_IDLE', 0, 0),
     idleLoad: Number(process.env['BENCH_IDLE_LOAD'] ?? '0.7') || 0.7,

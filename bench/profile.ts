@@ -1,12 +1,14 @@
 /**
  * CPU profile of Wharf under one request load, and nothing else (no start-up-heavy mixes):
  *
- *   node bench/profile.ts get|head|ping|tags|push|pull [seconds]
+ *   node bench/profile.ts get|head|ping|tags|push|pull|put|images [seconds]
  *
  * Starts Wharf with --cpu-prof on 127.0.0.1, sets up a small image (and, for `tags`, a
  * repository of BENCH_TAGS tags), runs the load (wrk or the Node load generator, 32
  * connections; `tags` lists the full tag list in a loop on one connection; `push` pushes
- * BENCH_BLOB_MB blobs monolithically and `pull` pulls one, in a loop), stops Wharf so the
+ * BENCH_BLOB_MB blobs monolithically and `pull` pulls one, in a loop; `put` puts distinct manifests,
+ * BENCH_PUT_CONCURRENCY in flight, and `images` pushes rounds of BENCH_SMALL_PUSHES small images
+ * into new repositories at once, like the core bench's rows), stops Wharf so the
  * profile is written, and prints the summary (also written to bench/output/profile-<case>.md).
  */
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -18,7 +20,7 @@ import { chooseLoadGen, runLoad } from './loadgen.ts';
 import { summarizeProfile } from './profile-summary.ts';
 import {
   BLOB_TIMEOUT_MS,
-  MANIFEST_ACCEPT,
+  loadHeaders,
   imageManifest,
   listTags,
   pullBlob,
@@ -32,8 +34,8 @@ import { startWharf } from './servers.ts';
 
 const which = process.argv[2] ?? 'get';
 const seconds = Number(process.argv[3] ?? '10');
-if (!['get', 'head', 'ping', 'tags', 'push', 'pull'].includes(which) || !Number.isFinite(seconds) || seconds <= 0 || seconds > 120) {
-  console.error('usage: node bench/profile.ts get|head|ping|tags|push|pull [seconds (1-120)]');
+if (!['get', 'head', 'ping', 'tags', 'push', 'pull', 'put', 'images'].includes(which) || !Number.isFinite(seconds) || seconds <= 0 || seconds > 120) {
+  console.error('usage: node bench/profile.ts get|head|ping|tags|push|pull|put|images [seconds (1-120)]');
   process.exit(2);
 }
 const cfg = { ...loadConfig(), cpuProfile: true };
@@ -42,7 +44,7 @@ const scratch = await mkdtemp(join(cfg.tmpRoot, 'wharf-profile-'));
 const server = await startWharf(cfg);
 let loadStart = Date.now();
 try {
-  const client = new HttpClient(server.baseUrl);
+  const client = new HttpClient(server.baseUrl, 64, server.credentials);
   const repo = 'bench/profile';
   const image = smallImage('bench-profile');
   await pushImageBlobs(client, repo, image);
@@ -67,6 +69,29 @@ try {
       busy += performance.now() - t;
     }
     console.error(`${which}: ${(bytes / MiB / (busy / 1000)).toFixed(0)} MiB/s over ${(bytes / MiB).toFixed(0)} MiB (${cfg.blobMiB} MiB blobs)`);
+  } else if (which === 'put' || which === 'images') {
+    loadStart = Date.now();
+    const until = performance.now() + seconds * 1000;
+    let done = 0;
+    for (let round = 0; performance.now() < until; round++) {
+      if (which === 'put') {
+        const bodies = Array.from({ length: 200 }, (_, i) => imageManifest(image, { 'bench.index': `${round}-${i}` }));
+        await pool(bodies.length, cfg.putConcurrency, (i) => putManifest(client, repo, `t-${round}-${i}`, bodies[i] ?? ''));
+        done += bodies.length;
+      } else {
+        const pusher = new HttpClient(server.baseUrl, cfg.smallPushes + 4, server.credentials);
+        await Promise.all(
+          Array.from({ length: cfg.smallPushes }, async (_, i) => {
+            const small = smallImage(`bench-profile-${round}-${i}`);
+            await pushImageBlobs(pusher, `bench/small-${round}-${i}`, small);
+            await putManifest(pusher, `bench/small-${round}-${i}`, 'v1', imageManifest(small));
+          }),
+        );
+        pusher.close();
+        done += cfg.smallPushes;
+      }
+    }
+    console.error(`${which}: ${done} ${which === 'put' ? 'manifests' : 'images'} in ${seconds} s (${(done / seconds).toFixed(0)}/s)`);
   } else if (which === 'tags') {
     const body = imageManifest(image);
     await pool(cfg.tags, cfg.putConcurrency, (i) => putManifest(client, repo, `v${i}`, body));
@@ -86,7 +111,7 @@ try {
       {
         url: `${server.baseUrl}${which === 'ping' ? '/v2/' : `/v2/${repo}/manifests/latest`}`,
         method: which === 'head' ? 'HEAD' : 'GET',
-        headers: { accept: MANIFEST_ACCEPT },
+        headers: await loadHeaders(client, which === 'head' ? 'HEAD' : 'GET', which === 'ping' ? '/v2/' : `/v2/${repo}/manifests/latest`),
         connections: cfg.concurrency,
         durationSeconds: seconds,
       },

@@ -93,8 +93,16 @@ export async function pushFileChunked(client: HttpClient, repo: string, blob: Fi
 }
 
 /** GET the blob and discard it; returns the bytes received. */
+/** The load generator's headers: the manifest Accept, and the bearer token a client with credentials would send. */
+export async function loadHeaders(client: HttpClient, method: string, path: string): Promise<Record<string, string>> {
+  const auth = await client.authorization(method, path);
+  return { accept: MANIFEST_ACCEPT, ...(auth ? { authorization: auth } : {}) };
+}
+
+/** Pulls a blob as docker and containerd do: every byte hashed as it arrives and checked against `digest`. */
 export async function pullBlob(client: HttpClient, repo: string, digest: string): Promise<number> {
-  const res = await expectStatus(client, 'GET', `/v2/${repo}/blobs/${digest}`, [200], { discard: true, timeoutMs: BLOB_TIMEOUT_MS });
+  const res = await expectStatus(client, 'GET', `/v2/${repo}/blobs/${digest}`, [200], { discard: true, hash: true, timeoutMs: BLOB_TIMEOUT_MS });
+  if (res.sha256 !== digest) throw new Error(`pulled ${digest} from ${repo} but the bytes hash to ${res.sha256 ?? '?'}`);
   return res.bytes;
 }
 

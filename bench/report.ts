@@ -63,14 +63,9 @@ function pctOfLimit(row: MetricRow, t: TargetName, b: LimitBounds | null): numbe
   return (100 * v) / (row.limit === 'push' ? b.push : b.pull);
 }
 
-function met(row: MetricRow, b: LimitBounds | null): string {
+function met(row: MetricRow): string {
   const byRatio = meetsTarget(row);
   if (row.target === undefined) return '';
-  if (row.limit !== undefined) {
-    const pct = pctOfLimit(row, 'wharf', b);
-    if (byRatio === undefined || pct === undefined) return 'n/a';
-    return byRatio && pct >= 70 ? 'yes' : '**no**';
-  }
   if (byRatio === undefined) return 'n/a';
   return byRatio ? 'yes' : '**no**';
 }
@@ -118,20 +113,20 @@ export function toMarkdown(run: RunInfo): string {
   for (const row of results.rows) {
     const r = ratioOf(row);
     lines.push(
-      `| ${row.label} | ${row.unit} | ${cell(row, 'wharf', footnotes)} | ${cell(row, 'distribution', footnotes)} | ${r === undefined ? '—' : `${r.toFixed(2)}×`} | ${row.target?.text ?? ''} | ${met(row, b)} |`,
+      `| ${row.label} | ${row.unit} | ${cell(row, 'wharf', footnotes)} | ${cell(row, 'distribution', footnotes)} | ${r === undefined ? '—' : `${r.toFixed(2)}×`} | ${row.target?.text ?? ''} | ${met(row)} |`,
     );
   }
   lines.push('');
   const blobRows = results.rows.filter((r) => r.limit !== undefined);
   if (b && blobRows.length > 0) {
     lines.push('### Blob transfers as a share of the machine limit', '');
-    lines.push('| transfer | limit MiB/s | Wharf | Distribution | target |', '| --- | ---: | ---: | ---: | --- |');
+    lines.push('| transfer | limit MiB/s | Wharf | Distribution |', '| --- | ---: | ---: | ---: |');
     for (const row of blobRows) {
       const pct = (t: TargetName) => {
         const p = pctOfLimit(row, t, b);
         return p === undefined ? '—' : `${p.toFixed(0)} %`;
       };
-      lines.push(`| ${row.label} | ${(row.limit === 'push' ? b.push : b.pull).toFixed(0)} | ${pct('wharf')} | ${pct('distribution')} | ≥ 70 % |`);
+      lines.push(`| ${row.label} | ${(row.limit === 'push' ? b.push : b.pull).toFixed(0)} | ${pct('wharf')} | ${pct('distribution')} |`);
     }
     lines.push('');
   }
@@ -174,7 +169,7 @@ export function toJson(run: RunInfo): unknown {
     rows: run.results.rows.map((row) => ({
       ...row,
       ratio: ratioOf(row) ?? null,
-      met: met(row, b).replaceAll('*', '') || null,
+      met: met(row).replaceAll('*', '') || null,
       percentOfLimit: row.limit === undefined ? null : { wharf: pctOfLimit(row, 'wharf', b) ?? null, distribution: pctOfLimit(row, 'distribution', b) ?? null },
     })),
   };

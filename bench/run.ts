@@ -235,7 +235,7 @@ async function runCore(resultsMd: string): Promise<void> {
   }
   if (servers.length === 0) throw new Error('no server started');
 
-  const clients = new Map<TargetName, HttpClient>(servers.map((s) => [s.name, new HttpClient(s.baseUrl, 64)]));
+  const clients = new Map<TargetName, HttpClient>(servers.map((s) => [s.name, new HttpClient(s.baseUrl, 64, s.credentials)]));
   const ctx: Context = { cfg, results, servers, clients, scratch, loadgen, log, round: 0 };
   recordMemory(ctx, 'idle');
   const memoryTrace: RunInfo['memoryTrace'] = [];

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBuilt, wharfBin } from '../scripts/build.ts';
 import { distributionConfig } from '../test/helpers/server.ts';
 import type { BenchConfig, TargetName } from './config.ts';
+import type { Credentials } from './http.ts';
 
 export interface Memory {
   /** Resident set size now, KiB. */
@@ -34,7 +35,12 @@ export interface Server {
   stop(): Promise<void>;
   /** The last lines of the server's output, for error messages. */
   logTail(): Promise<string>;
+  /** What a client signs in with, when the server has auth on. */
+  credentials?: Credentials;
 }
+
+/** The site admin of a bench Wharf with auth on. */
+const BENCH_ADMIN: Credentials = { username: 'admin', password: 'bench-admin-password' };
 
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -202,7 +208,7 @@ export async function startWharf(cfg: BenchConfig, extraEnv: Record<string, stri
   }
   const pkg = JSON.parse(await readFile(join(cfg.root, 'package.json'), 'utf8')) as { version?: unknown };
   const version = `${typeof pkg.version === 'string' ? pkg.version : '?'} (${(await runText(node, ['--version'])).trim()})`;
-  return launch(
+  const server = await launch(
     'wharf',
     'Wharf',
     version,
@@ -218,8 +224,10 @@ export async function startWharf(cfg: BenchConfig, extraEnv: Record<string, stri
         WHARF_SERVER__HOST: '127.0.0.1',
         WHARF_DATA_DIR: dataDir,
         WHARF_LOG__LEVEL: 'warn',
-        // Distribution runs without auth too: both answer anonymous requests.
-        WHARF_AUTH__ENABLED: 'false',
+        // Token auth as in production (cfg.wharfAuth); tokens outlive the longest run.
+        ...(cfg.wharfAuth
+          ? { WHARF_AUTH__ENABLED: 'true', WHARF_AUTH__ADMIN__USERNAME: BENCH_ADMIN.username, WHARF_AUTH__ADMIN__PASSWORD: BENCH_ADMIN.password, WHARF_AUTH__TOKEN_TTL_SECONDS: '7200' }
+          : { WHARF_AUTH__ENABLED: 'false' }),
         WHARF_SERVER__WORKERS: '1',
         ...extraEnv,
       },
@@ -228,6 +236,15 @@ export async function startWharf(cfg: BenchConfig, extraEnv: Record<string, stri
     // The profile is written on a clean exit only, so give it time to flush.
     cfg.cpuProfile ? 30_000 : 10_000,
   );
+  if (!cfg.wharfAuth) return server;
+  // Namespaces are accounts (GHCR's model): the bench pushes under the organization `bench`.
+  const basic = `Basic ${Buffer.from(`${BENCH_ADMIN.username}:${BENCH_ADMIN.password}`).toString('base64')}`;
+  const res = await fetch(`${baseUrl}/api/v1/orgs`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench' }) });
+  if (res.status !== 201) {
+    await server.stop();
+    throw new Error(`Wharf: creating the organization bench: HTTP ${res.status} ${await res.text()}`);
+  }
+  return { ...server, credentials: BENCH_ADMIN };
 }
 
 export async function startDistribution(cfg: BenchConfig): Promise<Server> {

@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { loadConfig, type BenchConfig } from './config.ts';
 import { HttpClient } from './http.ts';
 import { chooseLoadGen, runLoad } from './loadgen.ts';
-import { imageManifest, MANIFEST_ACCEPT, pushImageBlobs, putManifest, smallImage } from './registry-client.ts';
+import { imageManifest, loadHeaders, pushImageBlobs, putManifest, smallImage } from './registry-client.ts';
 import { processTree, startDistribution, startWharf, type Server } from './servers.ts';
 
 export interface WorkersRow {
@@ -43,15 +43,16 @@ function treeRssMiB(pid: number): number {
 }
 
 async function measure(cfg: BenchConfig, server: Server, workers: number, scratch: string, log: (m: string) => void): Promise<WorkersRow> {
-  const client = new HttpClient(server.baseUrl);
+  const client = new HttpClient(server.baseUrl, 64, server.credentials);
   const repo = 'bench/workers';
   const image = smallImage('bench-workers');
   await pushImageBlobs(client, repo, image);
   await putManifest(client, repo, 'latest', imageManifest(image));
+  const path = `/v2/${repo}/manifests/latest`;
+  const headers = await loadHeaders(client, 'GET', path);
   client.close();
   const tool = chooseLoadGen(cfg.loadgen);
-  const url = `${server.baseUrl}/v2/${repo}/manifests/latest`;
-  const spec = { url, method: 'GET' as const, headers: { accept: MANIFEST_ACCEPT }, connections: cfg.concurrency, durationSeconds: cfg.durationSeconds };
+  const spec = { url: `${server.baseUrl}${path}`, method: 'GET' as const, headers, connections: cfg.concurrency, durationSeconds: cfg.durationSeconds };
   // A short warm-up: JIT and every worker's caches.
   await runLoad(tool, { ...spec, durationSeconds: 2 }, scratch);
   const cpu0 = server.cpuSeconds();

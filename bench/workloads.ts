@@ -11,7 +11,7 @@ import { type BenchConfig, MiB, type LoadGen, type TargetName } from './config.t
 import { HttpClient, pool } from './http.ts';
 import { runLoad } from './loadgen.ts';
 import {
-  MANIFEST_ACCEPT,
+  loadHeaders,
   countTags,
   imageManifest,
   listTags,
@@ -136,9 +136,12 @@ export async function prepareBlobFile(cfg: BenchConfig, dir: string, variants: n
 export async function blobWorkload(ctx: Context, blob: BlobFile): Promise<void> {
   const { cfg } = ctx;
   const label = `${cfg.blobMiB} MiB`;
-  const mono: MetricDef = { id: 'blob.push.mono', label: `Blob push ${label}, monolithic (POST + PUT)`, unit: 'MiB/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 1, text: '≥ 1× Dist, ≥ 70 % of limit' }, limit: 'push' };
-  const chunked: MetricDef = { id: 'blob.push.chunked', label: `Blob push ${label}, chunked (${cfg.chunkMiB} MiB PATCH)`, unit: 'MiB/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 1, text: '≥ 1× Dist, ≥ 70 % of limit' }, limit: 'push' };
-  const pull: MetricDef = { id: 'blob.pull', label: `Blob pull ${label} (GET, discard)`, unit: 'MiB/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 1, text: '≥ 1× Dist, ≥ 70 % of limit' }, limit: 'pull' };
+  // Targets of issue 18: push stays ≥ 2× (monolithic, as the issue measured it); a pull whose
+  // client hashes every byte ≥ 1.2× at ≤ 1.2× the server CPU per GiB.
+  const mono: MetricDef = { id: 'blob.push.mono', label: `Blob push ${label}, monolithic (POST + PUT)`, unit: 'MiB/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 2, text: '≥ 2× Dist' }, limit: 'push' };
+  const chunked: MetricDef = { id: 'blob.push.chunked', label: `Blob push ${label}, chunked (${cfg.chunkMiB} MiB PATCH)`, unit: 'MiB/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 1, text: '≥ 1× Dist' }, limit: 'push' };
+  const pull: MetricDef = { id: 'blob.pull', label: `Blob pull ${label} (GET, client verifies sha256)`, unit: 'MiB/s', better: 'higher', decimals: 0, target: { op: '>=', ratio: 1.2, text: '≥ 1.2× Dist' }, limit: 'pull' };
+  const cpuTargets: Record<string, MetricDef['target']> = { 'blob.pull': { op: '<=', ratio: 1.2, text: '≤ 1.2× Dist' } };
   const repo = 'bench/blobs';
   const best = new Map<string, number>();
   const leastCpu = new Map<string, number>();
@@ -148,7 +151,9 @@ export async function blobWorkload(ctx: Context, blob: BlobFile): Promise<void> 
     ctx.results.set(def, server.name, best.get(key) ?? rate, cfg.blobRuns > 1 ? `best of ${cfg.blobRuns}` : undefined);
     const perGiB = cpuSeconds / (cfg.blobMiB / 1024);
     leastCpu.set(key, Math.min(leastCpu.get(key) ?? Number.POSITIVE_INFINITY, perGiB));
-    ctx.results.set(cpuDef(def, 'GiB', def.label.replace(/ \d+ MiB/, '').replace(/ \(.*$/, '')), server.name, leastCpu.get(key) ?? perGiB, cfg.blobRuns > 1 ? `least of ${cfg.blobRuns}` : undefined);
+    const cpuTarget = cpuTargets[def.id];
+    const cpuRow = { ...cpuDef(def, 'GiB', def.label.replace(/ \d+ MiB/, '').replace(/ \(.*$/, '')), ...(cpuTarget ? { target: cpuTarget } : {}) };
+    ctx.results.set(cpuRow, server.name, leastCpu.get(key) ?? perGiB, cfg.blobRuns > 1 ? `least of ${cfg.blobRuns}` : undefined);
   };
   const pushed = new Set<TargetName>();
 
@@ -237,10 +242,12 @@ export async function manifestGetWorkload(ctx: Context): Promise<void> {
   const image = smallImage('bench-manifest-get');
   const repo = 'bench/get';
   const twice = { op: '>=', ratio: 2, text: '≥ 2× Dist' } as const;
+  // Issue 18: ≥ 8× with Wharf's token auth on (cfg.wharfAuth; Distribution has none).
+  const eightfold = { op: '>=', ratio: 8, text: '≥ 8× Dist' } as const;
   // wrk's response parser waits for a body after a HEAD response that carries Content-Length,
   // so HEAD always uses the Node load generator; GET uses wrk when it is installed.
   const cases: LoadCase[] = [
-    { key: 'manifest.get', label: `Manifest GET by tag`, method: 'GET', path: `/v2/${repo}/manifests/latest`, tool: ctx.loadgen, target: twice },
+    { key: 'manifest.get', label: `Manifest GET by tag`, method: 'GET', path: `/v2/${repo}/manifests/latest`, tool: ctx.loadgen, target: eightfold },
     { key: 'manifest.head', label: `Manifest HEAD by tag`, method: 'HEAD', path: `/v2/${repo}/manifests/latest`, tool: 'node', target: twice },
     // Reference: the same load on the version check, which touches no storage or database.
     { key: 'ping', label: 'API version check GET /v2/ (reference)', method: 'GET', path: '/v2/', tool: ctx.loadgen },
@@ -259,10 +266,11 @@ export async function manifestGetWorkload(ctx: Context): Promise<void> {
           await putManifest(client, repo, 'latest', imageManifest(image));
           ready.add(server.name);
         }
+        const headers = await loadHeaders(client, lc.method, lc.path);
         const { result: r, cpu } = await costed(server, () =>
           runLoad(
             lc.tool,
-            { url: `${server.baseUrl}${lc.path}`, method: lc.method, headers: { accept: MANIFEST_ACCEPT }, connections: c, durationSeconds: cfg.durationSeconds },
+            { url: `${server.baseUrl}${lc.path}`, method: lc.method, headers, connections: c, durationSeconds: cfg.durationSeconds },
             ctx.scratch,
           ),
         );
@@ -328,7 +336,7 @@ export async function tagListWorkload(ctx: Context): Promise<void> {
 
 export async function smallPushWorkload(ctx: Context, runId: string): Promise<void> {
   const { cfg } = ctx;
-  const def: MetricDef = { id: 'small.pushes', label: `${cfg.smallPushes} concurrent small pushes (2 blobs + manifest each, median of ${cfg.smallPushRounds})`, unit: 'ms', better: 'lower', decimals: 0 };
+  const def: MetricDef = { id: 'small.pushes', label: `${cfg.smallPushes} concurrent small pushes (2 blobs + manifest each, median of ${cfg.smallPushRounds})`, unit: 'ms', better: 'lower', decimals: 0, target: { op: '<=', ratio: 0.4, text: '≥ 2.5× faster (≤ 0.4)' } };
   const times = new Map<TargetName, number[]>();
   const cpus = new Map<TargetName, number[]>();
   for (let round = 0; round < cfg.smallPushRounds; round++) {
@@ -336,7 +344,7 @@ export async function smallPushWorkload(ctx: Context, runId: string): Promise<vo
     for (const server of ordered(ctx)) {
       await guarded(ctx, server, [def], async () => {
         // Its own connection pool: 50 pushes really open 50 connections, like 50 clients.
-        const client = new HttpClient(server.baseUrl, cfg.smallPushes + 4);
+        const client = new HttpClient(server.baseUrl, cfg.smallPushes + 4, server.credentials);
         try {
           const t0 = performance.now();
           const { cpu } = await costed(server, () =>
