@@ -45,6 +45,13 @@ export interface BenchConfig {
    * off); its clients fetch bearer tokens like docker. Distribution has no auth configured.
    */
   wharfAuth: boolean;
+  /**
+   * server.workers for the core comparison (BENCH_WHARF_WORKERS, default 1: one process, so the
+   * rows compare one Node process with Distribution; the `workers` section measures 1 and 2).
+   * CPU rows count the whole process tree, RSS rows the largest worker (issue 18 sets its memory
+   * target per worker).
+   */
+  wharfWorkers: number;
   /** The whole run is aborted (servers killed, temp dirs removed) after this many seconds. */
   maxSeconds: number;
   /** Wait up to this many seconds for the 1-minute load average to drop below `idleLoad` first. */
@@ -108,6 +115,7 @@ export function loadConfig(): BenchConfig {
     distributionBin: process.env['BENCH_DISTRIBUTION_BIN'] ?? '/usr/bin/docker-registry',
     cpuProfile: flag('BENCH_CPU_PROF'),
     wharfAuth: process.env['BENCH_WHARF_AUTH'] !== '0',
+    wharfWorkers: int('BENCH_WHARF_WORKERS', 1, 0),
     maxSeconds: int('BENCH_MAX_SECONDS', quick ? 300 : 1800),
     waitIdleSeconds: int('BENCH_WAIT_IDLE', 0, 0),
     idleLoad: Number(process.env['BENCH_IDLE_LOAD'] ?? '0.7') || 0.7,

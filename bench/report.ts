@@ -82,6 +82,7 @@ export function toMarkdown(run: RunInfo): string {
     `- Run: ${run.startedAt}, ${run.seconds.toFixed(0)} s${cfg.quick ? ' (**BENCH_QUICK smoke run — sizes are tiny, figures are not meaningful**)' : ''}`,
     `- Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${release()}; 1-min load average ${run.load.start.toFixed(2)} at start, ${run.load.end.toFixed(2)} at end${Math.max(run.load.start, run.load.end) > 0.7 ? ' (**the machine was busy with other work: figures are noisy**)' : ''}`,
     `- Wharf ${label('wharf')?.version ?? 'not run'}; Distribution ${label('distribution')?.version ?? 'not run'}`,
+    `- Wharf: token auth ${cfg.wharfAuth ? 'on (clients fetch a bearer token per repository scope, as docker does)' : 'off'}; server.workers ${cfg.wharfWorkers === 0 ? `0 (one per core: ${cpu.length})` : cfg.wharfWorkers}. Server CPU rows count the whole process tree; RSS rows are the largest worker's. Distribution: no auth, all cores (Go). Pulls hash every byte and check the digest.`,
     `- Load generator for GET/HEAD: ${run.loadgen === 'wrk' ? 'wrk (1 thread, separate process)' : 'Node keep-alive client (separate process)'}`,
     `- Sizes: blob ${cfg.blobMiB} MiB, chunk ${cfg.chunkMiB} MiB, ${cfg.manifestPuts} manifest PUTs, ${cfg.tags} tags, page ${cfg.pageSize}, ${cfg.concurrency} connections × ${cfg.durationSeconds} s, ${cfg.smallPushes} small pushes`,
     '',

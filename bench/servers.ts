@@ -83,6 +83,18 @@ export function treeCpuSeconds(pid: number): number {
   return ticks / 100;
 }
 
+/**
+ * The memory of a server process tree: the largest of its workers when it forked any (the
+ * primary only supervises them), else the process itself.
+ */
+export function readTreeMemory(pid: number): Memory | null {
+  const workers = processTree(pid).filter((p) => p !== pid);
+  if (workers.length === 0) return readMemory(pid);
+  const mems = workers.map(readMemory).filter((m): m is Memory => m !== null);
+  if (mems.length === 0) return null;
+  return { rssKiB: Math.max(...mems.map((m) => m.rssKiB)), hwmKiB: Math.max(...mems.map((m) => m.hwmKiB)) };
+}
+
 export function readMemory(pid: number): Memory | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -177,7 +189,7 @@ async function launch(
     baseUrl,
     pid,
     dataDir,
-    memory: () => readMemory(pid),
+    memory: () => readTreeMemory(pid),
     cpuSeconds: () => treeCpuSeconds(pid),
     stop: cleanup,
     logTail,
@@ -189,7 +201,7 @@ function nodeBinary(root: string): string {
   return existsSync(local) ? local : process.execPath;
 }
 
-/** `env` overrides the server's settings (e.g. WHARF_SERVER__WORKERS; one worker by default, so pid, CPU and RSS are the server's). */
+/** `env` overrides the server's settings (e.g. WHARF_SERVER__WORKERS; cfg.wharfWorkers by default). */
 export async function startWharf(cfg: BenchConfig, extraEnv: Record<string, string> = {}): Promise<Server> {
   const tmp = await mkdtemp(join(cfg.tmpRoot, 'wharf-bench-wharf-'));
   const dataDir = join(tmp, 'data');
@@ -228,7 +240,7 @@ export async function startWharf(cfg: BenchConfig, extraEnv: Record<string, stri
         ...(cfg.wharfAuth
           ? { WHARF_AUTH__ENABLED: 'true', WHARF_AUTH__ADMIN__USERNAME: BENCH_ADMIN.username, WHARF_AUTH__ADMIN__PASSWORD: BENCH_ADMIN.password, WHARF_AUTH__TOKEN_TTL_SECONDS: '7200' }
           : { WHARF_AUTH__ENABLED: 'false' }),
-        WHARF_SERVER__WORKERS: '1',
+        WHARF_SERVER__WORKERS: String(cfg.wharfWorkers),
         ...extraEnv,
       },
       readyUrl: `${baseUrl}/healthz`,

@@ -95,6 +95,19 @@ describe('sign-in throttling per account and address', () => {
     assert.equal(row.count, verified, 'every verified failure counted once');
   });
 
+  test('concurrent sign-ins with one password share one verification: all succeed, one login recorded', async () => {
+    const from = '192.0.2.55';
+    clock.now += 3_600_000; // past the credential cache of earlier sign-ins
+    const before = (await app.metadata.audit.list({ limit: 1000, actor: 'alice', action: 'login' })).length;
+    const answers = await Promise.all(Array.from({ length: 12 }, () => login('alice-password', from)));
+    assert.deepEqual(
+      answers.map((a) => a.statusCode),
+      answers.map(() => 200),
+    );
+    const rows = (await app.metadata.audit.list({ limit: 1000, actor: 'alice', action: 'login' })).length;
+    assert.equal(rows - before, 1, 'one verification, so one login row, not one per request');
+  });
+
   test('a throttled pull shows the wait in the 401 message containers/image prints', async () => {
     const from = '192.0.2.99';
     for (let i = 0; i < 3; i++) await login(`pull-${i}`, from);
