@@ -295,7 +295,14 @@ export async function createWharf(
       return settings.get('auth.loginRateLimit.perAddress');
     },
   };
-  const access = await createAccessServices({ ...config.auth, loginRateLimit }, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
+  const auth = {
+    ...config.auth,
+    loginRateLimit,
+    get defaultVisibility() {
+      return settings.get('auth.defaultVisibility');
+    },
+  };
+  const access = await createAccessServices(auth, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
   if (config.auth.enabled) await ensureAdmin(config.auth, metadata, clock, logger);
   const trash = new TrashService({
     metadata,

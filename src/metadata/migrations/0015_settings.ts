@@ -17,8 +17,16 @@ export function settings(t: ColumnTypes): Migration {
         .addColumn('updated_by', 'text', (c) => c.notNull())
         .addColumn('updated_at', t.int, (c) => c.notNull())
         .execute();
+      // Whether an owner chose its default visibility. Accounts created from now on have not
+      // (0): their new packages get the site's auth.defaultVisibility as it is when they are
+      // created. Existing accounts keep the value they have (1), as before this migration.
+      await db.schema
+        .alterTable('accounts')
+        .addColumn('default_visibility_chosen', t.int, (c) => c.notNull().defaultTo(1))
+        .execute();
     },
     async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('accounts').dropColumn('default_visibility_chosen').execute();
       await db.schema.dropTable('settings').execute();
     },
   };
