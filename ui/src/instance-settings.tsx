@@ -70,7 +70,9 @@ function SettingRow({ setting, onChanged, askReset }: { setting: InstanceSetting
     );
 
   return (
-    <form className="setting-row" onSubmit={save} aria-labelledby={`${id}-label`} data-setting={s.key}>
+    // noValidate: the server checks against the config schema and its message names the rule,
+    // shown under the control; the browser's own bubble would say less and vary by browser.
+    <form className="setting-row" onSubmit={save} aria-labelledby={`${id}-label`} data-setting={s.key} noValidate>
       <div className="setting-text">
         <label id={`${id}-label`} htmlFor={id}>
           <code>{s.key}</code> {s.override !== null ? <Badge tone="info">overridden</Badge> : null}
