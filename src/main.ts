@@ -48,6 +48,7 @@ import { DeliveryWorker, pruneDeliveriesJob } from './services/webhooks/worker.t
 import { versionInfo } from './lib/version.ts';
 import { RequestActivity } from './lib/request-activity.ts';
 import { RuntimeSettings } from './services/settings/service.ts';
+import { settingsCatalog, type SettingValues } from './config/runtime-settings.ts';
 
 export interface Wharf {
   app: FastifyInstance;
@@ -84,7 +85,7 @@ export interface Wharf {
   /** Sends queued webhook deliveries (every replica runs one; rows are claimed in the database). */
   deliveries: DeliveryWorker;
   /** Instance settings changed at run time (ADR 0025): the config file's values unless overridden. */
-  settings: RuntimeSettings;
+  settings: Settings;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -136,6 +137,18 @@ export async function openMetadata(config: Config, logger?: Logger, observe?: Qu
   return openSqlite(config.database.sqlite.path ?? `${config.dataDir}/wharf.db`, { observe });
 }
 
+export type Settings = RuntimeSettings<SettingValues>;
+
+/**
+ * The instance settings (ADR 0025), overrides read once; the server then re-reads them every few
+ * seconds (start()), a CLI command uses them as they were when it started.
+ */
+export async function openSettings(config: Config, metadata: Metadata, opts: { clock?: () => number; logger?: Logger } = {}): Promise<Settings> {
+  const settings = new RuntimeSettings<SettingValues>({ catalog: settingsCatalog(config), metadata, clock: opts.clock ?? Date.now, ...(opts.logger ? { log: opts.logger } : {}) });
+  await settings.refresh();
+  return settings;
+}
+
 /** The configured certificate files, or null for plain HTTP. */
 function tlsFiles(config: Config): TlsFiles | null {
   const { certFile, keyFile, clientCaFile } = config.server.tls;
@@ -154,7 +167,7 @@ export function createCollector(
     /** The server's requests; `wharf gc` has none and runs flat out. */
     activity?: RequestActivity;
     /** Grace, pacing and stale uploads as set at run time (ADR 0025), read at each run. */
-    settings: RuntimeSettings;
+    settings: Settings;
   },
 ): GarbageCollector {
   const { activity, settings, ...rest } = deps;
@@ -217,9 +230,9 @@ export async function createWharf(
   // Read once before anything serves, then every few seconds (ADR 0025). Services below get
   // getters in their deps for the settings that may change at run time: they read their deps
   // when they use a value, so every use sees the effective one.
-  const settings = new RuntimeSettings({ config, metadata, clock, log: logger.child({ component: 'settings' }) });
+  let settings: Settings;
   try {
-    await settings.refresh();
+    settings = await openSettings(config, metadata, { clock, logger: logger.child({ component: 'settings' }) });
   } catch (err) {
     store.close?.();
     await metadata.close();
@@ -486,7 +499,7 @@ export async function createWharf(
 /** Web sign-in with an OpenID provider when `auth.oidcSignIn` is configured (docs/adr/0021-oidc-sign-in.md). */
 function oidcSignInOf(
   config: Config,
-  deps: { metadata: Metadata; sessions: SessionService; clock: () => number; logger: Logger; settings: RuntimeSettings },
+  deps: { metadata: Metadata; sessions: SessionService; clock: () => number; logger: Logger; settings: Settings },
 ): { service: OidcSignInService; redirectUri: string | undefined } | undefined {
   const o = config.auth.oidcSignIn;
   if (!o) return undefined;

@@ -52,6 +52,7 @@ import type { ProxyAdminService } from '../services/proxy/admin.ts';
 import { registerProxyRoutes } from './api/proxies.ts';
 import { registerAdminSettingsRoutes } from './api/admin-settings.ts';
 import type { RuntimeSettings } from '../services/settings/service.ts';
+import type { SettingValues } from '../config/runtime-settings.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -93,7 +94,7 @@ export interface HttpDeps {
   /** Told of every request, so background work can give way to them (GC's pacing). */
   activity?: RequestActivity;
   /** Instance settings changed at run time (ADR 0025). */
-  settings?: RuntimeSettings;
+  settings?: RuntimeSettings<SettingValues>;
 }
 
 /** The Fastify app as a value (no listen), so tests can `inject` and two registries can coexist. */

@@ -7,8 +7,7 @@
 import { userInfo } from 'node:os';
 import pino from 'pino';
 import { EventBus } from '../../lib/events.ts';
-import { createCollector, openStores } from '../../main.ts';
-import { loadSettings } from '../../services/settings/service.ts';
+import { createCollector, openSettings, openStores } from '../../main.ts';
 import type { RegistryEvents } from '../../services/events.ts';
 import type { GcSummary } from '../../services/gc/collector.ts';
 import { type JobProgress, JobRunner } from '../../services/jobs/runner.ts';
@@ -94,7 +93,7 @@ export const gcCommands: readonly Command[] = [
         const events = new EventBus<RegistryEvents>(logger);
         const uploads = new UploadService({ metadata, uploads: store, clock, log: logger, maxBlobBytes: config.limits.blobMaxBytes });
         // The grace and stale-upload age a site admin set at run time (ADR 0025) apply here too.
-        const collector = createCollector(config, { metadata, store, uploads, events, clock, settings: await loadSettings(config, metadata, clock) });
+        const collector = createCollector(config, { metadata, store, uploads, events, clock, settings: await openSettings(config, metadata, { clock }) });
         const runner = new JobRunner({ metadata, clock, log: logger, holder: `cli:${process.pid}` });
         const printer = progressPrinter(out, process.stderr);
         const stop = () => void runner.stop();

@@ -14,7 +14,7 @@ import { TagPolicy } from '../../services/policies/tag-policy.ts';
 import { TrashService } from '../../services/trash.ts';
 import { JobRunner } from '../../services/jobs/runner.ts';
 import { QuotaService, type QuotaView } from '../../services/quotas.ts';
-import { loadSettings } from '../../services/settings/service.ts';
+import { openSettings } from '../../main.ts';
 import { formatBytes, parseBytes } from '../../lib/bytes.ts';
 import { type Command, CliError, defineCommand, UsageError } from '../command.ts';
 import type { Output } from '../output.ts';
@@ -25,7 +25,7 @@ async function services(runtime: Runtime): Promise<{ policies: PolicyService; re
   const { authz } = await runtime.access();
   const config = runtime.config();
   // Trash days and the default quota as a site admin may have set them at run time (ADR 0025).
-  const settings = await loadSettings(config, metadata);
+  const settings = await openSettings(config, metadata);
   const tagPolicy = new TagPolicy({ allowChartOverwrite: config.charts.allowOverwrite });
   const trash = new TrashService({ metadata, authz, events: new EventBus<RegistryEvents>(pino({ level: 'silent' })), clock: Date.now, days: settings.get('trash.days'), tagPolicy });
   return {

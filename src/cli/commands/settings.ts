@@ -4,17 +4,20 @@
  * changes are audited as `system`. Running servers apply a change within a few seconds.
  */
 import { SYSTEM } from '../../auth/principal.ts';
-import { DEFAULT_REFRESH_MS, RuntimeSettings, type SettingView } from '../../services/settings/service.ts';
+import { openSettings, type Settings } from '../../main.ts';
+import { DEFAULT_REFRESH_MS, type SettingView } from '../../services/settings/service.ts';
 import { type Command, defineCommand } from '../command.ts';
 import type { Runtime } from '../runtime.ts';
 
-async function service(runtime: Runtime): Promise<RuntimeSettings> {
-  const settings = new RuntimeSettings({ config: runtime.config(), metadata: await runtime.metadata(), clock: Date.now });
-  await settings.refresh();
-  return settings;
+async function service(runtime: Runtime): Promise<Settings> {
+  return openSettings(runtime.config(), await runtime.metadata());
 }
 
-const show = (v: unknown) => (v === null ? '' : String(v));
+/** Setting values are numbers, strings or booleans (the config schema's leaves). */
+function show(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') return String(v);
+  return v === null || v === undefined ? '' : JSON.stringify(v);
+}
 
 const COLUMNS = [
   { header: 'setting', value: (s: SettingView) => s.key },

@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { RuntimeSettings } from '../../services/settings/service.ts';
-import { SETTING_KEYS } from '../../services/settings/registry.ts';
+import { SETTING_KEYS, type SettingValues } from '../../config/runtime-settings.ts';
 import type { AuthGate } from '../auth-gate.ts';
 import { signedIn } from './common.ts';
 import { route, serve } from './route.ts';
@@ -93,7 +93,7 @@ const deleteSetting = route({
 
 export interface AdminSettingsDeps {
   gate: AuthGate;
-  settings: RuntimeSettings;
+  settings: RuntimeSettings<SettingValues>;
 }
 
 export function registerAdminSettingsRoutes(app: FastifyInstance, deps: AdminSettingsDeps): void {

@@ -10,18 +10,38 @@
  */
 import type { Logger } from 'pino';
 import type { Principal } from '../../auth/principal.ts';
-import type { Config } from '../../config/schema.ts';
 import { RegistryError } from '../../errors.ts';
 import type { Metadata } from '../../metadata/metadata.ts';
 import { actorFields } from '../audit.ts';
-import { describeRule, fileValue, isSettingKey, ruleOf, SETTING_KEYS, SETTINGS, type SettingArea, type SettingKey, type SettingRule, type SettingValues, validateSetting } from './registry.ts';
 
 /** How often each replica re-reads the overrides: the longest a change takes to reach another replica. */
 export const DEFAULT_REFRESH_MS = 3000;
 
+/** What a value may be (from the config schema; see src/config/runtime-settings.ts). */
+export interface SettingRule {
+  type: 'integer' | 'number' | 'boolean' | 'string';
+  enum?: string[];
+  minimum?: number;
+  exclusiveMinimum?: number;
+  maximum?: number;
+}
+
+/**
+ * The keys that may change at run time, their config file values and rules. Built from the config
+ * in the composition root (src/config/runtime-settings.ts: settingsCatalog), since services do not
+ * read the config themselves. `V` maps each key to its value type.
+ */
+export interface SettingsCatalog<V> {
+  keys: readonly (keyof V & string)[];
+  has(key: string): key is keyof V & string;
+  fileValue<K extends keyof V & string>(key: K): V[K];
+  validate<K extends keyof V & string>(key: K, value: unknown): { ok: true; value: V[K] } | { ok: false; message: string };
+  describe(key: keyof V & string): { area: string; description: string; unit: string | null; rule: SettingRule; ruleText: string };
+}
+
 export interface SettingView {
-  key: SettingKey;
-  area: SettingArea;
+  key: string;
+  area: string;
   description: string;
   unit: string | null;
   rule: SettingRule;
@@ -41,38 +61,39 @@ interface Override {
   updatedAt: number;
 }
 
-export interface RuntimeSettingsDeps {
-  config: Config;
+export interface RuntimeSettingsDeps<V> {
+  catalog: SettingsCatalog<V>;
   metadata: Metadata;
   clock: () => number;
   log?: Logger;
   refreshMs?: number;
 }
 
-export class RuntimeSettings {
-  private readonly deps: RuntimeSettingsDeps;
-  private overrides = new Map<SettingKey, Override>();
+export class RuntimeSettings<V> {
+  private readonly deps: RuntimeSettingsDeps<V>;
+  private overrides = new Map<keyof V & string, Override>();
   private timer: NodeJS.Timeout | null = null;
   readonly refreshMs: number;
 
-  constructor(deps: RuntimeSettingsDeps) {
+  constructor(deps: RuntimeSettingsDeps<V>) {
     this.deps = deps;
     this.refreshMs = deps.refreshMs ?? DEFAULT_REFRESH_MS;
   }
 
   /** The effective value of `key`: the override when there is one, else the config file's. */
-  get<K extends SettingKey>(key: K): SettingValues[K] {
+  get<K extends keyof V & string>(key: K): V[K] {
     const o = this.overrides.get(key);
-    return o ? (o.value as SettingValues[K]) : fileValue(this.deps.config, key);
+    return o ? (o.value as V[K]) : this.deps.catalog.fileValue(key);
   }
 
   /** Re-reads every override. A row no longer valid (the config schema tightened) is ignored, with a warning. */
   async refresh(): Promise<void> {
     const rows = await this.deps.metadata.settings.all();
-    const next = new Map<SettingKey, Override>();
+    const { catalog } = this.deps;
+    const next = new Map<keyof V & string, Override>();
     for (const r of rows) {
-      if (!isSettingKey(r.key)) continue; // a key a newer or older version knows
-      const v = validateSetting(r.key, r.value);
+      if (!catalog.has(r.key)) continue; // a key a newer or older version knows
+      const v = catalog.validate(r.key, r.value);
       if (!v.ok) {
         this.deps.log?.warn({ key: r.key, reason: v.message }, 'ignoring an invalid settings override; the config file value applies');
         continue;
@@ -112,18 +133,12 @@ export class RuntimeSettings {
     if (!actor.admin) throw new RegistryError('DENIED', 'changing instance settings requires a site admin (personal access tokens never carry site-admin rights)');
   }
 
-  view(key: SettingKey): SettingView {
-    const def: { area: SettingArea; description: string; unit?: string } = SETTINGS[key];
+  view(key: keyof V & string): SettingView {
     const o = this.overrides.get(key);
-    const rule = ruleOf(key);
     return {
       key,
-      area: def.area,
-      description: def.description,
-      unit: def.unit ?? null,
-      rule,
-      ruleText: describeRule(rule),
-      fileValue: fileValue(this.deps.config, key),
+      ...this.deps.catalog.describe(key),
+      fileValue: this.deps.catalog.fileValue(key),
       override: o ? o.value : null,
       effective: this.get(key),
       updatedBy: o?.updatedBy ?? null,
@@ -135,11 +150,11 @@ export class RuntimeSettings {
   async list(actor: Principal): Promise<SettingView[]> {
     this.authorize(actor);
     await this.refresh();
-    return SETTING_KEYS.map((k) => this.view(k));
+    return this.deps.catalog.keys.map((k) => this.view(k));
   }
 
-  private keyOf(key: string): SettingKey {
-    if (!isSettingKey(key)) throw new RegistryError('NOT_FOUND', `${key} is not a setting that can be changed at run time (wharf settings list shows those that can)`, { key });
+  private keyOf(key: string): keyof V & string {
+    if (!this.deps.catalog.has(key)) throw new RegistryError('NOT_FOUND', `${key} is not a setting that can be changed at run time (wharf settings list shows those that can)`, { key });
     return key;
   }
 
@@ -147,8 +162,8 @@ export class RuntimeSettings {
   async set(actor: Principal, key: string, value: unknown): Promise<SettingView> {
     this.authorize(actor);
     const k = this.keyOf(key);
-    const v = validateSetting(k, value);
-    if (!v.ok) throw new RegistryError('BAD_REQUEST', v.message, { key: k, rule: describeRule(ruleOf(k)) });
+    const v = this.deps.catalog.validate(k, value);
+    if (!v.ok) throw new RegistryError('BAD_REQUEST', v.message, { key: k, rule: this.deps.catalog.describe(k).ruleText });
     const now = this.deps.clock();
     const by = actor.name || actor.kind;
     await this.deps.metadata.transaction(async (m) => {
@@ -159,7 +174,7 @@ export class RuntimeSettings {
         ...actorFields(actor),
         action: 'settings.update',
         target: k,
-        detail: { key: k, old: before ? before.value : fileValue(this.deps.config, k), new: v.value, oldSource: before ? 'override' : 'file' },
+        detail: { key: k, old: before ? before.value : this.deps.catalog.fileValue(k), new: v.value, oldSource: before ? 'override' : 'file' },
         outcome: 'success',
       });
     });
@@ -181,18 +196,11 @@ export class RuntimeSettings {
         ...actorFields(actor),
         action: 'settings.reset',
         target: k,
-        detail: { key: k, old: before.value, new: fileValue(this.deps.config, k) },
+        detail: { key: k, old: before.value, new: this.deps.catalog.fileValue(k) },
         outcome: 'success',
       });
     });
     this.overrides.delete(k);
     return this.view(k);
   }
-}
-
-/** The effective settings once, for a CLI command that runs a job itself (`wharf gc`, `wharf trash`). */
-export async function loadSettings(config: Config, metadata: Metadata, clock: () => number = Date.now): Promise<RuntimeSettings> {
-  const s = new RuntimeSettings({ config, metadata, clock });
-  await s.refresh();
-  return s;
 }

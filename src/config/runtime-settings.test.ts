@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConfig } from '../../config/load.ts';
-import { openSqlite } from '../../metadata/metadata.ts';
-import { SYSTEM } from '../../auth/principal.ts';
-import { describeRule, fileValue, isSettingKey, ruleOf, SETTING_KEYS, validateSetting } from './registry.ts';
-import { RuntimeSettings } from './service.ts';
+import { loadConfig } from './load.ts';
+import { openSqlite } from '../metadata/metadata.ts';
+import { SYSTEM } from '../auth/principal.ts';
+import { describeRule, fileValue, isSettingKey, ruleOf, SETTING_KEYS, settingsCatalog, type SettingValues, validateSetting } from './runtime-settings.ts';
+import { RuntimeSettings } from '../services/settings/service.ts';
 
 test('every key is a config path, with the bounds of src/config/schema.ts', () => {
   const config = loadConfig({ env: {}, overrides: {} });
@@ -45,12 +45,12 @@ test('validation: the config schema decides, text is read like environment varia
 });
 
 test('RuntimeSettings: an override wins, a reset returns to the file, another instance sees it after refresh, invalid rows are ignored', async () => {
-  const metadata = await openSqlite(':memory:');
+  const metadata = openSqlite(':memory:');
   await metadata.migrate();
   try {
     const config = loadConfig({ env: {}, overrides: { gc: { intervalSeconds: '3600' } } });
-    const a = new RuntimeSettings({ config, metadata, clock: () => 1000 });
-    const b = new RuntimeSettings({ config, metadata, clock: () => 1000 });
+    const a = new RuntimeSettings<SettingValues>({ catalog: settingsCatalog(config), metadata, clock: () => 1000 });
+    const b = new RuntimeSettings<SettingValues>({ catalog: settingsCatalog(config), metadata, clock: () => 1000 });
     await a.refresh();
     await b.refresh();
     assert.equal(a.get('gc.intervalSeconds'), 3600);
@@ -68,7 +68,7 @@ test('RuntimeSettings: an override wins, a reset returns to the file, another in
     await metadata.settings.put({ key: 'no.such.key', value: 1, updatedBy: 'x', updatedAt: 1 });
     await b.refresh();
     assert.equal(b.get('webhooks.maxAttempts'), 8);
-    await assert.rejects(a.set({ kind: 'user', name: 'alice', admin: false }, 'gc.intervalSeconds', 1), /requires a site admin/);
+    await assert.rejects(async () => a.set({ kind: 'user', name: 'alice', admin: false }, 'gc.intervalSeconds', 1), /requires a site admin/);
     await assert.rejects(a.set(SYSTEM, 'gc.intervalSeconds', -1), (err: Error & { code?: string }) => err.code === 'BAD_REQUEST' && /gc\.intervalSeconds must be an integer ≥ 0/.test(err.message));
   } finally {
     await metadata.close();

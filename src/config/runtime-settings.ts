@@ -10,7 +10,7 @@
  * disagree on what a valid value is.
  */
 import { z } from 'zod';
-import { type Config, configSchema } from '../../config/schema.ts';
+import { type Config, configSchema } from './schema.ts';
 
 export type SettingArea = 'Packages' | 'Quotas' | 'Trash' | 'Garbage collection' | 'Uploads' | 'Sign-in' | 'Webhooks' | 'Pull-through cache';
 
@@ -158,4 +158,22 @@ export function fileValue<K extends SettingKey>(config: Config, key: K): Setting
   let v: unknown = config;
   for (const part of key.split('.')) v = (v as Record<string, unknown>)[part];
   return v as SettingValues[K];
+}
+
+/**
+ * The catalog the settings service (src/services/settings/service.ts, which may not import the
+ * config layer) is given: the keys, their file values in `config`, validation and rules.
+ */
+export function settingsCatalog(config: Config) {
+  return {
+    keys: SETTING_KEYS,
+    has: isSettingKey,
+    fileValue: <K extends SettingKey>(key: K): SettingValues[K] => fileValue(config, key),
+    validate: validateSetting,
+    describe(key: SettingKey): { area: string; description: string; unit: string | null; rule: SettingRule; ruleText: string } {
+      const def: Definition = SETTINGS[key];
+      const rule = ruleOf(key);
+      return { area: def.area, description: def.description, unit: def.unit ?? null, rule, ruleText: describeRule(rule) };
+    },
+  };
 }
