@@ -144,6 +144,32 @@ describe('/api/v1/admin/settings', () => {
     assert.equal(json<{ intervalSeconds: number }>(await admin.get('/api/v1/admin/gc')).intervalSeconds, 3600);
   });
 
+  test('gc.graceSeconds: a run keeps a deleted version within the file grace, and frees it once the grace is lowered live', async () => {
+    const gone = await pushImage(app, aliceAuth, 'alice/gc', 'gone', { layerBytes: 200_000 });
+    const trashed = await alice.req({ method: 'DELETE', url: `/api/v1/packages/alice/gc/versions/${gone.digest}` });
+    expect(trashed, 200, 'delete the version');
+    expect(await admin.req({ method: 'DELETE', url: `/api/v1/trash/${json<{ id: string }>(trashed).id}` }), 200, 'purge it');
+    // Ten minutes later: inside the file's grace (3600 s), outside a 30 s grace plus the touch
+    // margin, which stays the file grace's (450 s; ADR 0025).
+    app.clock.advance(600_000);
+    const run = async () => {
+      const id = json<{ id: string }>(await admin.req({ method: 'POST', url: '/api/v1/admin/gc', payload: {} })).id;
+      for (let i = 0; i < 400; i++) {
+        const r = json<{ runs: { id: string; status: string; summary: { graceSeconds?: number; bytesFreed?: number } | null }[] }>(await admin.get('/api/v1/admin/gc')).runs.find((x) => x.id === id);
+        if (r && r.status !== 'running') return r;
+        await sleep(25);
+      }
+      throw new Error('the run did not finish');
+    };
+    const kept = await run();
+    assert.deepEqual([kept.status, kept.summary?.graceSeconds, kept.summary?.bytesFreed], ['succeeded', 3600, 0], 'within the file grace (3600 s) nothing goes');
+    expect(await put(admin, 'gc.graceSeconds', 30), 200, 'lower the grace');
+    const freed = await run();
+    assert.equal(freed.summary?.graceSeconds, 30);
+    assert.ok((freed.summary?.bytesFreed ?? 0) >= 200_000, `the next run frees the layer: ${JSON.stringify(freed.summary)}`);
+    expect(await reset(admin, 'gc.graceSeconds'), 200, 'reset');
+  });
+
   test('every change is audited with the old and new value; a reset of nothing writes nothing', async () => {
     expect(await put(admin, 'trash.days', 7), 200, 'set');
     app.clock.advance(1000);
