@@ -170,21 +170,31 @@ describe('/api/v1/admin/settings', () => {
     expect(await reset(admin, 'gc.graceSeconds'), 200, 'reset');
   });
 
-  test('every change is audited with the old and new value; a reset of nothing writes nothing', async () => {
-    expect(await put(admin, 'trash.days', 7), 200, 'set');
-    app.clock.advance(1000);
-    expect(await put(admin, 'trash.days', 3), 200, 'set again');
-    app.clock.advance(1000);
+  test('trash.days applies to what is deleted next', async () => {
+    expect(await put(admin, 'trash.days', 2), 200, 'two days');
+    const v = await pushImage(app, aliceAuth, 'alice/short', '1');
+    const trashed = await alice.req({ method: 'DELETE', url: `/api/v1/packages/alice/short/versions/${v.digest}` });
+    expect(trashed, 200, 'delete');
+    const entry = json<{ trashedAt: string; expiresAt: string }>(trashed);
+    assert.equal(Date.parse(entry.expiresAt) - Date.parse(entry.trashedAt), 2 * 86_400_000);
     expect(await reset(admin, 'trash.days'), 200, 'reset');
+  });
+
+  test('every change is audited with the old and new value; a reset of nothing writes nothing', async () => {
+    expect(await put(admin, 'trash.purgeIntervalSeconds', 7), 200, 'set');
     app.clock.advance(1000);
-    expect(await reset(admin, 'trash.days'), 200, 'reset again: nothing to remove');
-    const rows = json<AuditRow[]>(await app.req({ url: '/api/v1/audit?action=settings.&target=trash.days', auth: adminAuth() }));
+    expect(await put(admin, 'trash.purgeIntervalSeconds', 3), 200, 'set again');
+    app.clock.advance(1000);
+    expect(await reset(admin, 'trash.purgeIntervalSeconds'), 200, 'reset');
+    app.clock.advance(1000);
+    expect(await reset(admin, 'trash.purgeIntervalSeconds'), 200, 'reset again: nothing to remove');
+    const rows = json<AuditRow[]>(await app.req({ url: '/api/v1/audit?action=settings.&target=trash.purgeIntervalSeconds', auth: adminAuth() }));
     assert.deepEqual(
       rows.map((r) => [r.action, r.actor, r.detail?.['old'], r.detail?.['new']]),
       [
-        ['settings.reset', 'admin', 3, 30],
+        ['settings.reset', 'admin', 3, 3600],
         ['settings.update', 'admin', 7, 3],
-        ['settings.update', 'admin', 30, 7],
+        ['settings.update', 'admin', 3600, 7],
       ],
     );
   });
