@@ -47,6 +47,8 @@ import { WebhookService } from './services/webhooks/service.ts';
 import { DeliveryWorker, pruneDeliveriesJob } from './services/webhooks/worker.ts';
 import { versionInfo } from './lib/version.ts';
 import { RequestActivity } from './lib/request-activity.ts';
+import { RuntimeSettings } from './services/settings/service.ts';
+import { settingsCatalog, type SettingValues } from './config/runtime-settings.ts';
 
 export interface Wharf {
   app: FastifyInstance;
@@ -82,6 +84,8 @@ export interface Wharf {
   webhooks: WebhookService;
   /** Sends queued webhook deliveries (every replica runs one; rows are claimed in the database). */
   deliveries: DeliveryWorker;
+  /** Instance settings changed at run time (ADR 0025): the config file's values unless overridden. */
+  settings: Settings;
   /** Stops background jobs, waits for in-flight listeners, closes the HTTP app and stores. */
   close(): Promise<void>;
 }
@@ -133,6 +137,18 @@ export async function openMetadata(config: Config, logger?: Logger, observe?: Qu
   return openSqlite(config.database.sqlite.path ?? `${config.dataDir}/wharf.db`, { observe });
 }
 
+export type Settings = RuntimeSettings<SettingValues>;
+
+/**
+ * The instance settings (ADR 0025), overrides read once; the server then re-reads them every few
+ * seconds (start()), a CLI command uses them as they were when it started.
+ */
+export async function openSettings(config: Config, metadata: Metadata, opts: { clock?: () => number; logger?: Logger } = {}): Promise<Settings> {
+  const settings = new RuntimeSettings<SettingValues>({ catalog: settingsCatalog(config), metadata, clock: opts.clock ?? Date.now, ...(opts.logger ? { log: opts.logger } : {}) });
+  await settings.refresh();
+  return settings;
+}
+
 /** The configured certificate files, or null for plain HTTP. */
 function tlsFiles(config: Config): TlsFiles | null {
   const { certFile, keyFile, clientCaFile } = config.server.tls;
@@ -150,16 +166,28 @@ export function createCollector(
     clock: () => number;
     /** The server's requests; `wharf gc` has none and runs flat out. */
     activity?: RequestActivity;
+    /** Grace, pacing and stale uploads as set at run time (ADR 0025), read at each run. */
+    settings: Settings;
   },
 ): GarbageCollector {
-  const { activity, ...rest } = deps;
+  const { activity, settings, ...rest } = deps;
+  // Getters: the collector reads its deps at each run, so a setting changed at run time applies
+  // to the next run without a restart.
   return new GarbageCollector({
     ...rest,
-    loadShare: config.gc.loadShare,
+    get loadShare() {
+      return settings.get('gc.loadShare');
+    },
     busy: activity?.probe(),
-    graceSeconds: config.gc.graceSeconds,
+    get graceSeconds() {
+      return settings.get('gc.graceSeconds');
+    },
     referrersGraceSeconds: config.gc.referrersGraceSeconds,
-    staleUploadSeconds: config.uploads.staleAfterSeconds,
+    // The registry's touch interval, fixed by the file's grace (see GcDeps.touchEveryMs).
+    touchEveryMs: touchEveryMs(config.gc.graceSeconds),
+    get staleUploadSeconds() {
+      return settings.get('uploads.staleAfterSeconds');
+    },
   });
 }
 
@@ -199,8 +227,25 @@ export async function createWharf(
   }
   metrics?.setSources({ uploadSessions: () => metadata.uploads.count(), storageByOwner: () => storageByOwner(metadata.db) });
   const events = new EventBus<RegistryEvents>(logger);
+  // Read once before anything serves, then every few seconds (ADR 0025). Services below get
+  // getters in their deps for the settings that may change at run time: they read their deps
+  // when they use a value, so every use sees the effective one.
+  let settings: Settings;
+  try {
+    settings = await openSettings(config, metadata, { clock, logger: logger.child({ component: 'settings' }) });
+  } catch (err) {
+    store.close?.();
+    await metadata.close();
+    throw err;
+  }
   const tagPolicy = new TagPolicy({ allowChartOverwrite: config.charts.allowOverwrite });
-  const quotas = new QuotaService({ metadata, clock, defaultBytes: config.quotas.defaultBytes });
+  const quotas = new QuotaService({
+    metadata,
+    clock,
+    get defaultBytes() {
+      return settings.get('quotas.defaultBytes');
+    },
+  });
   const wh = config.webhooks;
   const deliveries = new DeliveryWorker({
     metadata,
@@ -210,7 +255,9 @@ export async function createWharf(
     settings: {
       allowPrivateTargets: wh.allowPrivateTargets,
       timeoutMs: wh.timeoutSeconds * 1000,
-      maxAttempts: wh.maxAttempts,
+      get maxAttempts() {
+        return settings.get('webhooks.maxAttempts');
+      },
       retryBaseMs: wh.retryBaseSeconds * 1000,
       retryMaxMs: wh.retryMaxSeconds * 1000,
       pollMs: wh.pollIntervalSeconds * 1000,
@@ -220,18 +267,67 @@ export async function createWharf(
   });
   const publicHost = config.server.baseUrl ? new URL(config.server.baseUrl).host : null;
   const outbox = new WebhookOutbox({ clock, publicHost, onQueued: () => deliveries.wake() });
-  const registry = new RegistryService({ metadata, blobs: store, events, clock, tagPolicy, quotas, outbox, defaultVisibility: config.auth.defaultVisibility, touchEveryMs: touchEveryMs(config.gc.graceSeconds), ...(metrics ? { metrics } : {}) });
+  const registry = new RegistryService({
+    metadata,
+    blobs: store,
+    events,
+    clock,
+    tagPolicy,
+    quotas,
+    outbox,
+    get defaultVisibility() {
+      return settings.get('auth.defaultVisibility');
+    },
+    touchEveryMs: touchEveryMs(config.gc.graceSeconds),
+    ...(metrics ? { metrics } : {}),
+  });
   const uploads = new UploadService({
     metadata,
     uploads: store,
     clock,
     log: logger,
     maxBlobBytes: config.limits.blobMaxBytes,
-    defaultVisibility: config.auth.defaultVisibility,
+    get defaultVisibility() {
+      return settings.get('auth.defaultVisibility');
+    },
   });
-  const access = await createAccessServices(config.auth, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
+  const loginRateLimit = {
+    get windowSeconds() {
+      return settings.get('auth.loginRateLimit.windowSeconds');
+    },
+    get perAccountAddress() {
+      return settings.get('auth.loginRateLimit.perAccountAddress');
+    },
+    get knownAddressMaxDelaySeconds() {
+      return settings.get('auth.loginRateLimit.knownAddressMaxDelaySeconds');
+    },
+    get perAccount() {
+      return settings.get('auth.loginRateLimit.perAccount');
+    },
+    get perAddress() {
+      return settings.get('auth.loginRateLimit.perAddress');
+    },
+  };
+  const auth = {
+    ...config.auth,
+    loginRateLimit,
+    get defaultVisibility() {
+      return settings.get('auth.defaultVisibility');
+    },
+  };
+  const access = await createAccessServices(auth, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
   if (config.auth.enabled) await ensureAdmin(config.auth, metadata, clock, logger);
-  const trash = new TrashService({ metadata, authz: access.authz, events, clock, days: config.trash.days, tagPolicy, outbox });
+  const trash = new TrashService({
+    metadata,
+    authz: access.authz,
+    events,
+    clock,
+    get days() {
+      return settings.get('trash.days');
+    },
+    tagPolicy,
+    outbox,
+  });
   const usage = new UsageService({ metadata, authz: access.authz });
   const proxyDirectory = new ProxyDirectory({ metadata, clock, credentialKey: config.proxy.credentialKey, timeoutMs: config.proxy.timeoutSeconds * 1000 });
   const proxyAdmin = new ProxyAdminService({ metadata, directory: proxyDirectory, clock, credentialKey: config.proxy.credentialKey });
@@ -250,8 +346,8 @@ export async function createWharf(
   const packages = new PackageService({ metadata, clock, authz: access.authz, registry, blobs: store, events, trash });
   const webhooks = new WebhookService({ metadata, packages, clock, allowPrivateTargets: wh.allowPrivateTargets, publicHost, onQueued: () => deliveries.wake() });
   const jobs = new JobRunner({ metadata, clock, log: logger, ...(metrics ? { observer: metrics } : {}) });
-  jobs.schedule(trash.purgeJob(SYSTEM), config.trash.purgeIntervalSeconds * 1000, {});
-  jobs.schedule(proxy.syncJob(), config.proxy.syncIntervalSeconds * 1000, {});
+  jobs.schedule(trash.purgeJob(SYSTEM), () => settings.get('trash.purgeIntervalSeconds') * 1000, {});
+  jobs.schedule(proxy.syncJob(), () => settings.get('proxy.syncIntervalSeconds') * 1000, {});
   const policies = new PolicyService({ metadata, authz: access.authz, tagPolicy, clock });
   const parser = new ChartParser({
     workers: config.charts.parseWorkers,
@@ -280,15 +376,26 @@ export async function createWharf(
   jobs.schedule(reindex, config.charts.reindexIntervalSeconds * 1000, {});
   if (opts.startupJobs !== false) void jobs.run(reindex, { options: {}, trigger: 'startup' }).catch((err: unknown) => logger.warn({ err }, 'chart reindex at start-up failed'));
   const sessions = new SessionService({ metadata, authn: access.authn, clock });
-  const oidcSignIn = oidcSignInOf(config, { metadata, sessions, clock, logger });
+  const oidcSignIn = oidcSignInOf(config, { metadata, sessions, clock, logger, settings });
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
   const retention = new RetentionService({ metadata, authz: access.authz, trash, tagPolicy, clock, flushPulls: () => downloads.flush() });
   jobs.schedule(retention.job(SYSTEM), config.retention.intervalSeconds * 1000, {});
   const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads, charts: charts.catalog });
   const activity = new RequestActivity();
-  const gc = createCollector(config, { metadata, store, uploads, events, clock, activity });
-  const gcAdmin = new GcAdminService({ metadata, runner: jobs, collector: gc, clock, graceSeconds: config.gc.graceSeconds, intervalSeconds: config.gc.intervalSeconds });
-  jobs.schedule(gc, config.gc.intervalSeconds * 1000, { dryRun: false });
+  const gc = createCollector(config, { metadata, store, uploads, events, clock, activity, settings });
+  const gcAdmin = new GcAdminService({
+    metadata,
+    runner: jobs,
+    collector: gc,
+    clock,
+    get graceSeconds() {
+      return settings.get('gc.graceSeconds');
+    },
+    get intervalSeconds() {
+      return settings.get('gc.intervalSeconds');
+    },
+  });
+  jobs.schedule(gc, () => settings.get('gc.intervalSeconds') * 1000, { dryRun: false });
   jobs.schedule(pruneDeliveriesJob({ metadata, clock, keepDays: wh.deliveryLogDays }), 3600_000, {});
   const app = await buildHttpApp({
     ui: { sessions, views, dir: UI_DIR, oidc: oidcSignIn },
@@ -317,6 +424,7 @@ export async function createWharf(
     proxy,
     proxyAdmin,
     activity,
+    settings,
     ...(metrics ? { metrics: { metrics, token: config.metrics.token, serve: config.metrics.port === undefined, auth: metrics, tokens: metrics } } : {}),
   });
   const server = app.server;
@@ -332,9 +440,10 @@ export async function createWharf(
 
   const purgeEvery = config.uploads.purgeIntervalSeconds * 1000;
   const purge = setInterval(() => {
-    uploads.purgeStale(config.uploads.staleAfterSeconds * 1000).catch((err: unknown) => logger.error({ err }, 'upload purge failed'));
+    uploads.purgeStale(settings.get('uploads.staleAfterSeconds') * 1000).catch((err: unknown) => logger.error({ err }, 'upload purge failed'));
   }, purgeEvery);
   purge.unref();
+  settings.start();
   jobs.start();
   deliveries.start();
 
@@ -362,6 +471,7 @@ export async function createWharf(
     gcAdmin,
     webhooks,
     deliveries,
+    settings,
     metrics,
     metricsApp,
     async listenMetrics() {
@@ -370,6 +480,7 @@ export async function createWharf(
     },
     async close() {
       clearInterval(purge);
+      settings.stop();
       tls?.stop();
       await jobs.stop();
       await proxy.close();
@@ -388,7 +499,7 @@ export async function createWharf(
 /** Web sign-in with an OpenID provider when `auth.oidcSignIn` is configured (docs/adr/0021-oidc-sign-in.md). */
 function oidcSignInOf(
   config: Config,
-  deps: { metadata: Metadata; sessions: SessionService; clock: () => number; logger: Logger },
+  deps: { metadata: Metadata; sessions: SessionService; clock: () => number; logger: Logger; settings: Settings },
 ): { service: OidcSignInService; redirectUri: string | undefined } | undefined {
   const o = config.auth.oidcSignIn;
   if (!o) return undefined;
@@ -399,7 +510,12 @@ function oidcSignInOf(
     clock: deps.clock,
     client,
     log: deps.logger.child({ component: 'oidc-sign-in' }),
-    settings: { displayName: o.displayName, createAccounts: o.createAccounts, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, teamMappings: o.teamMappings },
+    settings: {
+      displayName: o.displayName,
+      get createAccounts() {
+        return deps.settings.get('auth.oidcSignIn.createAccounts');
+      },
+      usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, teamMappings: o.teamMappings },
   });
   return { service, redirectUri: o.redirectUri };
 }

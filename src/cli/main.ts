@@ -46,11 +46,12 @@ import { reindexCommands } from './commands/reindex.ts';
 import { policyCommands } from './commands/policies.ts';
 import { webhookCommands } from './commands/webhooks.ts';
 import { proxyCommands } from './commands/proxies.ts';
+import { settingsCommands } from './commands/settings.ts';
 import { type Io, Output } from './output.ts';
 import { Runtime } from './runtime.ts';
 
 /** Every command, in the order `wharf --help` lists them. */
-export const COMMANDS: readonly Command[] = [...serverCommands, ...userCommands, ...orgCommands, ...tokenCommands, ...backupCommands, ...trashCommands, ...policyCommands, ...webhookCommands, ...proxyCommands, ...gcCommands, ...reindexCommands];
+export const COMMANDS: readonly Command[] = [...serverCommands, ...userCommands, ...orgCommands, ...tokenCommands, ...backupCommands, ...trashCommands, ...policyCommands, ...webhookCommands, ...proxyCommands, ...settingsCommands, ...gcCommands, ...reindexCommands];
 
 function groupOf(c: Command): string {
   return c.name.split(' ')[0] ?? c.name;

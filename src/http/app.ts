@@ -51,6 +51,9 @@ import type { WebhookService } from '../services/webhooks/service.ts';
 import type { ProxyPullService } from '../services/proxy/pull.ts';
 import type { ProxyAdminService } from '../services/proxy/admin.ts';
 import { registerProxyRoutes } from './api/proxies.ts';
+import { registerAdminSettingsRoutes } from './api/admin-settings.ts';
+import type { RuntimeSettings } from '../services/settings/service.ts';
+import type { SettingValues } from '../config/runtime-settings.ts';
 
 export interface HttpDeps {
   logger: Logger;
@@ -91,6 +94,8 @@ export interface HttpDeps {
   proxyAdmin?: ProxyAdminService;
   /** Told of every request, so background work can give way to them (GC's pacing). */
   activity?: RequestActivity;
+  /** Instance settings changed at run time (ADR 0025). */
+  settings?: RuntimeSettings<SettingValues>;
 }
 
 /** The Fastify app as a value (no listen), so tests can `inject` and two registries can coexist. */
@@ -213,6 +218,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (deps.gcAdmin) registerAdminGcRoutes(api, { gate: authGate, gc: deps.gcAdmin });
     if (deps.webhooks) registerWebhookRoutes(api, { gate: authGate, webhooks: deps.webhooks });
     if (deps.proxyAdmin) registerProxyRoutes(api, { gate: authGate, proxies: deps.proxyAdmin });
+    if (deps.settings) registerAdminSettingsRoutes(api, { gate: authGate, settings: deps.settings });
     if (deps.ui) {
       registerSessionRoutes(api, { sessions: deps.ui.sessions, accounts: deps.access.accounts, baseUrl: deps.baseUrl });
       registerOidcRoutes(api, { oidc: deps.ui.oidc?.service ?? null, redirectUri: deps.ui.oidc?.redirectUri, accounts: deps.access.accounts, baseUrl: deps.baseUrl });

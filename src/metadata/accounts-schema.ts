@@ -6,6 +6,8 @@ export interface AccountsTable {
   password_hash: string | null;
   is_admin: number;
   default_visibility: string;
+  /** Migration 0015: 1 when the owner chose default_visibility, 0 when the site default applies. */
+  default_visibility_chosen: number;
   disabled: number;
   created_at: number;
 }

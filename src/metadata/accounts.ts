@@ -12,7 +12,9 @@ export interface Account {
   email: string | null;
   passwordHash: string | null;
   isAdmin: boolean;
+  /** The owner's own choice; meaningful only when visibilityChosen (else the site's auth.defaultVisibility applies). */
   defaultVisibility: Visibility;
+  visibilityChosen: boolean;
   disabled: boolean;
   createdAt: number;
 }
@@ -25,6 +27,7 @@ function toAccount(r: AccountsTable): Account {
     passwordHash: r.password_hash,
     isAdmin: Number(r.is_admin) === 1,
     defaultVisibility: r.default_visibility as Visibility,
+    visibilityChosen: Number(r.default_visibility_chosen ?? 1) === 1,
     disabled: Number(r.disabled) === 1,
     createdAt: Number(r.created_at),
   };
@@ -52,6 +55,8 @@ export class AccountStore {
         password_hash: a.passwordHash ?? null,
         is_admin: a.isAdmin ? 1 : 0,
         default_visibility: 'private',
+        // Until the owner chooses, its new packages follow the site default (ADR 0025).
+        default_visibility_chosen: 0,
         disabled: 0,
         created_at: a.now,
       })
@@ -107,7 +112,10 @@ export class AccountStore {
     const set: Partial<AccountsTable> = {};
     if (fields.email !== undefined) set.email = fields.email;
     if (fields.isAdmin !== undefined) set.is_admin = fields.isAdmin ? 1 : 0;
-    if (fields.defaultVisibility !== undefined) set.default_visibility = fields.defaultVisibility;
+    if (fields.defaultVisibility !== undefined) {
+      set.default_visibility = fields.defaultVisibility;
+      set.default_visibility_chosen = 1;
+    }
     if (fields.disabled !== undefined) set.disabled = fields.disabled ? 1 : 0;
     if (Object.keys(set).length > 0) await this.db.updateTable('accounts').set(set).where('name', '=', name).execute();
   }

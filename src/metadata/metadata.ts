@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { type DialectKind, migrateToLatest } from './migrations/index.ts';
 import { AccountStore, MembershipStore } from './accounts.ts';
 import { AuditStore } from './audit.ts';
+import { SettingsStore } from './settings.ts';
 import { KnownAddressStore, LoginFailureStore } from './login-throttle.ts';
 import { PackageStore } from './packages.ts';
 import { SigningKeyStore } from './signing-keys.ts';
@@ -63,6 +64,8 @@ export class Metadata {
   readonly webhooks: WebhookStore;
   readonly deliveries: DeliveryStore;
   readonly proxies: ProxyStore;
+  /** Instance settings overridden at run time (migration 0015). */
+  readonly settings: SettingsStore;
   readonly db: Kysely<DB>;
   readonly dialect: DialectKind;
 
@@ -97,6 +100,7 @@ export class Metadata {
     this.webhooks = new WebhookStore(db);
     this.deliveries = new DeliveryStore(db, { rowLocks: dialect === 'postgres' });
     this.proxies = new ProxyStore(db);
+    this.settings = new SettingsStore(db);
   }
 
   /** Runs `fn` in one transaction with stores bound to it. */

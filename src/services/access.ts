@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { KeyRing } from '../auth/keyring.ts';
+import type { Visibility } from '../auth/vocabulary.ts';
 import { type Fetch, OidcVerifier } from '../auth/oidc.ts';
 import { generatePassword, hashPassword } from '../auth/passwords.ts';
 import type { Metadata } from '../metadata/metadata.ts';
@@ -31,6 +32,8 @@ export interface AccessSettings {
   ciTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
   admin: { username: string; email?: string | undefined; password?: string | undefined };
+  /** Read at each use: main.ts passes a getter for the run-time setting (ADR 0025). */
+  defaultVisibility?: Visibility;
 }
 
 /** Builds the authentication and authorization services from the auth settings (called by main.ts). */
@@ -64,7 +67,7 @@ export async function createAccessServices(
     refreshTtlDays: auth.refreshTokenTtlDays,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
-  const accounts = new AccountService({ metadata, clock });
+  const accounts = new AccountService({ metadata, clock, siteDefaultVisibility: () => auth.defaultVisibility ?? 'private' });
   const personalTokens = new PersonalTokenService({ metadata, clock, authz });
   return { keys, authn, authz, tokens, accounts, personalTokens };
 }

@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.ts';
+import type { Visibility } from '../auth/vocabulary.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { RegistryError } from '../errors.ts';
 import { SERVER_ROUTES } from '../lib/routes.ts';
@@ -11,6 +12,8 @@ import { deleteUserRows, packagesOwnedBy } from '../metadata/account-deletion.ts
 export interface AccountDeps {
   metadata: Metadata;
   clock: () => number;
+  /** The site's auth.defaultVisibility now (a run-time setting, ADR 0025), for owners that chose none. */
+  siteDefaultVisibility?: () => Visibility;
 }
 
 // Owner names are the first segment of repository paths, so they follow the OCI component
@@ -59,8 +62,13 @@ async function keepAnOwner(m: Metadata, org: string, username: string): Promise<
   if (owners.length === 1 && owners[0]?.username === username) throw new RegistryError('CONFLICT', 'an organization keeps at least one owner');
 }
 
-export function userView(a: Account): UserView {
-  return { username: a.name, email: a.email, admin: a.isAdmin, disabled: a.disabled, createdAt: new Date(a.createdAt).toISOString(), defaultVisibility: a.defaultVisibility };
+/** An owner's default visibility as package creation applies it: its choice, else the site's. */
+export function effectiveVisibility(a: Account, site: Visibility | undefined): Visibility {
+  return a.visibilityChosen || site === undefined ? a.defaultVisibility : site;
+}
+
+export function userView(a: Account, site?: Visibility): UserView {
+  return { username: a.name, email: a.email, admin: a.isAdmin, disabled: a.disabled, createdAt: new Date(a.createdAt).toISOString(), defaultVisibility: effectiveVisibility(a, site) };
 }
 
 /** Users, organizations, teams and memberships, with the rules of who may change what. */
@@ -102,12 +110,12 @@ export class AccountService {
   async user(username: string): Promise<UserView> {
     const a = await this.deps.metadata.accounts.get(username);
     if (!a || a.kind !== 'user') throw new RegistryError('NOT_FOUND', 'no such user', { username });
-    return userView(a);
+    return userView(a, this.deps.siteDefaultVisibility?.());
   }
 
   async listUsers(actor: Principal): Promise<UserView[]> {
     this.requireAdmin(actor);
-    return (await this.deps.metadata.accounts.list('user')).map(userView);
+    return (await this.deps.metadata.accounts.list('user')).map((a) => userView(a, this.deps.siteDefaultVisibility?.()));
   }
 
   /**
@@ -194,7 +202,7 @@ export class AccountService {
     return Promise.all(
       orgs.map(async (o) => {
         const members = await this.deps.metadata.memberships.orgMembers(o.name);
-        return { name: o.name, owners: members.filter((m) => m.role === 'owner').map((m) => m.username), members: members.length, defaultVisibility: o.defaultVisibility, createdAt: new Date(o.createdAt).toISOString() };
+        return { name: o.name, owners: members.filter((m) => m.role === 'owner').map((m) => m.username), members: members.length, defaultVisibility: effectiveVisibility(o, this.deps.siteDefaultVisibility?.()), createdAt: new Date(o.createdAt).toISOString() };
       }),
     );
   }
@@ -219,7 +227,7 @@ export class AccountService {
     const teams = await this.deps.metadata.memberships.teams(org);
     return {
       name: org,
-      defaultVisibility: account.defaultVisibility,
+      defaultVisibility: effectiveVisibility(account, this.deps.siteDefaultVisibility?.()),
       createdAt: new Date(account.createdAt).toISOString(),
       // Membership is visible to members only.
       members: isMember ? members : [],

@@ -41,6 +41,7 @@ export class AuthzService {
       grants = await m.packages.grantedRoles(repo, principal.name, teams.filter((t) => t.org === owner));
     }
     // A proxy organization creates its packages on first pull: until then they have its default visibility.
+    // (Creating a proxy sets its visibility, so the owner's choice is always there.)
     const pending = !pkg && (await m.proxies.get(owner)) ? (await m.accounts.get(owner))?.defaultVisibility : undefined;
     return decide(principal, repo, { enabled: true, pkg, orgRole, grants, pending });
   }

@@ -25,7 +25,9 @@ export async function lockForPush(
   const existing = await m.packages.lock(repo, now);
   if (existing) return existing;
   const owner = ownerOf(repo);
-  const visibility = (await m.accounts.get(owner))?.defaultVisibility ?? defaultVisibility;
+  const account = await m.accounts.get(owner);
+  // The owner's choice, else the site default as it is now (a run-time setting, ADR 0025).
+  const visibility = account?.visibilityChosen ? account.defaultVisibility : defaultVisibility;
   // A concurrent first push waits on the unique name here and then finds the row.
   if (await m.packages.create({ name: repo, owner, visibility, createdBy: by.name || 'anonymous', now })) {
     if (by.kind === 'user' && owner !== by.name && !by.admin) {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { SYSTEM } from '../../src/auth/principal.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { startOidcProvider, type StartedProvider } from '../helpers/oidc-provider.ts';
 import { freePort } from '../helpers/server.ts';
@@ -82,7 +83,10 @@ describe('OIDC sign-in across replicas', () => {
     provider = await startOidcProvider({
       port: await freePort(),
       redirectUris: [REDIRECT],
-      accounts: { carol: { email: 'carol@example.com', email_verified: true, preferred_username: 'carol' } },
+      accounts: {
+        carol: { email: 'carol@example.com', email_verified: true, preferred_username: 'carol' },
+        dave: { email: 'dave@example.com', email_verified: true, preferred_username: 'dave' },
+      },
     });
     const auth = {
       enabled: 'true',
@@ -164,6 +168,21 @@ describe('OIDC sign-in across replicas', () => {
     const res = await finish(a, `?error=access_denied&error_description=${encodeURIComponent('the user said no')}&state=${s.state}&iss=${encodeURIComponent(provider.issuer)}`, s.state);
     assert.equal(res.statusCode, 403, res.body);
     assert.match(res.body, /the provider refused the sign-in: the user said no/);
+  });
+
+  test('auth.oidcSignIn.createAccounts turned off at run time (ADR 0025): a newcomer is refused on the other replica; reset: created', async () => {
+    await a.settings.set(SYSTEM, 'auth.oidcSignIn.createAccounts', false);
+    await b.settings.refresh(); // what b's timer does within 3 s
+    const s = await start(a);
+    const refused = await finish(b, await throughProvider(s.url, 'dave'), s.state);
+    assert.equal(refused.statusCode, 403, refused.body);
+    assert.match(refused.body, /accounts are not created on first sign-in here/);
+    await b.settings.reset(SYSTEM, 'auth.oidcSignIn.createAccounts');
+    await a.settings.refresh();
+    const again = await start(b);
+    const created = await finish(a, await throughProvider(again.url, 'dave'), again.state);
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal((JSON.parse(created.body) as { user: { username: string } }).user.username, 'dave');
   });
 
   test('the sign-in page learns whether and how to offer it', async () => {

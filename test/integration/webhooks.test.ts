@@ -244,6 +244,22 @@ describe('webhooks', () => {
     assert.ok(value(/^wharf_webhook_delivery_duration_seconds_count (\d+)/m) >= 11);
   });
 
+  test('webhooks.maxAttempts lowered at run time (ADR 0025): the next failing delivery is given up sooner', async () => {
+    const set = await app.req({ method: 'PUT', url: '/api/v1/admin/settings/webhooks.maxAttempts', auth: adminAuth(), payload: { value: 2 } });
+    assertStatus(set, 200, 'set maxAttempts 2');
+    try {
+      rx.failNext(500, 500);
+      const digest = await push('alice/web', '4.1.0', alice.auth);
+      const failed = await until('the delivery to be given up after 2 attempts', async () =>
+        (await deliveries(hookId, alice.auth)).find((x) => x.status === 'failed' && x.attempts === 2),
+      );
+      const one = json<{ payload: Payload }>(await app.req({ url: `/api/v1/webhooks/${hookId}/deliveries/${failed.id}`, auth: alice.auth }));
+      assert.equal(one.payload.digest, digest);
+    } finally {
+      assertStatus(await app.req({ method: 'DELETE', url: '/api/v1/admin/settings/webhooks.maxAttempts', auth: adminAuth() }), 200, 'reset');
+    }
+  });
+
   test('the test button sends a signed ping', async () => {
     const res = await app.req({ method: 'POST', url: `/api/v1/webhooks/${hookId}/test`, auth: alice.auth });
     assertStatus(res, 202, 'test');

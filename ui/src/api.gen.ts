@@ -309,6 +309,26 @@ export type ImageView = {
   size: number;
 };
 
+export type InstanceSetting = {
+  key: "auth.defaultVisibility" | "quotas.defaultBytes" | "trash.days" | "trash.purgeIntervalSeconds" | "gc.intervalSeconds" | "gc.graceSeconds" | "gc.loadShare" | "uploads.staleAfterSeconds" | "auth.loginRateLimit.windowSeconds" | "auth.loginRateLimit.perAccountAddress" | "auth.loginRateLimit.knownAddressMaxDelaySeconds" | "auth.loginRateLimit.perAccount" | "auth.loginRateLimit.perAddress" | "auth.oidcSignIn.createAccounts" | "webhooks.maxAttempts" | "proxy.syncIntervalSeconds";
+  area: string;
+  description: string;
+  unit: string | null;
+  rule: {
+    type: "integer" | "number" | "boolean" | "string";
+    enum?: string[];
+    minimum?: number;
+    exclusiveMinimum?: number;
+    maximum?: number;
+  };
+  ruleText: string;
+  fileValue: number | string | boolean;
+  override: number | string | boolean | null;
+  effective: number | string | boolean;
+  updatedBy: string | null;
+  updatedAt: string | null;
+};
+
 export type Org = {
   name: string;
   defaultVisibility: Visibility;
@@ -1424,6 +1444,15 @@ export interface Operations {
     body: undefined;
     response: Grant[];
   };
+  /** Instance settings that may change at run time: file value, override, effective value (site admins) */
+  listInstanceSettings: {
+    method: 'GET';
+    path: '/api/v1/admin/settings';
+    params: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: InstanceSetting[];
+  };
   /** Every organization with its owners and member count (site admins) */
   listOrgs: {
     method: 'GET';
@@ -1780,6 +1809,17 @@ export interface Operations {
     body: undefined;
     response: undefined;
   };
+  /** Remove a setting's override: the config file's value applies again (site admins; audited as settings.reset) */
+  resetInstanceSetting: {
+    method: 'DELETE';
+    path: '/api/v1/admin/settings/{key}';
+    params: {
+      key: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: InstanceSetting;
+  };
   /** Restore a trash entry (its manifests and the tags no other manifest took meanwhile) */
   restoreTrashEntry: {
     method: 'POST';
@@ -1832,6 +1872,19 @@ export interface Operations {
       visibility: Visibility;
     };
     response: undefined;
+  };
+  /** Override one setting; every replica applies it within a few seconds (site admins; audited as settings.update) */
+  setInstanceSetting: {
+    method: 'PUT';
+    path: '/api/v1/admin/settings/{key}';
+    params: {
+      key: string;
+    };
+    query: Record<string, never>;
+    body: {
+      value: number | string | boolean;
+    };
+    response: InstanceSetting;
   };
   /** Add or change a member (org owners) */
   setOrgMember: {

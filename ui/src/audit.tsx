@@ -34,6 +34,8 @@ function summary(e: AuditEntry): string {
   if (typeof d['digest'] === 'string') parts.push(d['digest'].slice(0, 19));
   if (typeof d['from'] === 'string') parts.push(`from ${d['from'].slice(0, 19)}`);
   if (typeof d['url'] === 'string') parts.push(d['url']);
+  // settings.update / settings.reset (ADR 0025): the value before and after.
+  if (e.action.startsWith('settings.') && 'old' in d && 'new' in d) parts.push(`${JSON.stringify(d['old'])} → ${JSON.stringify(d['new'])}`);
   if (parts.length === 0 && Object.keys(d).length > 0) parts.push(JSON.stringify(d).slice(0, 120));
   return parts.join(' · ');
 }
@@ -58,7 +60,12 @@ export function AuditLog({ owner }: { owner: string | null }) {
         </div>
         <div className="field">
           <label htmlFor="audit-action">Action (a prefix ending in "." for a family)</label>
-          <input id="audit-action" value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} placeholder="package.push" />
+          <input id="audit-action" list="audit-action-families" value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} placeholder="package.push" />
+          <datalist id="audit-action-families">
+            {['package.', 'tag.', 'login', 'session.', 'token.', 'user.', 'owner.', 'gc.', 'proxy.', 'settings.', 'settings.update', 'settings.reset'].map((a) => (
+              <option key={a} value={a} />
+            ))}
+          </datalist>
         </div>
         <div className="field">
           <label htmlFor="audit-package">Package</label>

@@ -7,7 +7,7 @@
 import { userInfo } from 'node:os';
 import pino from 'pino';
 import { EventBus } from '../../lib/events.ts';
-import { createCollector, openStores } from '../../main.ts';
+import { createCollector, openSettings, openStores } from '../../main.ts';
 import type { RegistryEvents } from '../../services/events.ts';
 import type { GcSummary } from '../../services/gc/collector.ts';
 import { type JobProgress, JobRunner } from '../../services/jobs/runner.ts';
@@ -92,7 +92,8 @@ export const gcCommands: readonly Command[] = [
         const clock = Date.now;
         const events = new EventBus<RegistryEvents>(logger);
         const uploads = new UploadService({ metadata, uploads: store, clock, log: logger, maxBlobBytes: config.limits.blobMaxBytes });
-        const collector = createCollector(config, { metadata, store, uploads, events, clock });
+        // The grace and stale-upload age a site admin set at run time (ADR 0025) apply here too.
+        const collector = createCollector(config, { metadata, store, uploads, events, clock, settings: await openSettings(config, metadata, { clock }) });
         const runner = new JobRunner({ metadata, clock, log: logger, holder: `cli:${process.pid}` });
         const printer = progressPrinter(out, process.stderr);
         const stop = () => void runner.stop();

@@ -14,6 +14,7 @@ import { TagPolicy } from '../../services/policies/tag-policy.ts';
 import { TrashService } from '../../services/trash.ts';
 import { JobRunner } from '../../services/jobs/runner.ts';
 import { QuotaService, type QuotaView } from '../../services/quotas.ts';
+import { openSettings } from '../../main.ts';
 import { formatBytes, parseBytes } from '../../lib/bytes.ts';
 import { type Command, CliError, defineCommand, UsageError } from '../command.ts';
 import type { Output } from '../output.ts';
@@ -23,12 +24,14 @@ async function services(runtime: Runtime): Promise<{ policies: PolicyService; re
   const metadata = await runtime.metadata();
   const { authz } = await runtime.access();
   const config = runtime.config();
+  // Trash days and the default quota as a site admin may have set them at run time (ADR 0025).
+  const settings = await openSettings(config, metadata);
   const tagPolicy = new TagPolicy({ allowChartOverwrite: config.charts.allowOverwrite });
-  const trash = new TrashService({ metadata, authz, events: new EventBus<RegistryEvents>(pino({ level: 'silent' })), clock: Date.now, days: config.trash.days, tagPolicy });
+  const trash = new TrashService({ metadata, authz, events: new EventBus<RegistryEvents>(pino({ level: 'silent' })), clock: Date.now, days: settings.get('trash.days'), tagPolicy });
   return {
     policies: new PolicyService({ metadata, authz, tagPolicy, clock: Date.now }),
     retention: new RetentionService({ metadata, authz, trash, tagPolicy, clock: Date.now }),
-    quotas: new QuotaService({ metadata, clock: Date.now, defaultBytes: config.quotas.defaultBytes }),
+    quotas: new QuotaService({ metadata, clock: Date.now, defaultBytes: settings.get('quotas.defaultBytes') }),
   };
 }
 

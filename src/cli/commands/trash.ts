@@ -9,6 +9,7 @@ import type { RegistryEvents } from '../../services/events.ts';
 import { JobRunner } from '../../services/jobs/runner.ts';
 import { type TrashEntryView, TrashService } from '../../services/trash.ts';
 import { UsageService } from '../../services/usage.ts';
+import { openSettings } from '../../main.ts';
 import { WebhookOutbox } from '../../services/webhooks/outbox.ts';
 import { type Command, CliError, defineCommand, UsageError } from '../command.ts';
 import type { Runtime } from '../runtime.ts';
@@ -21,7 +22,7 @@ async function services(runtime: Runtime): Promise<{ trash: TrashService; usage:
   const config = runtime.config();
   // Restores queue their webhook deliveries like the server's; a running server sends them.
   const outbox = new WebhookOutbox({ clock: Date.now, publicHost: config.server.baseUrl ? new URL(config.server.baseUrl).host : null });
-  const trash = new TrashService({ metadata, authz, events: new EventBus<RegistryEvents>(log), clock: Date.now, days: config.trash.days, outbox });
+  const trash = new TrashService({ metadata, authz, events: new EventBus<RegistryEvents>(log), clock: Date.now, days: (await openSettings(config, metadata)).get('trash.days'), outbox });
   return { trash, usage: new UsageService({ metadata, authz }), runner: () => new JobRunner({ metadata, clock: Date.now, log }) };
 }
 

@@ -13,6 +13,7 @@ import { definedRoutes, route, type AnyRouteSpec, serve, successStatus } from '.
 import './accounts.ts';
 import './admin-accounts.ts';
 import './admin-gc.ts';
+import './admin-settings.ts';
 import './charts.ts';
 import './meta.ts';
 import './package-views.ts';

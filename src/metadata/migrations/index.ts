@@ -13,6 +13,7 @@ import { webhooksAudit } from './0011_webhooks_audit.ts';
 import { policies } from './0012_policies.ts';
 import { proxy } from './0013_proxy.ts';
 import { oidcSignIn } from './0014_oidc_sign_in.ts';
+import { settings } from './0015_settings.ts';
 import { columnTypes, type DialectKind } from './types.ts';
 
 export type { DialectKind } from './types.ts';
@@ -38,6 +39,7 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
     '0012_policies': policies(t),
     '0013_proxy': proxy(t),
     '0014_oidc_sign_in': oidcSignIn(t),
+    '0015_settings': settings(t),
   };
 }
 

@@ -56,6 +56,13 @@ export interface GcDeps {
   graceSeconds: number;
   /** Defaults to the grace. */
   referrersGraceSeconds?: number | undefined;
+  /**
+   * How often pushes refresh a link's timestamp (registry.ts), for the cutoff's margin; default
+   * touchEveryMs(graceSeconds). The server passes the one the registry uses, from the config
+   * file's grace: a grace changed at run time (ADR 0025) must not shrink the margin below the
+   * touch interval replicas actually use.
+   */
+  touchEveryMs?: number | undefined;
   /** Upload sessions idle this long are abandoned (config uploads.staleAfterSeconds). */
   staleUploadSeconds: number;
   /** The share of time a run may take while the server is serving requests (config gc.loadShare); default 1. */
@@ -172,7 +179,7 @@ export class GarbageCollector implements Job<GcOptions, GcSummary> {
     const started = clock();
     const graceMs = this.deps.graceSeconds * 1000;
     const run = new Run(this.deps, ctx, options.dryRun, {
-      linkCutoff: started - graceMs - touchEveryMs(this.deps.graceSeconds),
+      linkCutoff: started - graceMs - (this.deps.touchEveryMs ?? touchEveryMs(this.deps.graceSeconds)),
       referrerCutoff: started - (this.deps.referrersGraceSeconds ?? this.deps.graceSeconds) * 1000,
       sessionCutoff: started - this.deps.staleUploadSeconds * 1000,
       now: started,

@@ -104,3 +104,32 @@ test('the schedule runs a job once per interval across runners sharing the datab
   assert.ok(next !== null && next !== undefined && next > Date.now() - 250);
   await metadata.close();
 });
+
+test('an interval given as a function is read at every check: a longer one or 0 (paused) applies without a restart', async () => {
+  const metadata = await setup();
+  let runs = 0;
+  const job: Job = {
+    name: 'live',
+    async run() {
+      runs++;
+      return {};
+    },
+  };
+  let interval = 100;
+  const runner = new JobRunner({ metadata, clock: Date.now, log, holder: 'a' });
+  runner.schedule(job, () => interval, {});
+  runner.start();
+  const started = Date.now();
+  while (runs < 2 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(runs >= 2, 'runs at the first interval');
+  interval = 0;
+  assert.equal(await runner.nextRun('live'), null, 'paused: no next run');
+  const paused = runs;
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(runs, paused, 'no run while the interval is 0');
+  interval = 60_000;
+  const next = await runner.nextRun('live');
+  assert.ok(next !== null && next > Date.now() + 50_000, 'the next run follows the new interval');
+  await runner.stop();
+  await metadata.close();
+});

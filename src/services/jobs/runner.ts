@@ -65,7 +65,8 @@ export interface JobRunnerDeps {
 
 interface Scheduled {
   job: Job<never, Record<string, unknown>>;
-  intervalMs: number;
+  /** Read at every check, so a setting changed at run time (ADR 0025) applies without a restart. */
+  intervalMs: () => number;
   options: Record<string, unknown>;
   timer: NodeJS.Timeout | null;
 }
@@ -172,9 +173,16 @@ export class JobRunner {
   /**
    * Runs `job` every `intervalMs` (0 = never) across all processes sharing the database: each
    * process checks now and then whether the newest run started at least `intervalMs` ago.
+   * A function is asked at every check (a run-time setting, ADR 0025): a new interval applies
+   * within the next check (at most 30 s), and 0 pauses the schedule until it is set again.
    */
-  schedule<O extends Record<string, unknown>>(job: Job<O, Record<string, unknown>>, intervalMs: number, options: O): void {
-    if (intervalMs <= 0) return;
+  schedule<O extends Record<string, unknown>>(job: Job<O, Record<string, unknown>>, intervalMs: number | (() => number), options: O): void {
+    if (typeof intervalMs === 'number') {
+      if (intervalMs <= 0) return;
+      const fixed = intervalMs;
+      this.scheduled.set(job.name, { job, intervalMs: () => fixed, options, timer: null });
+      return;
+    }
     this.scheduled.set(job.name, { job, intervalMs, options, timer: null });
   }
 
@@ -187,9 +195,10 @@ export class JobRunner {
   /** When the next scheduled run of `name` is due (ms since epoch), or null when not scheduled. */
   async nextRun(name: string): Promise<number | null> {
     const s = this.scheduled.get(name);
-    if (!s) return null;
+    const interval = s?.intervalMs() ?? 0;
+    if (interval <= 0) return null;
     const last = (await this.deps.metadata.jobRuns.lastStarted(name)) ?? this.scheduleStartedAt ?? this.deps.clock();
-    return last + s.intervalMs;
+    return last + interval;
   }
 
   isRunningHere(name: string): boolean {
@@ -205,7 +214,8 @@ export class JobRunner {
   }
 
   private checkEvery(s: Scheduled): number {
-    return Math.min(s.intervalMs, 30_000);
+    const interval = s.intervalMs();
+    return interval > 0 ? Math.min(interval, 30_000) : 30_000;
   }
 
   private arm(s: Scheduled, delayMs: number): void {
@@ -219,9 +229,10 @@ export class JobRunner {
   }
 
   private async tick(s: Scheduled): Promise<void> {
-    if (this.stopped || this.running.has(s.job.name)) return;
+    const interval = s.intervalMs();
+    if (this.stopped || interval <= 0 || this.running.has(s.job.name)) return;
     const last = (await this.deps.metadata.jobRuns.lastStarted(s.job.name)) ?? this.scheduleStartedAt;
-    if (last !== null && this.deps.clock() - last < s.intervalMs) return;
+    if (last !== null && this.deps.clock() - last < interval) return;
     await this.run(s.job, { options: s.options as never, trigger: 'schedule' });
   }
 

@@ -1,7 +1,7 @@
 /**
  * Site administration (`/-/admin/…`), for site admins only. A side navigation with one section per
  * area: users, organizations, garbage collection, storage, quotas, proxies (pull-through cache),
- * the audit log (with filters).
+ * instance settings changed at run time, the audit log (with filters).
  */
 import { type ReactNode, useEffect, useState } from 'react';
 import { ApiError, api, get, messageOf } from '../api.ts';
@@ -15,6 +15,7 @@ import { AdminQuotas } from '../policies.tsx';
 import { AuditLog } from '../audit.tsx';
 import { AdminOrgs, AdminUsers } from './AdminUsers.tsx';
 import { AdminProxies } from '../proxies.tsx';
+import { AdminSettings } from '../instance-settings.tsx';
 
 const SECTIONS = [
   { id: 'users', label: 'Users' },
@@ -23,6 +24,7 @@ const SECTIONS = [
   { id: 'storage', label: 'Storage' },
   { id: 'quotas', label: 'Quotas' },
   { id: 'proxies', label: 'Proxies' },
+  { id: 'settings', label: 'Settings' },
   { id: 'audit', label: 'Audit log' },
 ] as const;
 
@@ -33,6 +35,7 @@ const SECTION_PAGES: Record<(typeof SECTIONS)[number]['id'], () => ReactNode> = 
   storage: () => <AdminStoragePage />,
   quotas: () => <AdminQuotas />,
   proxies: () => <AdminProxies />,
+  settings: () => <AdminSettings />,
   audit: () => <AuditLog owner={null} />,
 };
 
