@@ -23,6 +23,7 @@ import { treeCpuSeconds } from './servers.ts';
 import { currentLoad } from './report.ts';
 import { emptyPrefix, s3TestOptions, scaleEnv, uniqueName } from '../test/scale/backends.ts';
 import { startWharf, type StartedServer } from '../test/helpers/server.ts';
+import type { S3Options } from '../src/storage/s3/client.ts';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -278,7 +279,15 @@ async function countRequests(server: StartedServer, n: number, log: (m: string) 
 }
 
 /** Runs the counts on the embedded profile, and on one replica on S3 + PostgreSQL when the services are set. */
-export async function runRequestCounts(opts: { n?: number; profiles?: ('embedded' | 'scale')[]; log?: (m: string) => void } = {}): Promise<RequestCountsResult> {
+export async function runRequestCounts(
+  opts: {
+    n?: number;
+    profiles?: ('embedded' | 'scale')[];
+    log?: (m: string) => void;
+    /** The S3 + PostgreSQL services (bench/scale.ts passes what it discovered); else S3_ENDPOINT, DATABASE_URL, … */
+    services?: { s3: S3Options; databaseUrl: string };
+  } = {},
+): Promise<RequestCountsResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const n = opts.n ?? 200;
   const result: RequestCountsResult = { startedAt: new Date().toISOString(), load: { start: currentLoad(), end: 0 }, n, profiles: [] };
@@ -291,12 +300,12 @@ export async function runRequestCounts(opts: { n?: number; profiles?: ('embedded
       if (profile === 'embedded') {
         server = await startWharf({ env: { WHARF_AUTH__ENABLED: 'true' } });
       } else {
-        const dbUrl = process.env['DATABASE_URL'];
-        if (!process.env['S3_ENDPOINT'] || !dbUrl) {
+        const dbUrl = opts.services?.databaseUrl ?? process.env['DATABASE_URL'];
+        if ((!opts.services && !process.env['S3_ENDPOINT']) || !dbUrl) {
           result.profiles.push({ profile, label, kinds: [], idle: { statements: 0, s3: 0 }, error: 'S3_ENDPOINT / DATABASE_URL not set (source /tmp/svc.env)' });
           continue;
         }
-        const s3 = s3TestOptions({ prefix: `bench/counts/${uniqueName('run')}/` });
+        const s3 = opts.services ? { ...opts.services.s3, prefix: `${opts.services.s3.prefix}counts/` } : s3TestOptions({ prefix: `bench/counts/${uniqueName('run')}/` });
         const dbName = uniqueName('wharf_bench_counts');
         const admin = new pg.Client({ connectionString: dbUrl });
         await admin.connect();

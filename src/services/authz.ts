@@ -30,18 +30,17 @@ export class AuthzService {
    */
   async decision(principal: Principal, repo: RepoName): Promise<Decision> {
     if (!this.deps.enabled || principal.admin) return decide(principal, repo, { enabled: this.deps.enabled, pkg: null, orgRole: null, grants: [] });
-    const m = this.deps.metadata;
-    const pkg = await m.packages.get(repo);
     const owner = ownerOf(repo);
     const user = principal.kind === 'user' && owner !== principal.name;
-    const orgRole = user ? await m.memberships.orgRole(owner, principal.name) : null;
-    let grants: PackageRole[] = [];
-    if (user && pkg && orgRole !== 'owner') {
-      const teams = await m.memberships.teamsOf(principal.name);
-      grants = await m.packages.grantedRoles(repo, principal.name, teams.filter((t) => t.org === owner));
-    }
+    // One statement for all the facts (metadata/access-facts.ts); which of them count is decided
+    // here, as before: an org role only for a user other than the owner, grants only on an
+    // existing package of an org the user does not own, the proxy default only before the package exists.
+    const facts = await this.deps.metadata.accessFacts.read(repo, owner, user ? principal.name : null);
+    const { pkg } = facts;
+    const orgRole = user ? facts.orgRole : null;
+    const grants: PackageRole[] = user && pkg && orgRole !== 'owner' ? facts.grants : [];
     // A proxy organization creates its packages on first pull: until then they have its default visibility.
-    const pending = !pkg && (await m.proxies.get(owner)) ? (await m.accounts.get(owner))?.defaultVisibility : undefined;
+    const pending = !pkg && facts.proxyDefaultVisibility !== null ? facts.proxyDefaultVisibility : undefined;
     return decide(principal, repo, { enabled: true, pkg, orgRole, grants, pending });
   }
 

@@ -1,0 +1,58 @@
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
+import type { DB } from './schema.ts';
+import type { DialectKind } from './migrations/types.ts';
+
+/** Everything the access decision reads about a caller and a package, as rows of one statement. */
+export interface AccessFactRows {
+  /** Null while the package does not exist. */
+  pkg: { visibility: Visibility } | null;
+  /** The user's role in the owning organization (any user; the caller decides whether it counts). */
+  orgRole: 'owner' | 'member' | null;
+  /** Roles granted on the package to the user and to their teams in the owning organization. */
+  grants: PackageRole[];
+  /** The owner's default visibility when the owner is a pull-through proxy organization, else null. */
+  proxyDefaultVisibility: Visibility | null;
+}
+
+/**
+ * The facts of one access decision in ONE statement (issue 18): the package, the caller's org
+ * role, their grants (direct and through teams) and the proxy-org default used to be four to
+ * five round trips on every pull; each is a small indexed lookup, so their sum was mostly
+ * round-trip latency (PostgreSQL) and statement overhead (both). Nothing is cached: a revoked
+ * grant, a removed member or a visibility change counts from the very next request, on every
+ * replica. Rows are tagged by kind (`k`) so one UNION ALL carries all four answers.
+ */
+export class AccessFactStore {
+  private readonly db: Kysely<DB>;
+  private readonly text: string;
+
+  constructor(db: Kysely<DB>, dialect: DialectKind) {
+    this.db = db;
+    // Five distinct parameters; PostgreSQL reuses them by number, SQLite by ?NNN.
+    const p = (n: number) => (dialect === 'postgres' ? `$${n}` : `?${n}`);
+    const [repo, owner, user] = [p(1), p(2), p(3)];
+    this.text = [
+      `select 'pkg' as k, coalesce(visibility, 'private') as v from repositories where name = ${repo}`,
+      `union all select 'org' as k, role as v from org_members where org = ${owner} and username = ${user}`,
+      `union all select 'grant' as k, role as v from grants where repo = ${repo} and (` +
+        `(subject_kind = 'user' and subject = ${user}) or ` +
+        `(subject_kind = 'team' and subject in (select org || '/' || team from team_members where username = ${user} and org = ${owner})))`,
+      `union all select 'proxy' as k, a.default_visibility as v from proxy_upstreams u join accounts a on a.name = u.owner where u.owner = ${owner}`,
+    ].join(' ');
+  }
+
+  /** `username` null (not a user: anonymous, CI) reads the package and proxy facts only. */
+  async read(repo: string, owner: string, username: string | null): Promise<AccessFactRows> {
+    // An empty name matches no member or grant: account names are never empty.
+    const rows = (await this.db.executeQuery<{ k: string; v: string | null }>(CompiledQuery.raw(this.text, [repo, owner, username ?? '']))).rows;
+    const out: AccessFactRows = { pkg: null, orgRole: null, grants: [], proxyDefaultVisibility: null };
+    for (const r of rows) {
+      if (r.k === 'pkg') out.pkg = { visibility: (r.v ?? 'private') as Visibility };
+      else if (r.k === 'org') out.orgRole = r.v as 'owner' | 'member';
+      else if (r.k === 'grant') out.grants.push(r.v as PackageRole);
+      else if (r.k === 'proxy') out.proxyDefaultVisibility = (r.v ?? 'private') as Visibility;
+    }
+    return out;
+  }
+}
