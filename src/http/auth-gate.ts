@@ -215,6 +215,10 @@ export class AuthGate implements AccessGate {
     return this.deps.authz.canPull(principal, repo);
   }
 
+  async pullable(principal: Principal, repos: readonly RepoName[]): Promise<ReadonlySet<RepoName>> {
+    return this.deps.authz.pullable(principal, repos);
+  }
+
   async requestMayPull(req: FastifyRequest, repo: RepoName): Promise<boolean> {
     const identity = await this.identify(req);
     if (identity.access && !identity.access.get(`repository:${repo}`)?.has('pull')) return false;

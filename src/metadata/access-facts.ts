@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import type { DB } from './schema.ts';
 import type { DialectKind } from './migrations/types.ts';
@@ -52,6 +52,43 @@ export class AccessFactStore {
       else if (r.k === 'org') out.orgRole = r.v as 'owner' | 'member';
       else if (r.k === 'grant') out.grants.push(r.v as PackageRole);
       else if (r.k === 'proxy') out.proxyDefaultVisibility = (r.v ?? 'private') as Visibility;
+    }
+    return out;
+  }
+
+  /**
+   * The same facts for many packages at once (catalog filtering): still one statement, whatever
+   * the number of names. `owner` of each name is the caller's to give (the name's first segment).
+   */
+  async readMany(repos: readonly { name: string; owner: string }[], username: string | null): Promise<Map<string, AccessFactRows>> {
+    const out = new Map<string, AccessFactRows>();
+    if (repos.length === 0) return out;
+    const names = [...new Set(repos.map((r) => r.name))];
+    const owners = [...new Set(repos.map((r) => r.owner))];
+    const user = username ?? '';
+    const { rows } = await sql<{ k: string; n: string; v: string | null; s: string | null }>`
+      select 'pkg' as k, name as n, coalesce(visibility, 'private') as v, cast(null as text) as s from repositories where name in (${sql.join(names)})
+      union all select 'org' as k, org as n, role as v, cast(null as text) as s from org_members where username = ${user} and org in (${sql.join(owners)})
+      union all select 'grant' as k, repo as n, role as v, subject as s from grants where repo in (${sql.join(names)}) and (
+        (subject_kind = 'user' and subject = ${user}) or
+        (subject_kind = 'team' and subject in (select org || '/' || team from team_members where username = ${user})))
+      union all select 'proxy' as k, u.owner as n, a.default_visibility as v, cast(null as text) as s from proxy_upstreams u join accounts a on a.name = u.owner where u.owner in (${sql.join(owners)})
+    `.execute(this.db);
+    const orgRoles = new Map<string, 'owner' | 'member'>();
+    const proxies = new Map<string, Visibility>();
+    for (const r of rows) {
+      if (r.k === 'org') orgRoles.set(r.n, r.v as 'owner' | 'member');
+      else if (r.k === 'proxy') proxies.set(r.n, (r.v ?? 'private') as Visibility);
+    }
+    for (const { name, owner } of repos) {
+      out.set(name, { pkg: null, orgRole: orgRoles.get(owner) ?? null, grants: [], proxyDefaultVisibility: proxies.get(owner) ?? null });
+    }
+    const ownerOfName = new Map(repos.map((r) => [r.name, r.owner]));
+    for (const r of rows) {
+      const facts = out.get(r.n);
+      if (r.k === 'pkg' && facts) facts.pkg = { visibility: (r.v ?? 'private') as Visibility };
+      // A team's grant counts only for a team of the package's own organization (as in read()).
+      else if (r.k === 'grant' && facts && (r.s === user || r.s?.startsWith(`${ownerOfName.get(r.n)}/`))) facts.grants.push(r.v as PackageRole);
     }
     return out;
   }

@@ -1,6 +1,7 @@
 import { type Decision, decide } from '../auth/decision.ts';
 import type { Principal, RepoAction } from '../auth/principal.ts';
 import type { PackageRole } from '../auth/vocabulary.ts';
+import type { AccessFactRows } from '../metadata/access-facts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { ownerOf, type RepoName } from '../oci/name.ts';
 import { trashedPackageError } from './trash-refusals.ts';
@@ -31,17 +32,27 @@ export class AuthzService {
   async decision(principal: Principal, repo: RepoName): Promise<Decision> {
     if (!this.deps.enabled || principal.admin) return decide(principal, repo, { enabled: this.deps.enabled, pkg: null, orgRole: null, grants: [] });
     const owner = ownerOf(repo);
-    const user = principal.kind === 'user' && owner !== principal.name;
-    // One statement for all the facts (metadata/access-facts.ts); which of them count is decided
-    // here, as before: an org role only for a user other than the owner, grants only on an
-    // existing package of an org the user does not own, the proxy default only before the package exists.
-    const facts = await this.deps.metadata.accessFacts.read(repo, owner, user ? principal.name : null);
-    const { pkg } = facts;
-    const orgRole = user ? facts.orgRole : null;
-    const grants: PackageRole[] = user && pkg && orgRole !== 'owner' ? facts.grants : [];
-    // A proxy organization creates its packages on first pull: until then they have its default visibility.
-    const pending = !pkg && facts.proxyDefaultVisibility !== null ? facts.proxyDefaultVisibility : undefined;
-    return decide(principal, repo, { enabled: true, pkg, orgRole, grants, pending });
+    // One statement for all the facts (metadata/access-facts.ts).
+    return decideFrom(principal, repo, await this.deps.metadata.accessFacts.read(repo, owner, asUser(principal, owner)));
+  }
+
+  /**
+   * The subset of `repos` the principal may pull from, decided exactly as `canPull` decides each,
+   * with the facts of all of them read by one statement (the catalog filters pages of 500 names).
+   */
+  async pullable(principal: Principal, repos: readonly RepoName[]): Promise<Set<RepoName>> {
+    if (!this.deps.enabled || principal.admin) return new Set(repos.filter((r) => decide(principal, r, { enabled: this.deps.enabled, pkg: null, orgRole: null, grants: [] }).actions.has('pull')));
+    const facts = await this.deps.metadata.accessFacts.readMany(
+      repos.map((name) => ({ name, owner: ownerOf(name) })),
+      principal.kind === 'user' ? principal.name : null,
+    );
+    const out = new Set<RepoName>();
+    for (const repo of repos) {
+      const f = facts.get(repo);
+      // decideFrom ignores the org role and grants in the user's own namespace, as read() skips them.
+      if (f && decideFrom(principal, repo, f).actions.has('pull')) out.add(repo);
+    }
+    return out;
   }
 
   /** The caller's role on `repo`, before credential limits. Null = no access. */
@@ -90,4 +101,23 @@ export class AuthzService {
     const m = this.deps.metadata;
     if ((await m.packages.get(repo))?.trashedAt != null) throw await trashedPackageError(m, repo);
   }
+}
+
+/** The name the facts are read for: a user other than the package's owner (the owner needs no role or grant). */
+function asUser(principal: Principal, owner: string): string | null {
+  return principal.kind === 'user' && owner !== principal.name ? principal.name : null;
+}
+
+/**
+ * Which facts count, as the decision always took them: an org role only for a user other than
+ * the owner, grants only on an existing package of an org the user does not own, and the proxy
+ * organization's default only before the package exists (a proxy creates its packages on first pull).
+ */
+function decideFrom(principal: Principal, repo: RepoName, facts: AccessFactRows): Decision {
+  const user = principal.kind === 'user' && ownerOf(repo) !== principal.name;
+  const { pkg } = facts;
+  const orgRole = user ? facts.orgRole : null;
+  const grants: PackageRole[] = user && pkg && orgRole !== 'owner' ? facts.grants : [];
+  const pending = !pkg && facts.proxyDefaultVisibility !== null ? facts.proxyDefaultVisibility : undefined;
+  return decide(principal, repo, { enabled: true, pkg, orgRole, grants, pending });
 }
