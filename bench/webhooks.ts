@@ -7,8 +7,9 @@
  * delivery adds. Embedded profile, and one replica on S3 + PostgreSQL when the services are set
  * (S3_ENDPOINT, DATABASE_URL: `source /tmp/svc.env`).
  *
- *   node bench/webhooks.ts                          # 500 pushes, 16 clients
- *   BENCH_QUICK=1 node bench/webhooks.ts            # 100 pushes, 8 clients
+ *   node bench/webhooks.ts                          # 500 pushes (150 on S3), 16 clients
+ *   BENCH_QUICK=1 node bench/webhooks.ts            # 100 pushes (50 on S3), 8 clients
+ *   BENCH_WEBHOOK_SCALE_PUSHES=…                     # the S3 profile's count
  *   BENCH_WEBHOOK_PUSHES=200 BENCH_WEBHOOK_CLIENTS=16 BENCH_WEBHOOK_PROFILES=embedded node bench/webhooks.ts
  *
  * Not a test: it asserts nothing. Results: docs/benchmarks.md, "Webhooks under a push load".
@@ -38,6 +39,7 @@ export interface WebhookPhase {
 export interface WebhookProfileResult {
   profile: 'embedded' | 'scale';
   label: string;
+  pushes: number;
   without: WebhookPhase | null;
   with: WebhookPhase | null;
   deliveries: number;
@@ -148,7 +150,7 @@ const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? null : 
 
 async function measureProfile(server: StartedServer, profile: WebhookProfileResult['profile'], label: string, pushes: number, clients: number, log: (m: string) => void): Promise<WebhookProfileResult> {
   const out: WebhookProfileResult = {
-    profile, label, without: null, with: null, deliveries: 0, distinctEvents: 0, duplicates: 0, badSignatures: 0, missing: 0,
+    profile, label, pushes, without: null, with: null, deliveries: 0, distinctEvents: 0, duplicates: 0, badSignatures: 0, missing: 0,
     deliveriesPerSecond: null, drainSeconds: null, lagP50Ms: null, lagP99Ms: null, lagMaxMs: null, cpuMsPerDelivery: null,
   };
   const admin = server.admin;
@@ -208,6 +210,8 @@ export async function runWebhookBench(opts: { pushes?: number; clients?: number;
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const quick = ['1', 'true', 'yes'].includes(process.env['BENCH_QUICK'] ?? '');
   const pushes = opts.pushes ?? Number(process.env['BENCH_WEBHOOK_PUSHES'] ?? (quick ? 100 : 500));
+  // The S3 profile pushes about ten times slower (each blob PUT is 11 S3 calls): fewer pushes keep it to about a minute per phase.
+  const scalePushes = Number(process.env['BENCH_WEBHOOK_SCALE_PUSHES'] ?? Math.min(pushes, quick ? 50 : 150));
   const clients = opts.clients ?? Number(process.env['BENCH_WEBHOOK_CLIENTS'] ?? (quick ? 8 : 16));
   const profiles = opts.profiles ?? ((process.env['BENCH_WEBHOOK_PROFILES'] ?? 'embedded,scale').split(',') as ('embedded' | 'scale')[]);
   // Receivers on 127.0.0.1 need allowPrivateTargets; the rest is the server's webhook config as set.
@@ -243,12 +247,12 @@ export async function runWebhookBench(opts: { pushes?: number; clients?: number;
         };
         server = await startWharf({ env: { ...scaleEnv(s3, { url: u.toString() }), ...settings, WHARF_AUTH__ENABLED: 'true' }, readyTimeoutMs: 60_000 });
       }
-      result.profiles.push(await measureProfile(server, profile, label, pushes, clients, log));
+      result.profiles.push(await measureProfile(server, profile, label, profile === 'scale' ? scalePushes : pushes, clients, log));
     } catch (err) {
       const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'error';
       log(`webhooks: ${label} FAILED ${msg}`);
       result.profiles.push({
-        profile, label, without: null, with: null, deliveries: 0, distinctEvents: 0, duplicates: 0, badSignatures: 0, missing: 0,
+        profile, label, pushes: 0, without: null, with: null, deliveries: 0, distinctEvents: 0, duplicates: 0, badSignatures: 0, missing: 0,
         deliveriesPerSecond: null, drainSeconds: null, lagP50Ms: null, lagP99Ms: null, lagMaxMs: null, cpuMsPerDelivery: null, error: msg,
       });
     } finally {
@@ -265,7 +269,7 @@ const f = (n: number | null | undefined, d = 1) => (n === null || n === undefine
 export function webhookBenchMarkdown(r: WebhookBenchResult): string {
   const settings = Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(' ');
   const lines = [
-    `Run ${r.startedAt}; 1-min load average ${r.load.start.toFixed(2)} at start, ${r.load.end.toFixed(2)} at end. ${r.pushes} image pushes (2 blobs + a tagged manifest) from ${r.clients} clients into org acme; the webhook is subscribed to package.published on the org. ${settings}`,
+    `Run ${r.startedAt}; 1-min load average ${r.load.start.toFixed(2)} at start, ${r.load.end.toFixed(2)} at end. Image pushes (2 blobs + a tagged manifest; how many per profile in the first column) from ${r.clients} clients into org acme, per phase; the webhook is subscribed to package.published on the org. ${settings}`,
     '',
     '| profile | pushes/s without | pushes/s with | deliveries/s | lag p50 ms | lag p99 ms | lag max ms | drain after last push s | delivered / events / duplicates / missing / bad signatures | CPU ms/push without | CPU ms/delivery |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
@@ -276,7 +280,7 @@ export function webhookBenchMarkdown(r: WebhookBenchResult): string {
       continue;
     }
     lines.push(
-      `| ${p.label} | ${f(p.without?.pushesPerSecond)} | ${f(p.with?.pushesPerSecond)} | ${f(p.deliveriesPerSecond)} | ${f(p.lagP50Ms, 0)} | ${f(p.lagP99Ms, 0)} | ${f(p.lagMaxMs, 0)} | ${f(p.drainSeconds, 2)} | ${p.deliveries} / ${p.distinctEvents} / ${p.duplicates} / ${p.missing} / ${p.badSignatures} | ${f(p.without?.cpuMsPerPush)} | ${f(p.cpuMsPerDelivery, 2)} |`,
+      `| ${p.label}, ${p.pushes} pushes | ${f(p.without?.pushesPerSecond)} | ${f(p.with?.pushesPerSecond)} | ${f(p.deliveriesPerSecond)} | ${f(p.lagP50Ms, 0)} | ${f(p.lagP99Ms, 0)} | ${f(p.lagMaxMs, 0)} | ${f(p.drainSeconds, 2)} | ${p.deliveries} / ${p.distinctEvents} / ${p.duplicates} / ${p.missing} / ${p.badSignatures} | ${f(p.without?.cpuMsPerPush)} | ${f(p.cpuMsPerDelivery, 2)} |`,
     );
   }
   lines.push('');
