@@ -15,6 +15,13 @@ export interface AccessFactRows {
   proxyDefaultVisibility: Visibility | null;
 }
 
+/** The caller's own account row, when read along (a bearer token's subject). */
+export interface AccountFlags {
+  kind: string;
+  disabled: boolean;
+  admin: boolean;
+}
+
 /**
  * The facts of one access decision in ONE statement (issue 18): the package, the caller's org
  * role, their grants (direct and through teams) and the proxy-org default used to be four to
@@ -26,6 +33,7 @@ export interface AccessFactRows {
 export class AccessFactStore {
   private readonly db: Kysely<DB>;
   private readonly text: string;
+  private readonly withAccount: string;
 
   constructor(db: Kysely<DB>, dialect: DialectKind) {
     this.db = db;
@@ -40,20 +48,25 @@ export class AccessFactStore {
         `(subject_kind = 'team' and subject in (select org || '/' || team from team_members where username = ${user} and org = ${owner})))`,
       `union all select 'proxy' as k, a.default_visibility as v from proxy_upstreams u join accounts a on a.name = u.owner where u.owner = ${owner}`,
     ].join(' ');
+    // The caller's account as one more tagged row: `kind:disabled:is_admin`.
+    this.withAccount = `${this.text} union all select 'acct' as k, kind || ':' || disabled || ':' || is_admin as v from accounts where name = ${p(4)}`;
+  }
+
+  /**
+   * read(), plus the account row of `account` (a bearer token's subject), still in one statement:
+   * the account must be active on every request, and this spares its own round trip.
+   */
+  async readWithAccount(repo: string, owner: string, username: string | null, account: string): Promise<AccessFactRows & { account: AccountFlags | null }> {
+    const rows = (await this.db.executeQuery<{ k: string; v: string | null }>(CompiledQuery.raw(this.withAccount, [repo, owner, username ?? '', account]))).rows;
+    const acct = rows.find((r) => r.k === 'acct');
+    const [kind = '', disabled = '0', admin = '0'] = (acct?.v ?? '').split(':');
+    return { ...collect(rows), account: acct ? { kind, disabled: Number(disabled) !== 0, admin: Number(admin) !== 0 } : null };
   }
 
   /** `username` null (not a user: anonymous, CI) reads the package and proxy facts only. */
   async read(repo: string, owner: string, username: string | null): Promise<AccessFactRows> {
     // An empty name matches no member or grant: account names are never empty.
-    const rows = (await this.db.executeQuery<{ k: string; v: string | null }>(CompiledQuery.raw(this.text, [repo, owner, username ?? '']))).rows;
-    const out: AccessFactRows = { pkg: null, orgRole: null, grants: [], proxyDefaultVisibility: null };
-    for (const r of rows) {
-      if (r.k === 'pkg') out.pkg = { visibility: (r.v ?? 'private') as Visibility };
-      else if (r.k === 'org') out.orgRole = r.v as 'owner' | 'member';
-      else if (r.k === 'grant') out.grants.push(r.v as PackageRole);
-      else if (r.k === 'proxy') out.proxyDefaultVisibility = (r.v ?? 'private') as Visibility;
-    }
-    return out;
+    return collect((await this.db.executeQuery<{ k: string; v: string | null }>(CompiledQuery.raw(this.text, [repo, owner, username ?? '']))).rows);
   }
 
   /**
@@ -92,4 +105,15 @@ export class AccessFactStore {
     }
     return out;
   }
+}
+
+function collect(rows: readonly { k: string; v: string | null }[]): AccessFactRows {
+  const out: AccessFactRows = { pkg: null, orgRole: null, grants: [], proxyDefaultVisibility: null };
+  for (const r of rows) {
+    if (r.k === 'pkg') out.pkg = { visibility: (r.v ?? 'private') as Visibility };
+    else if (r.k === 'org') out.orgRole = r.v as 'owner' | 'member';
+    else if (r.k === 'grant') out.grants.push(r.v as PackageRole);
+    else if (r.k === 'proxy') out.proxyDefaultVisibility = (r.v ?? 'private') as Visibility;
+  }
+  return out;
 }

@@ -37,6 +37,22 @@ export class AuthzService {
   }
 
   /**
+   * The decision for the user `username` (a registry token's subject) on `repo`, with the
+   * account's row read in the same statement as the facts: the principal is null when the
+   * account is gone, disabled or not a user (the caller refuses the token, as verify() would).
+   * An admin's facts are read but unused (an admin's decision needs none).
+   */
+  async decisionForAccount(username: string, repo: RepoName): Promise<{ principal: Principal | null; decision: Decision | null }> {
+    const owner = ownerOf(repo);
+    const facts = await this.deps.metadata.accessFacts.readWithAccount(repo, owner, owner !== username ? username : null, username);
+    const a = facts.account;
+    if (!a || a.kind !== 'user' || a.disabled) return { principal: null, decision: null };
+    const principal: Principal = { kind: 'user', name: username, admin: a.admin };
+    if (!this.deps.enabled || principal.admin) return { principal, decision: decide(principal, repo, { enabled: this.deps.enabled, pkg: null, orgRole: null, grants: [] }) };
+    return { principal, decision: decideFrom(principal, repo, facts) };
+  }
+
+  /**
    * The subset of `repos` the principal may pull from, decided exactly as `canPull` decides each,
    * with the facts of all of them read by one statement (the catalog filters pages of 500 names).
    */
