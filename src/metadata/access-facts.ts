@@ -28,7 +28,7 @@ export interface AccountFlags {
  * five round trips on every pull; each is a small indexed lookup, so their sum was mostly
  * round-trip latency (PostgreSQL) and statement overhead (both). Nothing is cached: a revoked
  * grant, a removed member or a visibility change counts from the very next request, on every
- * replica. Rows are tagged by kind (`k`) so one UNION ALL carries all four answers.
+ * replica. Rows are tagged by kind (`k`) so one UNION ALL carries all four answers (ADR 0026).
  */
 export class AccessFactStore {
   private readonly db: Kysely<DB>;
