@@ -10,8 +10,9 @@
  * `metrics` (bench/metrics.ts, the cost of a /metrics scrape with many owners and series).
  * `gc` (bench/gc.ts, garbage collection over 100,000 blobs on both profiles), `workers`
  * (bench/workers.ts, manifest GET with server.workers 1 and 2, BENCH_WORKERS=1,2,4 for more) and
- * `proxy` (bench/proxy.ts, cold and warm pulls through a pull-through cache, concurrent cold pulls).
- * Their Markdown goes, in that order, into bench/output/results.md.
+ * `proxy` (bench/proxy.ts, cold and warm pulls through a pull-through cache, concurrent cold pulls),
+ * `webhooks` (bench/webhooks.ts, deliveries under a push load, embedded and one S3 + PostgreSQL
+ * replica when S3_ENDPOINT/DATABASE_URL are set). Their Markdown goes, in that order, into bench/output/results.md.
  */
 import { spawnSync } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -28,6 +29,7 @@ import { Results } from './results.ts';
 import { metricsBenchMarkdown, runMetricsBench } from './metrics.ts';
 import { runScaleBench, scaleBenchMarkdown } from './scale.ts';
 import { gcBenchMarkdown, runGcBench } from './gc.ts';
+import { runWebhookBench, webhookBenchMarkdown } from './webhooks.ts';
 import { runWorkersBench, workersBenchMarkdown } from './workers.ts';
 import { startDistribution, startWharf, type Server } from './servers.ts';
 import {
@@ -41,7 +43,7 @@ import {
   type Context,
 } from './workloads.ts';
 
-const SECTIONS = ['core', 'workers', 'charts', 'scale', 'metrics', 'gc', 'proxy'] as const;
+const SECTIONS = ['core', 'workers', 'charts', 'scale', 'metrics', 'gc', 'proxy', 'webhooks'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /**
@@ -184,6 +186,15 @@ async function main(): Promise<void> {
       if (run.status !== 0) throw new Error(`bench/proxy.ts exited ${run.status}: ${run.stderr.split('\n').slice(-5).join(' ')}`);
       const md = `## Pull-through cache (bench/proxy.ts)\n\n\`\`\`\n${run.stdout.trim()}\n\`\`\`\n`;
       await appendFile(resultsMd, `\n${md}`);
+      process.stdout.write(`\n${md}\n`);
+    });
+  }
+  if (sections.has('webhooks')) {
+    await section('webhooks', async () => {
+      const r = await runWebhookBench({ log: (m) => log(`webhooks: ${m}`) });
+      const md = `## Webhooks under a push load (bench/webhooks.ts)\n\n${webhookBenchMarkdown(r)}\n`;
+      await appendFile(resultsMd, `\n${md}`);
+      await writeFile(join(cfg.outDir, 'results-webhooks.json'), `${JSON.stringify(r, null, 2)}\n`);
       process.stdout.write(`\n${md}\n`);
     });
   }

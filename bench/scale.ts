@@ -35,6 +35,7 @@ import { imageManifest, MANIFEST_ACCEPT, pullBlob, pushFileMonolithic, pushImage
 import { currentLoad } from './report.ts';
 import { readMemory, startWharf as startEmbedded, type Server } from './servers.ts';
 import { prepareBlobFile, type BlobFile } from './workloads.ts';
+import { requestCountsMarkdown, runRequestCounts, type RequestCountsResult } from './request-counts.ts';
 import { emptyPrefix, s3TestOptions, uniqueName } from '../test/scale/backends.ts';
 import { startWharf as startReplica, type StartedServer } from '../test/helpers/server.ts';
 import type { S3Options } from '../src/storage/s3/client.ts';
@@ -78,6 +79,8 @@ export interface ScaleBenchResult {
   servicesStartedSeconds: number | null;
   settings: { blobMiB: number; blobRuns: number; parallelPulls: number; connections: number; durationSeconds: number; loadgen: LoadGen };
   targets: Partial<Record<TargetKey, TargetFigures>>;
+  /** Statements and S3 calls per request on both profiles, with token auth (bench/request-counts.ts). */
+  counts?: RequestCountsResult;
   ratios: {
     twoOverOne: { push: number | null; pull: number | null; parallelPull: number | null; get: number | null };
     twoOverOneLb: { push: number | null; pull: number | null; parallelPull: number | null; get: number | null };
@@ -409,6 +412,11 @@ export async function runScaleBench(opts: ScaleBenchOptions = {}): Promise<Scale
     replicas.push(await startReplica({ port: p2, env, readyTimeoutMs: 60_000 }));
     result.targets.two = await measureTarget('two replicas via nginx', svc.lbUrl, variants(3), replicas.map((r) => r.pid), settings, scratch, log);
     await rm(blob.path, { force: true });
+    for (const r of replicas.splice(0)) await r.stop().catch((err: unknown) => log(`scale: stopping replica ${r.port}: ${message(err)}`));
+    // Where a request's time goes: exact per-request counts on both profiles, auth on.
+    if (process.env['BENCH_SCALE_COUNTS'] !== '0') {
+      result.counts = await runRequestCounts({ n: quick ? 50 : 200, services: { s3: svc.s3, databaseUrl: svc.databaseUrl }, log });
+    }
 
     const t = result.targets;
     const ratios = (a: TargetFigures | undefined, b: TargetFigures | undefined) => ({
@@ -480,6 +488,7 @@ export function scaleBenchMarkdown(r: ScaleBenchResult): string {
   const errors = present.flatMap((k) => (r.targets[k]?.errors ?? []).map((e) => `${r.targets[k]?.label}: ${e}`));
   if (errors.length > 0) lines.push('', 'Errors:', '', ...errors.map((e) => `- ${e}`));
   lines.push('');
+  if (r.counts) lines.push(requestCountsMarkdown(r.counts));
   return lines.join('\n');
 }
 

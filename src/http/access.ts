@@ -28,6 +28,8 @@ export interface AccessGate {
   authorize(request: FastifyRequest, access: AccessRequest): Promise<Principal>;
   /** Whether `principal` may pull from `repo` (catalog filtering, chart indexes). */
   canPull(principal: Principal, repo: RepoName): Promise<boolean>;
+  /** Which of `repos` `principal` may pull from, decided for all of them at once (the catalog). */
+  pullable(principal: Principal, repos: readonly RepoName[]): Promise<ReadonlySet<RepoName>>;
   /**
    * Whether this request's credential may pull from `repo`: the account's rights, narrowed to
    * what a registry token grants (a cross-repository mount source must be in the token's scope,
@@ -44,6 +46,9 @@ export const openGate: AccessGate = {
   },
   async canPull() {
     return true;
+  },
+  async pullable(_principal, repos) {
+    return new Set(repos);
   },
   async requestMayPull() {
     return true;

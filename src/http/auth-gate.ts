@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Decision } from '../auth/decision.ts';
 import { ANONYMOUS, type ClientInfo, type Principal, type RepoAction } from '../auth/principal.ts';
 import { looksLikeSecret, PAT_PREFIX } from '../auth/secrets.ts';
 import { RegistryError } from '../errors.ts';
@@ -133,6 +134,29 @@ export class AuthGate implements AccessGate {
     return { principal: ANONYMOUS, via: 'none' };
   }
 
+  /**
+   * The common case of every pull and push (issue 18): a registry token of a plain user login on
+   * a repository route. Its account row is read in the same statement as the access facts
+   * instead of a round trip of its own; a gone or disabled account is refused exactly as
+   * verify() refuses it. Null for any other credential (the general path handles it).
+   */
+  private async userTokenDecision(req: FastifyRequest, repo: RepoName): Promise<{ identity: Identity; decision: Decision } | null> {
+    const h = req.headers.authorization;
+    if (!h || !/^bearer /i.test(h)) return null;
+    const token = h.slice(7).trim();
+    if (looksLikeSecret(token, PAT_PREFIX)) return null;
+    const user = await this.deps.tokens.verifyUserToken(token, this.serviceFor(req));
+    if (!user) return null;
+    const { principal, decision } = await this.deps.authz.decisionForAccount(user.username, repo);
+    if (!principal || !decision) {
+      this.deps.metrics?.authFailure('bad_registry_token');
+      throw new RegistryError('UNAUTHORIZED', 'account no longer active');
+    }
+    const identity: Identity = { principal: { ...principal, client: clientInfo(req) }, via: 'bearer', access: user.access };
+    this.identities.set(req, identity);
+    return { identity, decision };
+  }
+
   challenge(req: FastifyRequest, scope: string | null, error?: 'insufficient_scope' | 'invalid_token'): Record<string, string> {
     const parts = [`realm="${publicBase(req, this.deps.baseUrl)}/token"`, `service="${this.serviceFor(req)}"`];
     if (scope) parts.push(`scope="${scope}"`);
@@ -143,8 +167,15 @@ export class AuthGate implements AccessGate {
   async authorize(req: FastifyRequest, access: AccessRequest): Promise<Principal> {
     const scope = challengeScope(access);
     let identity: Identity;
+    let decided: Decision | null = null;
     try {
-      identity = await this.identify(req);
+      const fast = access.type === 'repository' && !this.identities.has(req) ? await this.userTokenDecision(req, access.name) : null;
+      if (fast) {
+        identity = fast.identity;
+        decided = fast.decision;
+      } else {
+        identity = await this.identify(req);
+      }
     } catch (err) {
       if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') {
         throw new HttpHeadersError('UNAUTHORIZED', err.message, this.challenge(req, scope, 'invalid_token'));
@@ -175,7 +206,7 @@ export class AuthGate implements AccessGate {
       if (tokenAllows && (await this.deps.authz.mayPushUnder(principal, access.prefix))) return principal;
       throw new RegistryError('DENIED', `not allowed to push to ${access.prefix}*`, { prefix: access.prefix, actions: access.actions });
     }
-    const decision = await this.deps.authz.decision(principal, access.name);
+    const decision = decided ?? (await this.deps.authz.decision(principal, access.name));
     const allowed = new Set(decision.actions);
     if (identity.access) {
       const granted = identity.access.get(`repository:${access.name}`) ?? new Set<string>();
@@ -213,6 +244,10 @@ export class AuthGate implements AccessGate {
 
   async canPull(principal: Principal, repo: RepoName): Promise<boolean> {
     return this.deps.authz.canPull(principal, repo);
+  }
+
+  async pullable(principal: Principal, repos: readonly RepoName[]): Promise<ReadonlySet<RepoName>> {
+    return this.deps.authz.pullable(principal, repos);
   }
 
   async requestMayPull(req: FastifyRequest, repo: RepoName): Promise<boolean> {

@@ -3,6 +3,7 @@ import { Kysely } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type DialectKind, migrateToLatest } from './migrations/index.ts';
+import { AccessFactStore } from './access-facts.ts';
 import { AccountStore, MembershipStore } from './accounts.ts';
 import { AuditStore } from './audit.ts';
 import { SettingsStore } from './settings.ts';
@@ -43,6 +44,7 @@ export class Metadata {
   readonly accounts: AccountStore;
   readonly memberships: MembershipStore;
   readonly packages: PackageStore;
+  readonly accessFacts: AccessFactStore;
   readonly tokens: TokenStore;
   readonly trusts: TrustStore;
   readonly signingKeys: SigningKeyStore;
@@ -79,6 +81,7 @@ export class Metadata {
     this.accounts = new AccountStore(db, dialect);
     this.memberships = new MembershipStore(db, dialect);
     this.packages = new PackageStore(db);
+    this.accessFacts = new AccessFactStore(db, dialect);
     this.tokens = new TokenStore(db);
     this.trusts = new TrustStore(db);
     this.signingKeys = new SigningKeyStore(db);

@@ -131,19 +131,22 @@ export class AuthnService {
     const pairKey = addr ? `pair:${username}\n${addr}` : null;
     const accountKey = `user:${username}`;
     const addrKey = addr ? `addr:${addr}` : null;
-    const known = addr !== null && (await m.knownAddresses.isKnown(username, addr, now - KNOWN_FOR_MS));
+    // Read only when a throttle is near or a failure is counted (issue 18): a sign-in without
+    // recent failures, every Basic request of Helm or docker's token GET, skips the statement.
+    let knownMemo: boolean | undefined;
+    const isKnown = async () => (knownMemo ??= addr !== null && (await m.knownAddresses.isKnown(username, addr, now - KNOWN_FOR_MS)));
     const keys = [pairKey, accountKey, addrKey].filter((k): k is string => k !== null);
     const counts = await m.loginFailures.getMany(keys, now, windowMs);
 
     const pair = pairKey ? counts.get(pairKey) : undefined;
     if (pair && pair.count >= limits.perAccountAddress) {
       // Slow down: each failure beyond the free ones doubles the wait, capped lower for a known address.
-      const cap = known ? limits.knownAddressMaxDelaySeconds * 1000 : windowMs;
+      const cap = (await isKnown()) ? limits.knownAddressMaxDelaySeconds * 1000 : windowMs;
       const delay = Math.min(2 ** (pair.count - limits.perAccountAddress) * 1000, cap);
       if (now < pair.lastAt + delay) throw this.throttledFailure(pair.lastAt + delay - now, `for ${username} from your address`);
     }
     const account = counts.get(accountKey);
-    if (!known && account && account.count >= limits.perAccount) {
+    if (account && account.count >= limits.perAccount && !(await isKnown())) {
       throw this.throttledFailure(account.resetAt - now, `for ${username} from addresses it has not signed in from (a personal access token still works)`);
     }
     const fromAddr = addrKey ? counts.get(addrKey) : undefined;
@@ -177,7 +180,7 @@ export class AuthnService {
       if (pairKey) await m.loginFailures.bump(pairKey, now, windowMs);
       if (addrKey) await m.loginFailures.bump(addrKey, now, windowMs);
       // Failures from the owner's own addresses do not count towards shutting out new addresses.
-      if (!known) await m.loginFailures.bump(accountKey, now, windowMs);
+      if (!(await isKnown())) await m.loginFailures.bump(accountKey, now, windowMs);
       this.deps.log.info({ username, address }, 'sign-in failed');
       // Audited (who tried which name from where); throttled attempts are not verified, so they are not rows.
       await m.audit.append({ at: now, actor: username.slice(0, 100), actorKind: 'user', address, action: 'login', target: username.slice(0, 100), owner: null, outcome: 'failure', detail: { method: 'password' } });

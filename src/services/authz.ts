@@ -1,6 +1,7 @@
 import { type Decision, decide } from '../auth/decision.ts';
 import type { Principal, RepoAction } from '../auth/principal.ts';
 import type { PackageRole } from '../auth/vocabulary.ts';
+import type { AccessFactRows } from '../metadata/access-facts.ts';
 import type { Metadata } from '../metadata/metadata.ts';
 import { ownerOf, type RepoName } from '../oci/name.ts';
 import { trashedPackageError } from './trash-refusals.ts';
@@ -30,20 +31,44 @@ export class AuthzService {
    */
   async decision(principal: Principal, repo: RepoName): Promise<Decision> {
     if (!this.deps.enabled || principal.admin) return decide(principal, repo, { enabled: this.deps.enabled, pkg: null, orgRole: null, grants: [] });
-    const m = this.deps.metadata;
-    const pkg = await m.packages.get(repo);
     const owner = ownerOf(repo);
-    const user = principal.kind === 'user' && owner !== principal.name;
-    const orgRole = user ? await m.memberships.orgRole(owner, principal.name) : null;
-    let grants: PackageRole[] = [];
-    if (user && pkg && orgRole !== 'owner') {
-      const teams = await m.memberships.teamsOf(principal.name);
-      grants = await m.packages.grantedRoles(repo, principal.name, teams.filter((t) => t.org === owner));
+    // One statement for all the facts (metadata/access-facts.ts).
+    return decideFrom(principal, repo, await this.deps.metadata.accessFacts.read(repo, owner, asUser(principal, owner)));
+  }
+
+  /**
+   * The decision for the user `username` (a registry token's subject) on `repo`, with the
+   * account's row read in the same statement as the facts: the principal is null when the
+   * account is gone, disabled or not a user (the caller refuses the token, as verify() would).
+   * An admin's facts are read but unused (an admin's decision needs none).
+   */
+  async decisionForAccount(username: string, repo: RepoName): Promise<{ principal: Principal | null; decision: Decision | null }> {
+    const owner = ownerOf(repo);
+    const facts = await this.deps.metadata.accessFacts.readWithAccount(repo, owner, owner !== username ? username : null, username);
+    const a = facts.account;
+    if (!a || a.kind !== 'user' || a.disabled) return { principal: null, decision: null };
+    const principal: Principal = { kind: 'user', name: username, admin: a.admin };
+    if (!this.deps.enabled || principal.admin) return { principal, decision: decide(principal, repo, { enabled: this.deps.enabled, pkg: null, orgRole: null, grants: [] }) };
+    return { principal, decision: decideFrom(principal, repo, facts) };
+  }
+
+  /**
+   * The subset of `repos` the principal may pull from, decided exactly as `canPull` decides each,
+   * with the facts of all of them read by one statement (the catalog filters pages of 500 names).
+   */
+  async pullable(principal: Principal, repos: readonly RepoName[]): Promise<Set<RepoName>> {
+    if (!this.deps.enabled || principal.admin) return new Set(repos.filter((r) => decide(principal, r, { enabled: this.deps.enabled, pkg: null, orgRole: null, grants: [] }).actions.has('pull')));
+    const facts = await this.deps.metadata.accessFacts.readMany(
+      repos.map((name) => ({ name, owner: ownerOf(name) })),
+      principal.kind === 'user' ? principal.name : null,
+    );
+    const out = new Set<RepoName>();
+    for (const repo of repos) {
+      const f = facts.get(repo);
+      // decideFrom ignores the org role and grants in the user's own namespace, as read() skips them.
+      if (f && decideFrom(principal, repo, f).actions.has('pull')) out.add(repo);
     }
-    // A proxy organization creates its packages on first pull: until then they have its default visibility.
-    // (Creating a proxy sets its visibility, so the owner's choice is always there.)
-    const pending = !pkg && (await m.proxies.get(owner)) ? (await m.accounts.get(owner))?.defaultVisibility : undefined;
-    return decide(principal, repo, { enabled: true, pkg, orgRole, grants, pending });
+    return out;
   }
 
   /** The caller's role on `repo`, before credential limits. Null = no access. */
@@ -92,4 +117,25 @@ export class AuthzService {
     const m = this.deps.metadata;
     if ((await m.packages.get(repo))?.trashedAt != null) throw await trashedPackageError(m, repo);
   }
+}
+
+/** The name the facts are read for: a user other than the package's owner (the owner needs no role or grant). */
+function asUser(principal: Principal, owner: string): string | null {
+  return principal.kind === 'user' && owner !== principal.name ? principal.name : null;
+}
+
+/**
+ * Which facts count, as the decision always took them: an org role only for a user other than
+ * the owner, grants only on an existing package of an org the user does not own, and the proxy
+ * organization's default only before the package exists (a proxy creates its packages on first pull).
+ */
+function decideFrom(principal: Principal, repo: RepoName, facts: AccessFactRows): Decision {
+  const user = principal.kind === 'user' && ownerOf(repo) !== principal.name;
+  const { pkg } = facts;
+  const orgRole = user ? facts.orgRole : null;
+  const grants: PackageRole[] = user && pkg && orgRole !== 'owner' ? facts.grants : [];
+  // A proxy organization creates its packages on first pull: until then they have its default
+  // visibility (creating a proxy sets it, so the owner's choice is always there).
+  const pending = !pkg && facts.proxyDefaultVisibility !== null ? facts.proxyDefaultVisibility : undefined;
+  return decide(principal, repo, { enabled: true, pkg, orgRole, grants, pending });
 }

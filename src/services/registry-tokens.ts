@@ -106,6 +106,23 @@ export class RegistryTokenService {
   }
 
   /**
+   * A registry token of a plain user login (no personal access token, not CI or anonymous),
+   * verified but with its account NOT looked up: the caller reads the account row together with
+   * the access facts (AuthzService.decisionForAccount) and must refuse the request when it is
+   * gone or disabled. Null for any other kind of token (verify() handles those).
+   */
+  async verifyUserToken(token: string, service: string): Promise<{ username: string; access: Map<string, Set<string>> } | null> {
+    return countingFailures(this.deps.metrics, 'bad_registry_token', async () => {
+      const claims = await this.verifiedClaims(token);
+      if (claims.aud !== service) throw new RegistryError('UNAUTHORIZED', 'token was issued for another service');
+      if (claims.kind !== 'user' || claims.pat) return null;
+      const access = new Map<string, Set<string>>();
+      for (const a of claims.access) access.set(`${a.type}:${a.name}`, new Set(a.actions));
+      return { username: claims.sub, access };
+    });
+  }
+
+  /**
    * A CI token this service issued (the token-exchange grant), presented as a password by a
    * registry client (`docker login -p`, `helm registry login`): its CI principal until it
    * expires. null when `secret` is not such a token, so the caller tries other credentials.

@@ -379,7 +379,14 @@ export class RegistryService {
     return this.tagLists.page(repo, stamp, () => this.deps.metadata.tags.names(repo), { n, last: opts.last });
   }
 
-  async catalog(opts: { n?: number | undefined; last?: string | undefined }, visible?: (name: RepoName) => Promise<boolean>): Promise<Page<RepoName>> {
+  /**
+   * A page of repository names; `visible` filters each batch of 500 names read (access is decided
+   * for a whole batch at once: one statement, not one per name).
+   */
+  async catalog(
+    opts: { n?: number | undefined; last?: string | undefined },
+    visible?: (names: RepoName[]) => Promise<ReadonlySet<RepoName>>,
+  ): Promise<Page<RepoName>> {
     if (!visible) return paginate(opts, (limit) => this.deps.metadata.packages.names({ last: opts.last, limit }));
     // Filtering by access happens after the query, so keep fetching until the page is full.
     const want = opts.n ?? DEFAULT_PAGE;
@@ -387,8 +394,9 @@ export class RegistryService {
     let last = opts.last;
     for (;;) {
       const batch = await this.deps.metadata.packages.names({ last, limit: 500 });
+      const allowed = batch.length > 0 ? await visible(batch) : new Set<RepoName>();
       for (const name of batch) {
-        if (await visible(name)) out.push(name);
+        if (allowed.has(name)) out.push(name);
         if (out.length > want) return { items: out.slice(0, want), next: out[want - 1] ?? null };
       }
       if (batch.length < 500) return { items: out, next: null };

@@ -33,7 +33,7 @@ export function listRoutes(deps: V2Deps) {
     async catalog(req: FastifyRequest, reply: FastifyReply) {
       const principal = await deps.gate.authorize(req, { type: 'registry', name: 'catalog', actions: ['*'] });
       const n = pageSize(req);
-      const page = await deps.registry.catalog({ n, last: queryString(req, 'last') }, (repo) => deps.gate.canPull(principal, repo));
+      const page = await deps.registry.catalog({ n, last: queryString(req, 'last') }, (names) => deps.gate.pullable(principal, names));
       const link = nextLink('/v2/_catalog', n, page.next);
       if (link) reply.header('link', link);
       return reply.code(200).header('content-type', 'application/json').send(JSON.stringify({ repositories: page.items }));
