@@ -157,7 +157,7 @@ describe('web UI in Chromium', { skip }, () => {
     await page.goto('/-/settings/orgs');
     await page.getByLabel('Name', { exact: true }).fill('acme');
     await page.getByRole('button', { name: 'Create' }).click();
-    await page.waitForURL(/\/-\/orgs\/acme$/);
+    await page.waitForURL(/\/acme\/-\/teams$/);
     await page.getByLabel('Team name').fill('readers');
     await page.getByLabel('Description (optional)').fill('People who may pull our private packages');
     await page.getByRole('button', { name: 'Create team' }).click();
@@ -167,6 +167,9 @@ describe('web UI in Chromium', { skip }, () => {
     const org = JSON.parse((await api('/api/v1/orgs/acme', { auth: `Basic ${Buffer.from(`alice:${users.alice}`).toString('base64')}` })).body) as { teams: { name: string; members: { username: string }[] }[] };
     assert.deepEqual(org.teams.find((t) => t.name === 'readers')?.members.map((m) => m.username), ['bob']);
     await snap(page, '05-org-members-teams');
+    // The organization page of older links is the owner page's People tab now.
+    await page.goto('/-/orgs/acme');
+    await page.waitForURL(/\/acme\/-\/people$/);
   });
 
   test('create a personal access token: shown once, copied with the button', async () => {

@@ -5,7 +5,6 @@ import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
 import { ExplorePage } from './pages/Explore.tsx';
 import { HomePage } from './pages/Home.tsx';
-import { OrgPage } from './pages/Org.tsx';
 import { OwnerPage } from './pages/Owner.tsx';
 import { OwnerAuditPage, OwnerSettingsPage } from './pages/OwnerSettings.tsx';
 import { PackagePage } from './pages/Package.tsx';
@@ -14,7 +13,7 @@ import { SignInPage } from './pages/SignIn.tsx';
 import { OidcCallbackPage } from './pages/OidcSignIn.tsx';
 import { OwnerOrgTab } from './pages/OwnerTabs.tsx';
 import { TrashPage } from './pages/Trash.tsx';
-import { Link, navigate, segments, useLocation } from './router.tsx';
+import { Link, Redirect, navigate, segments, useLocation } from './router.tsx';
 import { useSession } from './session.tsx';
 
 function Header() {
@@ -114,7 +113,8 @@ function Routes() {
     // ---- end browse ----
     if (user === undefined) return <Loading />;
     if (page === 'settings') return <AccountPage tab={seg[2] ?? 'tokens'} />;
-    if (page === 'orgs' && seg[2]) return <OrgPage org={seg[2]} />;
+    // Older links: an organization's people are a tab of its owner page now.
+    if (page === 'orgs' && seg[2]) return <Redirect to={`/${encodeURIComponent(seg[2])}/-/people`} />;
     if (page === 'admin') return <AdminPage section={seg[2] ?? 'gc'} />;
     return <NotFound />;
   }

@@ -340,7 +340,8 @@ function OrgsTab() {
     try {
       await api('POST', '/api/v1/orgs', { name: name.trim() });
       await refresh();
-      navigate(`/-/orgs/${encodeURIComponent(name.trim())}`);
+      // A new organization has only its creator: teams are what it needs next.
+      navigate(`/${encodeURIComponent(name.trim())}/-/teams`);
     } catch (err) {
       setError(messageOf(err));
     }
@@ -362,7 +363,7 @@ function OrgsTab() {
                   <strong>{o.org}</strong>
                 </Link>{' '}
                 <Badge>{o.role}</Badge>{' '}
-                <Link to={`/-/orgs/${encodeURIComponent(o.org)}`} className="small">
+                <Link to={`/${encodeURIComponent(o.org)}/-/people`} className="small">
                   Members &amp; teams
                 </Link>
               </li>

@@ -1,54 +1,10 @@
 import { type FormEvent, useState } from 'react';
-import { api, get, messageOf } from '../api.ts';
-import { Badge, Empty, LoadError, Loading } from '../components.tsx';
-import { useLoad, useTitle } from '../hooks.ts';
+import { api, messageOf } from '../api.ts';
+import { Badge, Empty } from '../components.tsx';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import { useConfirm } from '../confirm.tsx';
 import type { Org } from '../api.gen.ts';
-
-export function OrgPage({ org }: { org: string }) {
-  useTitle(`${org} · members`);
-  const { user } = useSession();
-  const load = useLoad(`org|${org}|${user?.username ?? ''}`, () => get<Org>(`/api/v1/orgs/${encodeURIComponent(org)}`));
-  if (load.error) return <LoadError error={load.error} what="organization" retry={load.reload} />;
-  if (!load.data) return <Loading />;
-  const o = load.data;
-  const owner = o.viewerRole === 'owner';
-  /** Runs a change and reloads; its error is shown beside the control that made it (useFieldErrors, useConfirm). */
-  const run = async (fn: () => Promise<unknown>) => {
-    await fn();
-    load.reload();
-  };
-
-  return (
-    <section aria-labelledby="org-title">
-      <div className="page-head">
-        <div className="owner-avatar" aria-hidden="true">
-          {org.slice(0, 1).toUpperCase()}
-        </div>
-        <div>
-          <p className="crumbs">Organization</p>
-          <h1 id="org-title">{o.name}</h1>
-        </div>
-        <Link to={`/${encodeURIComponent(o.name)}`} className="btn head-action">
-          Packages
-        </Link>
-      </div>
-      {o.viewerRole === null ? (
-        <Empty title="Members are visible to members only">
-          <p>You are not a member of {o.name}.</p>
-        </Empty>
-      ) : null}
-      {o.viewerRole !== null ? (
-        <>
-          <Members o={o} owner={owner} run={run} />
-          <Teams o={o} owner={owner} run={run} />
-        </>
-      ) : null}
-    </section>
-  );
-}
 
 type Run = (fn: () => Promise<unknown>) => Promise<void>;
 

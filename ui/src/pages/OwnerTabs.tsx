@@ -5,7 +5,7 @@
  *   /<owner>/-/teams      Teams (organizations; members only)
  *   /<owner>/-/settings   Settings: default visibility, retention and quota, CI trusts, webhooks
  *                         (the user themself, organization owners, site admins)
- * `/-/orgs/<org>` still shows people and teams on one page (older links).
+ * `/-/orgs/<org>` (older links) redirects to People.
  */
 import { useState } from 'react';
 import { ApiError, api, get, messageOf } from '../api.ts';
