@@ -370,7 +370,8 @@ export async function runScaleBench(opts: ScaleBenchOptions = {}): Promise<Scale
     log(`scale: ${settings.blobMiB} MiB blob file ready; ${settings.connections} connections × ${settings.durationSeconds} s (${settings.loadgen})`);
 
     log('scale: embedded profile (fs + SQLite)');
-    embedded = await startEmbedded(cfg);
+    // Auth off, as on the replicas (the counts table below measures with auth on).
+    embedded = await startEmbedded({ ...cfg, wharfAuth: false });
     result.targets.embedded = await measureTarget('embedded (fs + SQLite)', embedded.baseUrl, variants(0), [embedded.pid], settings, scratch, log);
     await embedded.stop();
     embedded = null;
