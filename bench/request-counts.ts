@@ -17,11 +17,11 @@
  * Used by bench/scale.ts (the "where a request's time goes" table of the scale section).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { expectStatus, header, HttpClient, pool, type RequestOptions } from './http.ts';
 import { treeCpuSeconds } from './servers.ts';
 import { currentLoad } from './report.ts';
-import { emptyPrefix, s3TestOptions, scaleEnv, uniqueName } from '../test/scale/backends.ts';
+import { s3TestOptions, scaleEnv, uniqueName } from '../test/scale/backends.ts';
+import { freshBackends } from './fresh-backends.ts';
 import { startWharf, type StartedServer } from '../test/helpers/server.ts';
 import type { S3Options } from '../src/storage/s3/client.ts';
 
@@ -306,22 +306,9 @@ export async function runRequestCounts(
           continue;
         }
         const s3 = opts.services ? { ...opts.services.s3, prefix: `${opts.services.s3.prefix}counts/` } : s3TestOptions({ prefix: `bench/counts/${uniqueName('run')}/` });
-        const dbName = uniqueName('wharf_bench_counts');
-        const admin = new pg.Client({ connectionString: dbUrl });
-        await admin.connect();
-        await admin.query(`create database "${dbName}"`).finally(() => admin.end());
-        const u = new URL(dbUrl);
-        u.pathname = `/${dbName}`;
-        cleanup = async () => {
-          await emptyPrefix(s3).catch(() => undefined);
-          const d = new pg.Client({ connectionString: dbUrl });
-          await d
-            .connect()
-            .then(() => d.query(`drop database if exists "${dbName}" with (force)`))
-            .catch(() => undefined)
-            .finally(() => d.end().catch(() => undefined));
-        };
-        server = await startWharf({ env: { ...scaleEnv(s3, { url: u.toString() }), WHARF_AUTH__ENABLED: 'true' }, readyTimeoutMs: 60_000 });
+        const fresh = await freshBackends(dbUrl, 'wharf_bench_counts', s3);
+        cleanup = fresh.cleanup;
+        server = await startWharf({ env: { ...scaleEnv(s3, { url: fresh.databaseUrl }), WHARF_AUTH__ENABLED: 'true' }, readyTimeoutMs: 60_000 });
       }
       const { kinds, idle } = await countRequests(server, n, log);
       result.profiles.push({ profile, label, kinds, idle });

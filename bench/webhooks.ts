@@ -17,12 +17,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
 import { expectStatus, header, HttpClient, pool } from './http.ts';
 import { currentLoad } from './report.ts';
 import { treeCpuSeconds } from './servers.ts';
 import { verifySignature } from '../src/services/webhooks/signature.ts';
-import { emptyPrefix, s3TestOptions, scaleEnv, uniqueName } from '../test/scale/backends.ts';
+import { s3TestOptions, scaleEnv, uniqueName } from '../test/scale/backends.ts';
+import { freshBackends } from './fresh-backends.ts';
 import { startWharf, type StartedServer } from '../test/helpers/server.ts';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -230,22 +230,9 @@ export async function runWebhookBench(opts: { pushes?: number; clients?: number;
         const dbUrl = process.env['DATABASE_URL'];
         if (!process.env['S3_ENDPOINT'] || !dbUrl) throw new Error('S3_ENDPOINT / DATABASE_URL not set (source /tmp/svc.env)');
         const s3 = s3TestOptions({ prefix: `bench/webhooks/${uniqueName('run')}/` });
-        const dbName = uniqueName('wharf_bench_webhooks');
-        const a = new pg.Client({ connectionString: dbUrl });
-        await a.connect();
-        await a.query(`create database "${dbName}"`).finally(() => a.end());
-        const u = new URL(dbUrl);
-        u.pathname = `/${dbName}`;
-        cleanup = async () => {
-          await emptyPrefix(s3).catch(() => undefined);
-          const d = new pg.Client({ connectionString: dbUrl });
-          await d
-            .connect()
-            .then(() => d.query(`drop database if exists "${dbName}" with (force)`))
-            .catch(() => undefined)
-            .finally(() => d.end().catch(() => undefined));
-        };
-        server = await startWharf({ env: { ...scaleEnv(s3, { url: u.toString() }), ...settings, WHARF_AUTH__ENABLED: 'true' }, readyTimeoutMs: 60_000 });
+        const fresh = await freshBackends(dbUrl, 'wharf_bench_webhooks', s3);
+        cleanup = fresh.cleanup;
+        server = await startWharf({ env: { ...scaleEnv(s3, { url: fresh.databaseUrl }), ...settings, WHARF_AUTH__ENABLED: 'true' }, readyTimeoutMs: 60_000 });
       }
       result.profiles.push(await measureProfile(server, profile, label, profile === 'scale' ? scalePushes : pushes, clients, log));
     } catch (err) {

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { type Config, configSchema } from './schema.ts';
+import type { SettingRule } from '../lib/setting-rule.ts';
 
 export type SettingArea = 'Packages' | 'Quotas' | 'Trash' | 'Garbage collection' | 'Uploads' | 'Sign-in' | 'Webhooks' | 'Pull-through cache';
 
@@ -94,15 +95,6 @@ function unwrap(s: z.ZodType, objects: boolean): z.ZodType {
 
 const schemas = new Map<SettingKey, z.ZodType>(SETTING_KEYS.map((k) => [k, leafSchema(k)]));
 
-/** What a value may be, for the API, the admin page and the CLI. */
-export interface SettingRule {
-  type: 'integer' | 'number' | 'boolean' | 'string';
-  /** Allowed values (enums). */
-  enum?: string[];
-  minimum?: number;
-  exclusiveMinimum?: number;
-  maximum?: number;
-}
 
 export function ruleOf(key: SettingKey): SettingRule {
   const json = z.toJSONSchema(schemaOf(key), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;

@@ -13,18 +13,11 @@ import type { Principal } from '../../auth/principal.ts';
 import { RegistryError } from '../../errors.ts';
 import type { Metadata } from '../../metadata/metadata.ts';
 import { actorFields } from '../audit.ts';
+import type { SettingRule } from '../../lib/setting-rule.ts';
 
 /** How often each replica re-reads the overrides: the longest a change takes to reach another replica. */
 export const DEFAULT_REFRESH_MS = 3000;
 
-/** What a value may be (from the config schema; see src/config/runtime-settings.ts). */
-export interface SettingRule {
-  type: 'integer' | 'number' | 'boolean' | 'string';
-  enum?: string[];
-  minimum?: number;
-  exclusiveMinimum?: number;
-  maximum?: number;
-}
 
 /**
  * The keys that may change at run time, their config file values and rules. Built from the config
