@@ -102,7 +102,8 @@ describe('site administration: instance settings in Chromium', { skip: browserUn
     await checkPage(page, 'admin-settings-03-reset', problems, { fullPage: false });
     await dialog.getByRole('button', { name: 'Reset to file value' }).click();
     await page.getByRole('status').filter({ hasText: "auth.defaultVisibility is back to the config file's value, private" }).waitFor();
-    assert.equal(await visibility.getByText('overridden').count(), 0);
+    // The status comes first; the list reloads after it (waitFor, not an instant count).
+    await visibility.getByText('overridden').waitFor({ state: 'detached' });
     await push('erin', 'erin/later');
     assert.equal(await anonymousPull('erin/later'), 401, 'private again');
 
