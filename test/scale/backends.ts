@@ -138,6 +138,30 @@ export async function freshDatabase(): Promise<{ url: string; schema?: string; c
   };
 }
 
+/** Creates the database `name` on DATABASE_URL's server (`adminUrl`) and returns its URL. */
+export async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Drops the database `name`, sessions and all; a clean-up, so it never throws. */
+export async function dropDatabaseQuietly(adminUrl: string, name: string): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c
+    .connect()
+    .then(() => c.query(`drop database if exists "${name}" with (force)`))
+    .catch(() => undefined)
+    .finally(() => c.end().catch(() => undefined));
+}
+
 type Tree = { [key: string]: Tree | string };
 
 let processDatabase: Promise<string> | null = null;
@@ -151,27 +175,14 @@ function testProcessDatabase(): Promise<string> {
   processDatabase ??= (async () => {
     const url = process.env['DATABASE_URL'] ?? '';
     const name = uniqueName(`wharf_p${process.pid}`);
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query(`create database "${name}"`);
-    } finally {
-      await admin.end();
-    }
+    const created = await createDatabase(url, name);
     let dropped = false;
     process.on('beforeExit', () => {
       if (dropped) return;
       dropped = true;
-      const c = new pg.Client({ connectionString: url });
-      void c
-        .connect()
-        .then(() => c.query(`drop database if exists "${name}" with (force)`))
-        .catch(() => undefined)
-        .finally(() => c.end().catch(() => undefined));
+      void dropDatabaseQuietly(url, name);
     });
-    const u = new URL(url);
-    u.pathname = `/${name}`;
-    return u.toString();
+    return created;
   })();
   return processDatabase;
 }
