@@ -106,7 +106,6 @@ export class Metadata {
     this.settings = new SettingsStore(db);
   }
 
-  /** Runs `fn` in one transaction with stores bound to it. */
   /**
    * Runs `fn` in one transaction. PostgreSQL may break a lock cycle between concurrent writers of
    * one owner (a push, a delete, a GC batch, each holding rows the other needs) by failing one of
