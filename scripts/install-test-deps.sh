@@ -2,6 +2,7 @@
 # Installs what the end-to-end, browser and scale-out tests use, skipping whatever is already
 # there (safe to run again):
 #   - Debian packages: skopeo podman buildah umoci docker-registry apache2-utils jq unzip chromium nginx
+#     wrk (the benchmark's load generator: C, so it leaves the cores to the servers it measures)
 #     openssl curl (TLS tests) runc (starting Wharf's image under podman; crun fails on hybrid cgroups)
 #     caddy (the reverse-proxy example)
 #     python3-prometheus-client (the official Prometheus text parser the metrics tests read scrapes with)
@@ -15,7 +16,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="$root/.tools"
 
 # ---- Debian packages ---------------------------------------------------------------------------
-packages=(skopeo podman buildah umoci docker-registry apache2-utils jq unzip chromium nginx openssl curl runc caddy python3-prometheus-client)
+packages=(skopeo podman buildah umoci docker-registry apache2-utils jq unzip chromium nginx openssl curl runc caddy python3-prometheus-client wrk)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
