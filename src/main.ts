@@ -47,6 +47,7 @@ import { WebhookService } from './services/webhooks/service.ts';
 import { DeliveryWorker, pruneDeliveriesJob } from './services/webhooks/worker.ts';
 import { versionInfo } from './lib/version.ts';
 import { RequestActivity } from './lib/request-activity.ts';
+import { everyLive } from './lib/live-interval.ts';
 import { RuntimeSettings } from './services/settings/service.ts';
 import { settingsCatalog, type SettingValues } from './config/runtime-settings.ts';
 
@@ -314,6 +315,15 @@ export async function createWharf(
     get defaultVisibility() {
       return settings.get('auth.defaultVisibility');
     },
+    get tokenTtlSeconds() {
+      return settings.get('auth.tokenTtlSeconds');
+    },
+    get ciTokenTtlSeconds() {
+      return settings.get('auth.ciTokenTtlSeconds');
+    },
+    get refreshTokenTtlDays() {
+      return settings.get('auth.refreshTokenTtlDays');
+    },
   };
   const access = await createAccessServices(auth, { metadata, clock, log: logger, ...(metrics ? { metrics } : {}) });
   if (config.auth.enabled) await ensureAdmin(config.auth, metadata, clock, logger);
@@ -379,7 +389,7 @@ export async function createWharf(
   const oidcSignIn = oidcSignInOf(config, { metadata, sessions, clock, logger, settings });
   const downloads = new DownloadCounter({ metadata, clock, log: logger });
   const retention = new RetentionService({ metadata, authz: access.authz, trash, tagPolicy, clock, flushPulls: () => downloads.flush() });
-  jobs.schedule(retention.job(SYSTEM), config.retention.intervalSeconds * 1000, {});
+  jobs.schedule(retention.job(SYSTEM), () => settings.get('retention.intervalSeconds') * 1000, {});
   const views = new PackageViewService({ metadata, authz: access.authz, blobs: store, events, clock, downloads, charts: charts.catalog });
   const activity = new RequestActivity();
   const gc = createCollector(config, { metadata, store, uploads, events, clock, activity, settings });
@@ -438,11 +448,15 @@ export async function createWharf(
   }
   const metricsApp = metrics && config.metrics.port !== undefined ? await buildMetricsApp({ metrics, token: config.metrics.token }, logger) : null;
 
-  const purgeEvery = config.uploads.purgeIntervalSeconds * 1000;
-  const purge = setInterval(() => {
-    uploads.purgeStale(settings.get('uploads.staleAfterSeconds') * 1000).catch((err: unknown) => logger.error({ err }, 'upload purge failed'));
-  }, purgeEvery);
-  purge.unref();
+  // Each replica purges abandoned uploads on its own timer (the rows are shared, a purge is
+  // idempotent). Interval and age are run-time settings (ADR 0025): a changed interval re-arms the
+  // timer within the settings' refresh period instead of waiting out the old one.
+  const purge = everyLive({
+    intervalMs: () => settings.get('uploads.purgeIntervalSeconds') * 1000,
+    run: () => uploads.purgeStale(settings.get('uploads.staleAfterSeconds') * 1000),
+    checkMs: settings.refreshMs,
+    onError: (err) => logger.error({ err }, 'upload purge failed'),
+  });
   settings.start();
   jobs.start();
   deliveries.start();
@@ -479,12 +493,13 @@ export async function createWharf(
       return metricsApp.listen({ host: config.metrics.host ?? config.server.host, port: config.metrics.port });
     },
     async close() {
-      clearInterval(purge);
+      const purgeStopped = purge.stop();
       settings.stop();
       tls?.stop();
       await jobs.stop();
       await proxy.close();
       await deliveries.stop();
+      await purgeStopped;
       await metricsApp?.close();
       await app.close();
       await events.settled();

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { type Config, configSchema } from './schema.ts';
 import type { SettingRule } from '../lib/setting-rule.ts';
 
-export type SettingArea = 'Packages' | 'Quotas' | 'Trash' | 'Garbage collection' | 'Uploads' | 'Sign-in' | 'Webhooks' | 'Pull-through cache';
+export type SettingArea = 'Packages' | 'Quotas' | 'Retention' | 'Trash' | 'Garbage collection' | 'Uploads' | 'Sign-in' | 'Tokens' | 'Webhooks' | 'Pull-through cache';
 
 interface Definition {
   area: SettingArea;
@@ -27,18 +27,23 @@ interface Definition {
 export const SETTINGS = {
   'auth.defaultVisibility': { area: 'Packages', description: 'Visibility of new packages whose owner chose no default' },
   'quotas.defaultBytes': { area: 'Quotas', description: "Every owner's storage quota unless a site admin set its own; 0 = no quota", unit: 'bytes' },
+  'retention.intervalSeconds': { area: 'Retention', description: 'How often every package under a retention rule is evaluated, across all replicas; 0 = only on demand', unit: 'seconds' },
   'trash.days': { area: 'Trash', description: 'Days a deleted package or version stays restorable (applies to what is deleted from now on)', unit: 'days' },
   'trash.purgeIntervalSeconds': { area: 'Trash', description: 'How often expired trash entries are purged; 0 = only on demand', unit: 'seconds' },
   'gc.intervalSeconds': { area: 'Garbage collection', description: 'Scheduled garbage collection, every this many seconds across all replicas; 0 = only on demand', unit: 'seconds' },
   'gc.graceSeconds': { area: 'Garbage collection', description: 'A blob used by a push within this many seconds is kept (protects pushes in progress)', unit: 'seconds' },
   'gc.loadShare': { area: 'Garbage collection', description: 'Share of the time a run may take while the server serves requests; 1 = never pause' },
   'uploads.staleAfterSeconds': { area: 'Uploads', description: 'Upload sessions idle this long are abandoned and purged', unit: 'seconds' },
+  'uploads.purgeIntervalSeconds': { area: 'Uploads', description: 'How often each replica purges abandoned upload sessions', unit: 'seconds' },
   'auth.loginRateLimit.windowSeconds': { area: 'Sign-in', description: 'Failed sign-ins are counted in windows of this length', unit: 'seconds' },
   'auth.loginRateLimit.perAccountAddress': { area: 'Sign-in', description: 'Free failed sign-ins per account and address before attempts are slowed' },
   'auth.loginRateLimit.knownAddressMaxDelaySeconds': { area: 'Sign-in', description: 'Longest wait imposed on an address the account signed in from before', unit: 'seconds' },
   'auth.loginRateLimit.perAccount': { area: 'Sign-in', description: "Failures per account from unknown addresses that stop such addresses for the window" },
   'auth.loginRateLimit.perAddress': { area: 'Sign-in', description: 'Failures per address across all accounts that stop that address for the window' },
   'auth.oidcSignIn.createAccounts': { area: 'Sign-in', description: 'OpenID sign-in creates an account for somebody who matches none (only when auth.oidcSignIn is configured)' },
+  'auth.tokenTtlSeconds': { area: 'Tokens', description: 'Lifetime of a registry token issued from now on (tokens already issued keep theirs)', unit: 'seconds' },
+  'auth.ciTokenTtlSeconds': { area: 'Tokens', description: 'Lifetime of a CI token (token exchange) issued from now on', unit: 'seconds' },
+  'auth.refreshTokenTtlDays': { area: 'Tokens', description: 'Lifetime of a refresh token (offline_token) issued from now on', unit: 'days' },
   'webhooks.maxAttempts': { area: 'Webhooks', description: 'Attempts before a webhook delivery is given up (the first one included)' },
   'proxy.syncIntervalSeconds': { area: 'Pull-through cache', description: "How often proxies' sync references are fetched ahead of pulls; 0 = never", unit: 'seconds' },
 } as const satisfies Record<string, Definition>;
@@ -49,18 +54,23 @@ export type SettingKey = keyof typeof SETTINGS;
 export interface SettingValues {
   'auth.defaultVisibility': Config['auth']['defaultVisibility'];
   'quotas.defaultBytes': number;
+  'retention.intervalSeconds': number;
   'trash.days': number;
   'trash.purgeIntervalSeconds': number;
   'gc.intervalSeconds': number;
   'gc.graceSeconds': number;
   'gc.loadShare': number;
   'uploads.staleAfterSeconds': number;
+  'uploads.purgeIntervalSeconds': number;
   'auth.loginRateLimit.windowSeconds': number;
   'auth.loginRateLimit.perAccountAddress': number;
   'auth.loginRateLimit.knownAddressMaxDelaySeconds': number;
   'auth.loginRateLimit.perAccount': number;
   'auth.loginRateLimit.perAddress': number;
   'auth.oidcSignIn.createAccounts': boolean;
+  'auth.tokenTtlSeconds': number;
+  'auth.ciTokenTtlSeconds': number;
+  'auth.refreshTokenTtlDays': number;
   'webhooks.maxAttempts': number;
   'proxy.syncIntervalSeconds': number;
 }

@@ -28,6 +28,7 @@ export interface AccessSettings {
   oidc: { allowInsecureIssuers: boolean };
   loginRateLimit: LoginRateLimit;
   credentialCacheSeconds: number;
+  /** The three lifetimes are read at each issue: main.ts passes getters for the run-time settings (ADR 0025). */
   tokenTtlSeconds: number;
   ciTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
@@ -62,9 +63,17 @@ export async function createAccessServices(
     authn,
     authz,
     clock,
-    ttlSeconds: auth.tokenTtlSeconds,
-    ciTtlSeconds: auth.ciTokenTtlSeconds,
-    refreshTtlDays: auth.refreshTokenTtlDays,
+    // Getters, not copies: the service reads its deps at each issue, so a lifetime changed at run
+    // time applies to the next token (tokens already issued keep their own exp).
+    get ttlSeconds() {
+      return auth.tokenTtlSeconds;
+    },
+    get ciTtlSeconds() {
+      return auth.ciTokenTtlSeconds;
+    },
+    get refreshTtlDays() {
+      return auth.refreshTokenTtlDays;
+    },
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   const accounts = new AccountService({ metadata, clock, siteDefaultVisibility: () => auth.defaultVisibility ?? 'private' });

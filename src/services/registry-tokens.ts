@@ -16,6 +16,7 @@ export interface RegistryTokenDeps {
   authn: AuthnService;
   authz: AuthzService;
   clock: () => number;
+  /** Lifetimes, read at each issue (they may be getters over run-time settings, ADR 0025). */
   ttlSeconds: number;
   ciTtlSeconds: number;
   refreshTtlDays: number;
@@ -71,6 +72,7 @@ export class RegistryTokenService {
     }
     const nowMs = this.deps.clock();
     const now = Math.floor(nowMs / 1000);
+    // Read once: exp and expires_in must agree even if the setting changes meanwhile.
     const ttl = principal.kind === 'ci' ? this.deps.ciTtlSeconds : this.deps.ttlSeconds;
     const claims: Claims = {
       iss: 'wharf',
