@@ -25,6 +25,8 @@ test('nothing unsafe at run time is listed', () => {
 test('validation: the config schema decides, text is read like environment variables, and the message names key and rule', () => {
   assert.deepEqual(validateSetting('gc.intervalSeconds', 600), { ok: true, value: 600 });
   assert.deepEqual(validateSetting('gc.intervalSeconds', '600'), { ok: true, value: 600 }, 'the CLI passes text');
+  assert.deepEqual(validateSetting('retention.intervalSeconds', 0), { ok: true, value: 0 }, '0 = only on demand');
+  assert.deepEqual(validateSetting('auth.tokenTtlSeconds', '60'), { ok: true, value: 60 });
   assert.deepEqual(validateSetting('auth.oidcSignIn.createAccounts', 'true'), { ok: true, value: true });
   assert.deepEqual(validateSetting('auth.oidcSignIn.createAccounts', false), { ok: true, value: false });
   const cases: [Parameters<typeof validateSetting>[0], unknown, RegExp][] = [
@@ -36,6 +38,11 @@ test('validation: the config schema decides, text is read like environment varia
     ['quotas.defaultBytes', true, /must be an integer/],
     ['auth.defaultVisibility', 'everyone', /must be one of public, internal, private/],
     ['auth.oidcSignIn.createAccounts', 'maybe', /must be true or false/],
+    ['auth.tokenTtlSeconds', 0, /^auth\.tokenTtlSeconds must be an integer > 0/],
+    ['auth.ciTokenTtlSeconds', 1.5, /^auth\.ciTokenTtlSeconds must be an integer > 0/],
+    ['auth.refreshTokenTtlDays', -1, /^auth\.refreshTokenTtlDays must be an integer > 0/],
+    ['uploads.purgeIntervalSeconds', 0, /^uploads\.purgeIntervalSeconds must be a number > 0/],
+    ['retention.intervalSeconds', -1, /^retention\.intervalSeconds must be a number ≥ 0/],
   ];
   for (const [k, v, re] of cases) {
     const r = validateSetting(k, v);

@@ -2,13 +2,15 @@
  * Run-time instance settings (ADR 0025) over HTTP, on both profiles: /api/v1/admin/settings for
  * site admins only (a refusal says why), 400 naming the key and its rule, audit rows with old and
  * new values, and the consumers using the effective value without a restart: a new package's
- * visibility, the default quota of an owner, the login rate limit, the GC schedule; a second
+ * visibility, the default quota of an owner, the login rate limit, the GC and retention schedules,
+ * the lifetime of the next registry, CI and refresh token, the stale-upload purge interval; a second
  * server on the same database (a replica) sees a change within the refresh interval.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
+import { hashSecret } from '../../src/auth/secrets.ts';
 import { createWharf } from '../../src/main.ts';
 import { adminAuth, basic, createUser, errorCode, expect, json, pushImage, Session, startUiApp, type UiApp } from './ui-api-support.ts';
 
@@ -142,6 +144,90 @@ describe('/api/v1/admin/settings', () => {
     assert.equal(await app.wharf.jobs.nextRun('gc'), null, 'no scheduled run while the interval is 0');
     expect(await reset(admin, 'gc.intervalSeconds'), 200, 'reset');
     assert.equal(json<{ intervalSeconds: number }>(await admin.get('/api/v1/admin/gc')).intervalSeconds, 3600);
+  });
+
+  test('the retention schedule follows retention.intervalSeconds without a restart', async () => {
+    // Before any test advances the clock: with the fake clock at the schedule's start, no run can
+    // be due while this test looks, so the due time moves only with the interval.
+    const listed = json<Setting[]>(await admin.get('/api/v1/admin/settings')).find((s) => s.key === 'retention.intervalSeconds');
+    assert.deepEqual([listed?.area, listed?.fileValue, listed?.effective], ['Retention', 86_400, 86_400]);
+    const daily = await app.wharf.jobs.nextRun('retention.apply');
+    assert.ok(daily !== null, 'scheduled daily by the file');
+    expect(await put(admin, 'retention.intervalSeconds', 120), 200, 'set');
+    assert.equal(await app.wharf.jobs.nextRun('retention.apply'), daily - 86_400_000 + 120_000, 'due 120 s after the last start instead of a day');
+    expect(await put(admin, 'retention.intervalSeconds', 0), 200, 'only on demand');
+    assert.equal(await app.wharf.jobs.nextRun('retention.apply'), null, 'no scheduled run while the interval is 0');
+    expect(await reset(admin, 'retention.intervalSeconds'), 200, 'reset');
+    assert.equal(await app.wharf.jobs.nextRun('retention.apply'), daily, 'daily again');
+  });
+
+  test('auth.tokenTtlSeconds: the next /token answer lives the new lifetime (expires_in = exp − iat); a token already issued keeps its exp', async () => {
+    const service = 'localhost:80';
+    const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { iat: number; exp: number };
+    const token = async () => {
+      const res = await app.req({ url: `/token?service=${service}&scope=repository:alice/open:pull`, auth: aliceAuth });
+      expect(res, 200, 'token');
+      return json<{ token: string; expires_in: number }>(res);
+    };
+    const before = await token();
+    assert.equal(before.expires_in, 300, 'the file default');
+    const zero = await put(admin, 'auth.tokenTtlSeconds', 0);
+    expect(zero, 400, 'a lifetime of 0');
+    assert.match(message(zero), /auth\.tokenTtlSeconds must be an integer > 0/);
+
+    expect(await put(admin, 'auth.tokenTtlSeconds', 42), 200, 'set');
+    const after = await token();
+    const c = claimsOf(after.token);
+    assert.deepEqual([after.expires_in, c.exp - c.iat], [42, 42]);
+    const old = claimsOf(before.token);
+    assert.equal(old.exp - old.iat, 300, 'the token issued before keeps its lifetime');
+    app.clock.advance(43_000);
+    const v2 = (t: string) => app.req({ url: '/v2/', headers: { authorization: `Bearer ${t}` } });
+    assert.equal((await v2(after.token)).statusCode, 401, 'the new token expired after 42 s');
+    assert.equal((await v2(before.token)).statusCode, 200, 'the older one still works');
+
+    // CI tokens (the token exchange) and refresh tokens follow their own settings the same way.
+    expect(await put(admin, 'auth.ciTokenTtlSeconds', 77), 200, 'set the CI lifetime');
+    const ci = await app.wharf.access.tokens.issue({ kind: 'ci', name: 'ci:https://ci.example#job', admin: false, ci: [{ owner: 'alice', repo: null, role: 'read' }] }, [], service);
+    assert.equal(ci.expiresIn, 77);
+    expect(await put(admin, 'auth.refreshTokenTtlDays', 2), 200, 'set the refresh lifetime');
+    const offline = await app.req({ url: `/token?service=${service}&offline_token=true`, auth: aliceAuth });
+    expect(offline, 200, 'offline token');
+    const refresh = json<{ refresh_token?: string }>(offline).refresh_token ?? '';
+    const row = await app.wharf.metadata.tokens.byHash(hashSecret(refresh));
+    assert.equal((row?.expiresAt ?? 0) - (row?.createdAt ?? 0), 2 * 86_400_000, 'the refresh token lives two days');
+
+    for (const k of ['auth.tokenTtlSeconds', 'auth.ciTokenTtlSeconds', 'auth.refreshTokenTtlDays']) expect(await reset(admin, k), 200, `reset ${k}`);
+    assert.equal((await token()).expires_in, 300, 'the file value again');
+  });
+
+  test('uploads.purgeIntervalSeconds: a shorter interval re-arms the purge, which removes an abandoned upload without a restart', async () => {
+    const listed = json<Setting[]>(await admin.get('/api/v1/admin/settings')).find((s) => s.key === 'uploads.purgeIntervalSeconds');
+    assert.deepEqual([listed?.fileValue, listed?.effective], [600, 600]);
+    expect(await put(admin, 'uploads.purgeIntervalSeconds', 0), 400, 'the purge cannot be switched off (the schema: > 0)');
+    const started = await app.req({ method: 'POST', url: '/v2/alice/abandoned/blobs/uploads/', auth: aliceAuth, headers: { 'content-length': '0' } });
+    assert.equal(started.statusCode, 202, started.body);
+    const location = String(started.headers['location']);
+    const sessions = () => app.wharf.metadata.uploads.staleSince(Number.MAX_SAFE_INTEGER, 1000);
+    const id = (await sessions()).find((u) => location.includes(u));
+    assert.ok(id, `the upload session of ${location} exists`);
+    // Abandoned by the (fake) clock: older than the stale age.
+    expect(await put(admin, 'uploads.staleAfterSeconds', 60), 200, 'stale after a minute');
+    app.clock.advance(120_000);
+    await sleep(1000);
+    assert.ok((await sessions()).includes(id), 'the file interval (600 s) has not come round: still there');
+
+    expect(await put(admin, 'uploads.purgeIntervalSeconds', 1), 200, 'purge every second');
+    const since = Date.now();
+    while ((await sessions()).includes(id)) {
+      assert.ok(Date.now() - since < app.wharf.settings.refreshMs + 3000, 'the purge ran within the re-arm period and the new interval');
+      await sleep(100);
+    }
+    const gone = await app.req({ url: location, auth: aliceAuth });
+    assert.equal(gone.statusCode, 404, gone.body);
+    assert.equal(errorCode(gone), 'BLOB_UPLOAD_UNKNOWN');
+    expect(await reset(admin, 'uploads.purgeIntervalSeconds'), 200, 'reset');
+    expect(await reset(admin, 'uploads.staleAfterSeconds'), 200, 'reset');
   });
 
   test('gc.graceSeconds: a run keeps a deleted version within the file grace, and frees it once the grace is lowered live', async () => {

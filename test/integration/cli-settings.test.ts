@@ -41,6 +41,7 @@ test('set, list, a server sees it, reset; bad values and unknown keys are one cl
   assert.deepEqual(rows.find((r) => r.key === 'trash.days'), { ...rows.find((r) => r.key === 'trash.days'), fileValue: 30, override: 7, effective: 7, updatedBy: 'system' });
   const table = await wharf(['settings', 'list']);
   assert.match(table.stdout, /trash\.days\s+7 days\s+30\s+7 \(system/);
+  assert.ok(rows.some((r) => r.key === 'uploads.purgeIntervalSeconds' && r.effective === 600), 'the upload purge interval is listed');
 
   const config = loadConfig({ env: env(), overrides: { log: { level: 'silent' } } });
   const server = await createWharf(config, { logger: pino({ level: 'silent' }), startupJobs: false });
@@ -54,6 +55,9 @@ test('set, list, a server sees it, reset; bad values and unknown keys are one cl
   assert.equal(bad.code, 1);
   assert.equal(bad.stderr.trimEnd().split('\n').length, 1, bad.stderr);
   assert.match(bad.stderr, /^error: webhooks\.maxAttempts must be an integer ≥ 1 and ≤ 50/);
+  const zero = await wharf(['settings', 'set', 'auth.tokenTtlSeconds', '0']);
+  assert.equal(zero.code, 1);
+  assert.match(zero.stderr, /^error: auth\.tokenTtlSeconds must be an integer > 0/);
   const unknown = await wharf(['settings', 'set', 'storage.driver', 's3']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /storage\.driver is not a setting that can be changed at run time \(wharf settings list shows those that can\)/);
