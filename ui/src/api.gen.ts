@@ -310,7 +310,7 @@ export type ImageView = {
 };
 
 export type InstanceSetting = {
-  key: "auth.defaultVisibility" | "quotas.defaultBytes" | "trash.days" | "trash.purgeIntervalSeconds" | "gc.intervalSeconds" | "gc.graceSeconds" | "gc.loadShare" | "uploads.staleAfterSeconds" | "auth.loginRateLimit.windowSeconds" | "auth.loginRateLimit.perAccountAddress" | "auth.loginRateLimit.knownAddressMaxDelaySeconds" | "auth.loginRateLimit.perAccount" | "auth.loginRateLimit.perAddress" | "auth.oidcSignIn.createAccounts" | "webhooks.maxAttempts" | "proxy.syncIntervalSeconds";
+  key: "auth.defaultVisibility" | "quotas.defaultBytes" | "retention.intervalSeconds" | "trash.days" | "trash.purgeIntervalSeconds" | "gc.intervalSeconds" | "gc.graceSeconds" | "gc.loadShare" | "uploads.staleAfterSeconds" | "uploads.purgeIntervalSeconds" | "auth.loginRateLimit.windowSeconds" | "auth.loginRateLimit.perAccountAddress" | "auth.loginRateLimit.knownAddressMaxDelaySeconds" | "auth.loginRateLimit.perAccount" | "auth.loginRateLimit.perAddress" | "auth.oidcSignIn.createAccounts" | "auth.tokenTtlSeconds" | "auth.ciTokenTtlSeconds" | "auth.refreshTokenTtlDays" | "webhooks.maxAttempts" | "proxy.syncIntervalSeconds";
   area: string;
   description: string;
   unit: string | null;
