@@ -6,12 +6,12 @@ import { everyLive } from './live-interval.ts';
 test('a shorter interval applies within checkMs, not after the old interval; 0 pauses; stop waits for the run', async () => {
   let interval = 60_000;
   let runs = 0;
-  let release: (() => void) | null = null;
+  const gate = { release: () => {} };
   const timer = everyLive({
     intervalMs: () => interval,
     run: async () => {
       runs++;
-      if (runs === 3) await new Promise<void>((r) => (release = r));
+      if (runs === 3) await new Promise<void>((r) => (gate.release = r));
     },
     checkMs: 50,
     onError: (err) => assert.fail(String(err)),
@@ -23,14 +23,14 @@ test('a shorter interval applies within checkMs, not after the old interval; 0 p
     await sleep(150);
     assert.equal(runs, 1, 'overdue under the new interval: runs at the next check');
     await sleep(500);
-    assert.ok(runs >= 2, `then every 400 ms: ${runs}`);
+    assert.ok(runs >= 2, `then every 400 ms: ${String(runs)}`);
     // The third run hangs until released; stop() waits for it, and nothing starts afterwards.
     while (runs < 3) await sleep(20);
     let stopped = false;
     const stopping = timer.stop().then(() => (stopped = true));
     await sleep(150);
     assert.equal(stopped, false, 'stop waits for the run in progress');
-    (release as (() => void) | null)?.();
+    gate.release();
     await stopping;
     await sleep(250);
     assert.equal(runs, 3, 'no run after stop');
@@ -57,7 +57,7 @@ test('interval 0 pauses until it is set again; a failed run is reported and the 
     assert.equal(runs, 0, 'paused');
     interval = 20;
     await sleep(200);
-    assert.ok(runs >= 2, `runs again after a failure: ${runs}`);
+    assert.ok(runs >= 2, `runs again after a failure: ${String(runs)}`);
     assert.equal(errors.length, runs);
   } finally {
     await timer.stop();
