@@ -2,8 +2,9 @@
  * Run-time settings across replicas (ADR 0025): two Wharf processes on PostgreSQL + S3. A change
  * made through replica A (the API) or with `wharf settings set` on the shared database takes
  * effect on replica B within the stated delay (each replica re-reads the overrides every 3 s),
- * without a restart: B creates the next package with the new default visibility, and B's GC
- * schedule shows the new interval. A reset through B returns A to the config file's value.
+ * without a restart: B creates the next package with the new default visibility, issues tokens
+ * with the new lifetime, and B's GC schedule shows the new interval. A reset through B returns A
+ * to the config file's value.
  *
  * Skipped when the services' variables (S3_ENDPOINT, DATABASE_URL, REGISTRY_LB_URL) are unset.
  */
@@ -77,6 +78,25 @@ describe('run-time settings across replicas', { skip: clusterMissing, timeout: 5
     const reset = await http(replica(1), 'DELETE', '/api/v1/admin/settings/auth.defaultVisibility');
     assert.equal(reset.status, 200, reset.text);
     await until('replica A applies the reset', async () => !(await newPackageIsPublic(replica(0))));
+  });
+
+  test('auth.tokenTtlSeconds set through replica A: replica B issues tokens with the new lifetime within the refresh interval; reset through B', async () => {
+    const expiresIn = async (base: string) => {
+      const r = await http(base, 'GET', '/token');
+      assert.equal(r.status, 200, r.text);
+      const body = JSON.parse(r.text) as { token: string; expires_in: number };
+      const claims = JSON.parse(Buffer.from(body.token.split('.')[1] ?? '', 'base64url').toString()) as { iat: number; exp: number };
+      assert.equal(claims.exp - claims.iat, body.expires_in, 'expires_in is the token lifetime');
+      return body.expires_in;
+    };
+    assert.equal(await expiresIn(replica(1)), 300, 'the file default');
+    const set = await http(replica(0), 'PUT', '/api/v1/admin/settings/auth.tokenTtlSeconds', { body: JSON.stringify({ value: 120 }), type: 'application/json' });
+    assert.equal(set.status, 200, set.text);
+    assert.equal(await expiresIn(replica(0)), 120, 'at once on the replica that made the change');
+    await until('replica B issues 120 s tokens', async () => (await expiresIn(replica(1))) === 120);
+    const reset = await http(replica(1), 'DELETE', '/api/v1/admin/settings/auth.tokenTtlSeconds');
+    assert.equal(reset.status, 200, reset.text);
+    await until('replica A is back to the file lifetime', async () => (await expiresIn(replica(0))) === 300);
   });
 
   test('wharf settings set on the shared database: both replicas schedule GC at the new interval', async () => {
