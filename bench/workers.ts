@@ -1,6 +1,6 @@
 /**
- * server.workers: manifest GET by tag (auth off, as the core comparison) against one Wharf with 1
- * worker and then with 2, and CNCF Distribution in the same run for the ratio. CPU is the whole
+ * server.workers: manifest GET by tag (token auth on for Wharf unless BENCH_WHARF_AUTH=0, as in the
+ * core comparison) against one Wharf with 1 worker and then with 2, and CNCF Distribution in the same run for the ratio. CPU is the whole
  * process tree's (primary + workers), per request, so a gain that only burns more CPU shows.
  *
  *   node bench/workers.ts                 # 1 and 2 workers, 10 s each
