@@ -31,6 +31,11 @@ export interface Decision {
   actions: Set<RepoAction>;
   /** Why `missing` (actions not in `actions`) are refused, in words a user can act on. */
   why(missing: readonly RepoAction[]): string;
+  /**
+   * The package's tag stamp when it was read with the facts (metadata/access-facts.ts): lets a
+   * manifest GET by tag reuse what this process resolved under the same stamp. Absent otherwise.
+   */
+  tagStamp?: { created: number; version: number } | null;
 }
 
 const ALL: ReadonlySet<RepoAction> = new Set(['pull', 'push', 'delete']);

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Principal, RepoAction } from '../auth/principal.ts';
 import { ANONYMOUS } from '../auth/principal.ts';
 import type { RepoName } from '../oci/name.ts';
+import type { TagStamp } from '../services/tag-list-cache.ts';
 import { clientInfo } from './auth-gate.ts';
 
 export type AccessRequest =
@@ -36,6 +37,11 @@ export interface AccessGate {
    * as Docker clients request it).
    */
   requestMayPull(request: FastifyRequest, repo: RepoName): Promise<boolean>;
+  /**
+   * The tag stamp of the repository `authorize` granted this request, when it read one with the
+   * access facts; null otherwise (the caller then reads the database itself).
+   */
+  tagStampOf(request: FastifyRequest): TagStamp | null;
 }
 
 /** No authentication: everything is allowed to everyone (tests of the core; development). */
@@ -52,5 +58,8 @@ export const openGate: AccessGate = {
   },
   async requestMayPull() {
     return true;
+  },
+  tagStampOf() {
+    return null;
   },
 };

@@ -7,6 +7,7 @@ import type { RepoName } from '../oci/name.ts';
 import type { AuthMetrics, AuthnService } from '../services/authn.ts';
 import type { AuthzService } from '../services/authz.ts';
 import type { RegistryTokenService } from '../services/registry-tokens.ts';
+import type { TagStamp } from '../services/tag-list-cache.ts';
 import type { AccessGate, AccessRequest } from './access.ts';
 import { HttpHeadersError } from './errors.ts';
 
@@ -93,6 +94,7 @@ function challengeScope(access: AccessRequest): string | null {
 export class AuthGate implements AccessGate {
   private readonly deps: AuthGateDeps;
   private readonly identities = new WeakMap<FastifyRequest, Identity>();
+  private readonly tagStamps = new WeakMap<FastifyRequest, TagStamp>();
 
   constructor(deps: AuthGateDeps) {
     this.deps = deps;
@@ -225,6 +227,7 @@ export class AuthGate implements AccessGate {
         });
       }
       if (access.actions.includes('push')) await this.deps.authz.refuseIfTrashed(access.name);
+      if (decision.tagStamp) this.tagStamps.set(req, decision.tagStamp);
       return principal;
     }
     // The reason names the missing permission (role, token scope or restriction), as podman,
@@ -240,6 +243,10 @@ export class AuthGate implements AccessGate {
     }
     metrics?.authFailure('denied');
     throw new RegistryError('DENIED', `requested access to the resource is denied: ${reason}`, { repository: access.name, actions: missing });
+  }
+
+  tagStampOf(req: FastifyRequest): TagStamp | null {
+    return this.tagStamps.get(req) ?? null;
   }
 
   async canPull(principal: Principal, repo: RepoName): Promise<boolean> {

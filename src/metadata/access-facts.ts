@@ -13,6 +13,12 @@ export interface AccessFactRows {
   grants: PackageRole[];
   /** The owner's default visibility when the owner is a pull-through proxy organization, else null. */
   proxyDefaultVisibility: Visibility | null;
+  /**
+   * The package's tag stamp (PackageStore.tagStamp: creation time and tag version), read in the
+   * same statement so a manifest GET by tag can be answered from memory while it is unchanged.
+   * Null when the package does not exist, is in the trash, or was not read (readMany).
+   */
+  tagStamp: { created: number; version: number } | null;
 }
 
 /** The caller's own account row, when read along (a bearer token's subject). */
@@ -47,6 +53,8 @@ export class AccessFactStore {
         `(subject_kind = 'user' and subject = ${user}) or ` +
         `(subject_kind = 'team' and subject in (select org || '/' || team from team_members where username = ${user} and org = ${owner})))`,
       `union all select 'proxy' as k, a.default_visibility as v from proxy_upstreams u join accounts a on a.name = u.owner where u.owner = ${owner}`,
+      // The same row as 'pkg' (a primary-key probe already in the page cache): `created:version`.
+      `union all select 'stamp' as k, created_at || ':' || tag_version as v from repositories where name = ${repo} and trashed_at is null`,
     ].join(' ');
     // The caller's account as one more tagged row: `kind:disabled:is_admin`.
     this.withAccount = `${this.text} union all select 'acct' as k, kind || ':' || disabled || ':' || is_admin as v from accounts where name = ${p(4)}`;
@@ -94,7 +102,7 @@ export class AccessFactStore {
       else if (r.k === 'proxy') proxies.set(r.n, (r.v ?? 'private') as Visibility);
     }
     for (const { name, owner } of repos) {
-      out.set(name, { pkg: null, orgRole: orgRoles.get(owner) ?? null, grants: [], proxyDefaultVisibility: proxies.get(owner) ?? null });
+      out.set(name, { pkg: null, orgRole: orgRoles.get(owner) ?? null, grants: [], proxyDefaultVisibility: proxies.get(owner) ?? null, tagStamp: null });
     }
     const ownerOfName = new Map(repos.map((r) => [r.name, r.owner]));
     for (const r of rows) {
@@ -108,12 +116,16 @@ export class AccessFactStore {
 }
 
 function collect(rows: readonly { k: string; v: string | null }[]): AccessFactRows {
-  const out: AccessFactRows = { pkg: null, orgRole: null, grants: [], proxyDefaultVisibility: null };
+  const out: AccessFactRows = { pkg: null, orgRole: null, grants: [], proxyDefaultVisibility: null, tagStamp: null };
   for (const r of rows) {
     if (r.k === 'pkg') out.pkg = { visibility: (r.v ?? 'private') as Visibility };
     else if (r.k === 'org') out.orgRole = r.v as 'owner' | 'member';
     else if (r.k === 'grant') out.grants.push(r.v as PackageRole);
     else if (r.k === 'proxy') out.proxyDefaultVisibility = (r.v ?? 'private') as Visibility;
+    else if (r.k === 'stamp' && r.v) {
+      const [created, version] = r.v.split(':').map(Number);
+      if (Number.isFinite(created) && Number.isFinite(version)) out.tagStamp = { created: created as number, version: version as number };
+    }
   }
   return out;
 }

@@ -137,5 +137,5 @@ function decideFrom(principal: Principal, repo: RepoName, facts: AccessFactRows)
   // A proxy organization creates its packages on first pull: until then they have its default
   // visibility (creating a proxy sets it, so the owner's choice is always there).
   const pending = !pkg && facts.proxyDefaultVisibility !== null ? facts.proxyDefaultVisibility : undefined;
-  return decide(principal, repo, { enabled: true, pkg, orgRole, grants, pending });
+  return { ...decide(principal, repo, { enabled: true, pkg, orgRole, grants, pending }), tagStamp: facts.tagStamp };
 }

@@ -16,7 +16,8 @@ import { actorFields } from './audit.ts';
 import type { RegistryEventBus } from './events.ts';
 import type { Change } from './webhooks/events.ts';
 import type { WebhookOutbox } from './webhooks/outbox.ts';
-import { TagListCache } from './tag-list-cache.ts';
+import { ManifestTagCache } from './manifest-tag-cache.ts';
+import { TagListCache, type TagStamp } from './tag-list-cache.ts';
 import { trashedManifestError, trashedPackageError } from './trash-refusals.ts';
 import { isChartConfig, TagPolicy } from './policies/tag-policy.ts';
 import type { QuotaService } from './quotas.ts';
@@ -85,6 +86,7 @@ export class RegistryService {
   private readonly deps: RegistryDeps;
 
   private readonly tagLists = new TagListCache(TAG_LIST_CACHE_NAMES);
+  private readonly tagManifests = new ManifestTagCache(TAG_MANIFEST_CACHE_BYTES);
   /** Kind of recently pulled blobs, so repeated pulls of a layer cost no query. */
   private readonly blobKinds = new Map<Digest, ArtifactKind>();
 
@@ -138,17 +140,29 @@ export class RegistryService {
 
   // ---- manifests --------------------------------------------------------------------------
 
-  async manifest(repo: RepoName, ref: Reference): Promise<ManifestRecord> {
-    const m =
-      ref.kind === 'tag'
-        ? await this.deps.metadata.tags.resolve(repo, ref.tag)
-        : await this.deps.metadata.manifests.get(repo, ref.digest);
+  /**
+   * A manifest by tag or digest. `stamp`: the repository's tag stamp, read by the caller in this
+   * request (with the access facts); a tag resolved under the same stamp is answered from memory.
+   */
+  async manifest(repo: RepoName, ref: Reference, stamp: TagStamp | null = null): Promise<ManifestRecord> {
+    const m = ref.kind === 'tag' ? await this.resolveTag(repo, ref.tag, stamp) : await this.deps.metadata.manifests.get(repo, ref.digest);
     if (!m) {
       throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', {
         name: repo,
         reference: ref.kind === 'tag' ? ref.tag : ref.digest,
       });
     }
+    return m;
+  }
+
+  private async resolveTag(repo: RepoName, tag: Tag, stamp: TagStamp | null): Promise<ManifestRecord | null> {
+    if (!stamp) return this.deps.metadata.tags.resolve(repo, tag);
+    const held = this.tagManifests.get(repo, tag, stamp);
+    if (held) return held;
+    const m = await this.deps.metadata.tags.resolve(repo, tag);
+    // Kept under the stamp read before the resolve: a tag moved in between is seen by the next
+    // request, whose stamp is newer and misses.
+    if (m) this.tagManifests.set(repo, tag, stamp, m);
     return m;
   }
 
@@ -437,6 +451,8 @@ function referencedError(repo: RepoName, digest: Digest, indexes: { digest: Dige
 export const DEFAULT_PAGE = 100_000;
 /** Tag names held in memory for listings, across repositories (about 60 bytes each). */
 const TAG_LIST_CACHE_NAMES = 200_000;
+/** Manifest content held for tags (ManifestTagCache): most manifests are 0.5–2 KiB. */
+const TAG_MANIFEST_CACHE_BYTES = 8 * 1024 * 1024;
 export const MAX_PAGE = 100_000;
 /** Digests whose kind is remembered for blob-pull metrics (about 150 bytes each). */
 const BLOB_KIND_CACHE = 10_000;

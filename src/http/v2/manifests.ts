@@ -60,7 +60,7 @@ export function manifestRoutes(deps: V2Deps) {
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull'] });
       if (ref === null) throw unknownTag(name, refRaw);
       const upstream = deps.proxy ? await deps.proxy.upstreamOf(name) : null;
-      const m = upstream && deps.proxy ? await deps.proxy.manifest(upstream, name, ref) : await deps.registry.manifest(name, ref);
+      const m = upstream && deps.proxy ? await deps.proxy.manifest(upstream, name, ref) : await deps.registry.manifest(name, ref, deps.gate.tagStampOf(req));
       bindLog(req, { digest: m.digest });
       if (!acceptable(req.headers.accept, m.mediaType)) {
         throw new RegistryError('MANIFEST_UNKNOWN', 'manifest is not available in an accepted media type', {
