@@ -48,7 +48,8 @@ export class AuthzService {
     const a = facts.account;
     if (!a || a.kind !== 'user' || a.disabled) return { principal: null, decision: null };
     const principal: Principal = { kind: 'user', name: username, admin: a.admin };
-    if (!this.deps.enabled || principal.admin) return { principal, decision: decide(principal, repo, { enabled: this.deps.enabled, pkg: null, orgRole: null, grants: [] }) };
+    // An admin needs none of the facts, but the tag stamp read with them still serves GET by tag.
+    if (!this.deps.enabled || principal.admin) return { principal, decision: { ...decide(principal, repo, { enabled: this.deps.enabled, pkg: null, orgRole: null, grants: [] }), tagStamp: facts.tagStamp } };
     return { principal, decision: decideFrom(principal, repo, facts) };
   }
 

@@ -21,10 +21,19 @@ describe('manifest GET by tag behind the tag stamp', () => {
   after(() => app.close());
 
   const get = (repo: string, tag: string, auth: string): Promise<Res> => app.req({ url: `/v2/${repo}/manifests/${tag}`, auth, headers: { accept: OCI_MANIFEST } });
-  /** The digest GET answers for alice and for the admin (none when 404), checked twice each. */
+  const bearer = async (repo: string, auth: string): Promise<string> => {
+    const res = await app.req({ url: `/token?service=localhost:80&scope=repository:${repo}:pull`, auth });
+    expect(res, 200, 'token');
+    return `Bearer ${json<{ token: string }>(res).token}`;
+  };
+  /**
+   * The digest GET answers (null when 404) for alice and the admin, each with a password and with
+   * a registry token (the two ways a decision is read), twice in a row each.
+   */
   const answered = async (repo: string, tag: string): Promise<(string | null)[]> => {
     const out: (string | null)[] = [];
-    for (const auth of [alice.auth, alice.auth, adminAuth(), adminAuth()]) {
+    const callers = [alice.auth, await bearer(repo, alice.auth), adminAuth(), await bearer(repo, adminAuth())];
+    for (const auth of callers.flatMap((c) => [c, c])) {
       const res = await get(repo, tag, auth);
       if (res.statusCode === 404) {
         assert.match(res.body, /MANIFEST_UNKNOWN/);
@@ -36,7 +45,7 @@ describe('manifest GET by tag behind the tag stamp', () => {
     }
     return out;
   };
-  const all = (d: string | null) => [d, d, d, d];
+  const all = (d: string | null) => Array<string | null>(8).fill(d);
 
   test('a moved tag, an untag and a re-push are seen by the next GET', async () => {
     const repo = 'alice/app';
