@@ -65,7 +65,7 @@ describe('pull-through cache', { skip }, () => {
     const shared = process.env['WHARF_TEST_PROFILE'] === 'scale' ? {} : { storage: { driver: 'fs', fs: { root: join(dir, 'blobs') } }, database: { sqlite: { path: join(dir, 'wharf.db') } } };
     wharf = await buildTestApp({ ...shared, auth: { enabled: 'true', admin: { password: ADMIN.password } }, proxy: { credentialKey: CREDENTIAL_KEY } });
     url = await wharf.app.listen({ host: '127.0.0.1', port: 0 });
-    replica = await createWharf(wharf.config, { logger: pino({ level: 'silent' }) });
+    replica = await createWharf(wharf.config, { logger: pino({ level: process.env['WHARF_TEST_LOG'] ?? 'silent' }) });
     url2 = await replica.app.listen({ host: '127.0.0.1', port: 0 });
     host = new URL(url).host;
     clients = await createClientEnv([host, upstream.host, fwd.host]);

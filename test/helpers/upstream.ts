@@ -188,7 +188,7 @@ export interface Forwarder {
   url: string;
   host: string;
   mode: ForwarderMode;
-  /** Completed-or-started blob GETs per digest, and all requests by `METHOD path-kind`. */
+  /** Blob GETs the upstream answered with content (completed or started), per digest; manifest requests. */
   blobGets: Map<string, number>;
   manifestRequests: { method: string; ref: string }[];
   /** Bytes of blob bodies sent on. */
@@ -216,11 +216,13 @@ export async function startForwarder(target: string): Promise<Forwarder> {
     }
     const path = req.url ?? '/';
     const blob = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(path);
-    if (blob?.[1] && req.method === 'GET') f.blobGets.set(blob[1], (f.blobGets.get(blob[1]) ?? 0) + 1);
     const manifest = /\/manifests\/([^/]+)$/.exec(path);
     if (manifest?.[1]) f.manifestRequests.push({ method: req.method ?? '', ref: manifest[1] });
     const up = httpRequest({ host: t.hostname, port: t.port, method: req.method, path, headers: { ...req.headers, host: t.host } }, (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      // A fetch is a GET answered with the bytes: the 401 challenge a replica without a token
+      // for the scope meets first is not one.
+      if (blob?.[1] && req.method === 'GET' && (upRes.statusCode === 200 || upRes.statusCode === 206)) f.blobGets.set(blob[1], (f.blobGets.get(blob[1]) ?? 0) + 1);
       if (blob) upRes.on('data', (c: Buffer) => (f.blobBytes += c.length));
       const rate = f.blobBytesPerSecond;
       if (!blob || rate === null) {

@@ -28,7 +28,7 @@ import type { AuthzService } from '../authz.ts';
 import type { BlobReadResult, RegistryService } from '../registry.ts';
 import type { UploadService } from '../uploads.ts';
 import { type ProxyDirectory, refuseExcluded, type Upstream, upstreamRepo } from './directory.ts';
-import { MANIFEST_ACCEPT, UpstreamError } from './upstream.ts';
+import { holdBody, MANIFEST_ACCEPT, UpstreamError } from './upstream.ts';
 
 /** How a proxied request was answered (a bounded metric label). */
 export type ProxyOutcome = 'hit' | 'miss' | 'stale' | 'error';
@@ -330,13 +330,13 @@ export class ProxyPullService {
     }
     const lengthHeader = res.headers.get('content-length');
     const size = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
-    const body = res.body;
+    const body = holdBody(res.body);
     let id: string;
     try {
       await this.deps.authz.refuseIfTrashed(repo);
       id = await this.deps.uploads.start(repo);
     } catch (err) {
-      await body.cancel().catch(() => undefined);
+      await body.cancel();
       await release();
       throw err;
     }
@@ -347,7 +347,7 @@ export class ProxyPullService {
     const held: { chunk: Buffer | null; bytes: number } = { chunk: null, bytes: 0 };
     const metrics = this.deps.metrics;
     async function* tee(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      for await (const chunk of body.chunks()) {
         if (held.chunk) await send(client, held.chunk);
         held.chunk = Buffer.from(chunk);
         held.bytes += chunk.length;
@@ -366,11 +366,11 @@ export class ProxyPullService {
         this.deps.log.info({ repo, digest, bytes: held.bytes, upstream: upstream.client.url }, 'proxy cached a blob');
       } catch (err) {
         await this.deps.uploads.cancel(repo, id).catch(() => undefined);
-        await body.cancel().catch(() => undefined);
+        await body.cancel();
         const message = err instanceof RegistryError && err.code === 'DIGEST_INVALID'
           ? `upstream ${upstream.client.url} sent bytes for ${digest} that do not match the digest; nothing was stored`
           : `fetching ${digest} from ${upstream.client.url} failed: ${err instanceof Error ? err.message : String(err)}`;
-        this.deps.log.warn({ repo, digest, upstream: upstream.client.url, reason: message }, 'proxy blob fetch failed');
+        this.deps.log.warn({ err, repo, digest, upstream: upstream.client.url, reason: message }, 'proxy blob fetch failed');
         await this.failed(upstream, 'blob', message);
         client.destroy(new Error(message));
       } finally {

@@ -47,6 +47,32 @@ export function parseChallenge(header: string): Challenge | null {
   return { scheme: m[1].toLowerCase(), params };
 }
 
+/** A response body being read: its chunks in order, or cancelled. */
+export interface HeldBody {
+  chunks(): AsyncGenerator<Uint8Array>;
+  cancel(): Promise<void>;
+}
+
+/**
+ * Locks a response body for reading at once. undici cancels the body of a Response that is
+ * garbage-collected while its body is neither locked nor read, and the body then reads as empty
+ * (no error): a body kept without its Response across awaits (the blob path opens an upload
+ * session first) ended with 0 bytes whenever a collection ran in between.
+ */
+export function holdBody(stream: ReadableStream<Uint8Array>): HeldBody {
+  const reader = stream.getReader();
+  return {
+    async *chunks() {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    },
+    cancel: () => reader.cancel().catch(() => undefined),
+  };
+}
+
 export class UpstreamClient {
   private readonly opts: UpstreamOptions;
   private readonly base: string;
