@@ -7,6 +7,7 @@
 import { actionsOfRole, intersect, maxRole, restrictionAllows, visibilityRole } from './policy.ts';
 import type { Principal, RepoAction } from './principal.ts';
 import type { PackageRole, Visibility } from './vocabulary.ts';
+import type { TagStamp } from '../oci/tag-stamp.ts';
 
 /** What the database says about the caller and the package (read by services/authz.ts). */
 export interface AccessFacts {
@@ -35,7 +36,7 @@ export interface Decision {
    * The package's tag stamp when it was read with the facts (metadata/access-facts.ts): lets a
    * manifest GET by tag reuse what this process resolved under the same stamp. Absent otherwise.
    */
-  tagStamp?: { created: number; version: number } | null;
+  tagStamp?: TagStamp | null;
 }
 
 const ALL: ReadonlySet<RepoAction> = new Set(['pull', 'push', 'delete']);

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Principal, RepoAction } from '../auth/principal.ts';
 import { ANONYMOUS } from '../auth/principal.ts';
 import type { RepoName } from '../oci/name.ts';
-import type { TagStamp } from '../services/tag-list-cache.ts';
+import type { TagStamp } from '../oci/tag-stamp.ts';
 import { clientInfo } from './auth-gate.ts';
 
 export type AccessRequest =

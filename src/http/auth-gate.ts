@@ -7,7 +7,7 @@ import type { RepoName } from '../oci/name.ts';
 import type { AuthMetrics, AuthnService } from '../services/authn.ts';
 import type { AuthzService } from '../services/authz.ts';
 import type { RegistryTokenService } from '../services/registry-tokens.ts';
-import type { TagStamp } from '../services/tag-list-cache.ts';
+import type { TagStamp } from '../oci/tag-stamp.ts';
 import type { AccessGate, AccessRequest } from './access.ts';
 import { HttpHeadersError } from './errors.ts';
 

@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
+import type { TagStamp } from '../oci/tag-stamp.ts';
 import type { DB } from './schema.ts';
 import type { DialectKind } from './migrations/types.ts';
 
@@ -18,7 +19,7 @@ export interface AccessFactRows {
    * same statement so a manifest GET by tag can be answered from memory while it is unchanged.
    * Null when the package does not exist, is in the trash, or was not read (readMany).
    */
-  tagStamp: { created: number; version: number } | null;
+  tagStamp: TagStamp | null;
 }
 
 /** The caller's own account row, when read along (a bearer token's subject). */
@@ -47,14 +48,14 @@ export class AccessFactStore {
     const p = (n: number) => (dialect === 'postgres' ? `$${n}` : `?${n}`);
     const [repo, owner, user] = [p(1), p(2), p(3)];
     this.text = [
-      `select 'pkg' as k, coalesce(visibility, 'private') as v from repositories where name = ${repo}`,
+      // `visibility[:created:version]`: the tag stamp rides on the package's own row, present
+      // while the package is not in the trash.
+      `select 'pkg' as k, coalesce(visibility, 'private') || case when trashed_at is null then ':' || created_at || ':' || tag_version else '' end as v from repositories where name = ${repo}`,
       `union all select 'org' as k, role as v from org_members where org = ${owner} and username = ${user}`,
       `union all select 'grant' as k, role as v from grants where repo = ${repo} and (` +
         `(subject_kind = 'user' and subject = ${user}) or ` +
         `(subject_kind = 'team' and subject in (select org || '/' || team from team_members where username = ${user} and org = ${owner})))`,
       `union all select 'proxy' as k, a.default_visibility as v from proxy_upstreams u join accounts a on a.name = u.owner where u.owner = ${owner}`,
-      // The same row as 'pkg' (a primary-key probe already in the page cache): `created:version`.
-      `union all select 'stamp' as k, created_at || ':' || tag_version as v from repositories where name = ${repo} and trashed_at is null`,
     ].join(' ');
     // The caller's account as one more tagged row: `kind:disabled:is_admin`.
     this.withAccount = `${this.text} union all select 'acct' as k, kind || ':' || disabled || ':' || is_admin as v from accounts where name = ${p(4)}`;
@@ -118,14 +119,13 @@ export class AccessFactStore {
 function collect(rows: readonly { k: string; v: string | null }[]): AccessFactRows {
   const out: AccessFactRows = { pkg: null, orgRole: null, grants: [], proxyDefaultVisibility: null, tagStamp: null };
   for (const r of rows) {
-    if (r.k === 'pkg') out.pkg = { visibility: (r.v ?? 'private') as Visibility };
-    else if (r.k === 'org') out.orgRole = r.v as 'owner' | 'member';
+    if (r.k === 'pkg') {
+      const [visibility, created, version] = (r.v ?? 'private').split(':');
+      out.pkg = { visibility: visibility as Visibility };
+      if (created !== undefined && version !== undefined) out.tagStamp = { created: Number(created), version: Number(version) };
+    } else if (r.k === 'org') out.orgRole = r.v as 'owner' | 'member';
     else if (r.k === 'grant') out.grants.push(r.v as PackageRole);
     else if (r.k === 'proxy') out.proxyDefaultVisibility = (r.v ?? 'private') as Visibility;
-    else if (r.k === 'stamp' && r.v) {
-      const [created, version] = r.v.split(':').map(Number);
-      if (Number.isFinite(created) && Number.isFinite(version)) out.tagStamp = { created: created as number, version: version as number };
-    }
   }
   return out;
 }

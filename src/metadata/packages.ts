@@ -7,6 +7,7 @@ import { PreparedQueries } from './prepared.ts';
 import type { PackageRole, Visibility } from '../auth/vocabulary.ts';
 import type { TeamRef } from './accounts.ts';
 import type { RepoName } from '../oci/name.ts';
+import type { TagStamp } from '../oci/tag-stamp.ts';
 
 export interface PackageRecord {
   name: string;
@@ -75,7 +76,7 @@ export class PackageStore {
    * What identifies the current state of the package's tags, or null when it does not exist (or
    * is in the trash). `created` tells a re-created package from the one that was deleted.
    */
-  async tagStamp(name: string): Promise<{ created: number; version: number } | null> {
+  async tagStamp(name: string): Promise<TagStamp | null> {
     const [row] = await this.prepared.rows('repository.tagStamp', [name], () =>
       this.db.selectFrom('repositories').select(['created_at', 'tag_version']).where('name', '=', name).where('trashed_at', 'is', null),
     );

@@ -63,17 +63,9 @@ export async function createAccessServices(
     authn,
     authz,
     clock,
-    // Getters, not copies: the service reads its deps at each issue, so a lifetime changed at run
-    // time applies to the next token (tokens already issued keep their own exp).
-    get ttlSeconds() {
-      return auth.tokenTtlSeconds;
-    },
-    get ciTtlSeconds() {
-      return auth.ciTokenTtlSeconds;
-    },
-    get refreshTtlDays() {
-      return auth.refreshTokenTtlDays;
-    },
+    // Read at each issue, so a lifetime changed at run time applies to the next token (tokens
+    // already issued keep their own exp).
+    lifetimes: () => ({ ttlSeconds: auth.tokenTtlSeconds, ciTtlSeconds: auth.ciTokenTtlSeconds, refreshTtlDays: auth.refreshTokenTtlDays }),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   const accounts = new AccountService({ metadata, clock, siteDefaultVisibility: () => auth.defaultVisibility ?? 'private' });

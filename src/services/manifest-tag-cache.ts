@@ -1,11 +1,7 @@
+import { StampedLru } from '../lib/stamped-lru.ts';
 import type { ManifestRecord } from '../metadata/registry.ts';
 import type { RepoName, Tag } from '../oci/name.ts';
-import type { TagStamp } from './tag-list-cache.ts';
-
-interface Entry {
-  stamp: TagStamp;
-  record: ManifestRecord;
-}
+import { sameTagStamp, type TagStamp } from '../oci/tag-stamp.ts';
 
 /**
  * What a tag resolved to, held in this process and reused while the repository's tag stamp is
@@ -18,47 +14,22 @@ interface Entry {
  * than a sixteenth of the bound is answered but not kept.
  */
 export class ManifestTagCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly maxBytes: number;
-  private heldBytes = 0;
+  private readonly lru: StampedLru<TagStamp, ManifestRecord>;
 
   constructor(maxBytes: number) {
-    this.maxBytes = maxBytes;
+    this.lru = new StampedLru({ maxWeight: maxBytes, maxItemWeight: maxBytes / 16, weigh: (m) => m.content.length, same: sameTagStamp });
   }
 
   get(repo: RepoName, tag: Tag, stamp: TagStamp): ManifestRecord | undefined {
-    const key = keyOf(repo, tag);
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    this.entries.delete(key);
-    if (entry.stamp.created !== stamp.created || entry.stamp.version !== stamp.version) {
-      this.heldBytes -= entry.record.content.length;
-      return undefined;
-    }
-    this.entries.set(key, entry); // most recently used last
-    return entry.record;
+    return this.lru.get(keyOf(repo, tag), stamp);
   }
 
   set(repo: RepoName, tag: Tag, stamp: TagStamp, record: ManifestRecord): void {
-    const size = record.content.length;
-    if (size > this.maxBytes / 16) return;
-    const key = keyOf(repo, tag);
-    const old = this.entries.get(key);
-    if (old) {
-      this.heldBytes -= old.record.content.length;
-      this.entries.delete(key);
-    }
-    this.entries.set(key, { stamp, record });
-    this.heldBytes += size;
-    for (const [k, e] of this.entries) {
-      if (this.heldBytes <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.heldBytes -= e.record.content.length;
-    }
+    this.lru.set(keyOf(repo, tag), stamp, record);
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.lru.size;
   }
 }
 

@@ -16,11 +16,15 @@ export interface RegistryTokenDeps {
   authn: AuthnService;
   authz: AuthzService;
   clock: () => number;
-  /** Lifetimes, read at each issue (they may be getters over run-time settings, ADR 0025). */
+  /** Read at each issue: the lifetimes are run-time settings (ADR 0025). */
+  lifetimes: () => TokenLifetimes;
+  metrics?: AuthMetrics;
+}
+
+export interface TokenLifetimes {
   ttlSeconds: number;
   ciTtlSeconds: number;
   refreshTtlDays: number;
-  metrics?: AuthMetrics;
 }
 
 export interface IssuedToken {
@@ -73,7 +77,8 @@ export class RegistryTokenService {
     const nowMs = this.deps.clock();
     const now = Math.floor(nowMs / 1000);
     // Read once: exp and expires_in must agree even if the setting changes meanwhile.
-    const ttl = principal.kind === 'ci' ? this.deps.ciTtlSeconds : this.deps.ttlSeconds;
+    const lifetimes = this.deps.lifetimes();
+    const ttl = principal.kind === 'ci' ? lifetimes.ciTtlSeconds : lifetimes.ttlSeconds;
     const claims: Claims = {
       iss: 'wharf',
       sub: principal.name,
@@ -198,7 +203,7 @@ export class RegistryTokenService {
       scopes: ['*'],
       owners: null,
       packages: null,
-      expiresAt: now + this.deps.refreshTtlDays * 86_400_000,
+      expiresAt: now + this.deps.lifetimes().refreshTtlDays * 86_400_000,
       createdAt: now,
     });
     return secret;

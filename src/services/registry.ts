@@ -8,6 +8,7 @@ import { type ArtifactKind, artifactKind, type KindFields } from '../oci/kind.ts
 import { parseManifest } from '../oci/manifest.ts';
 import { MediaType } from '../oci/mediatypes.ts';
 import { ownerOf, type Reference, type RepoName, type Tag } from '../oci/name.ts';
+import type { TagStamp } from '../oci/tag-stamp.ts';
 import type { BlobStore, ByteRange } from '../storage/types.ts';
 import { type Principal, SYSTEM } from '../auth/principal.ts';
 import type { Visibility } from '../auth/vocabulary.ts';
@@ -17,7 +18,7 @@ import type { RegistryEventBus } from './events.ts';
 import type { Change } from './webhooks/events.ts';
 import type { WebhookOutbox } from './webhooks/outbox.ts';
 import { ManifestTagCache } from './manifest-tag-cache.ts';
-import { TagListCache, type TagStamp } from './tag-list-cache.ts';
+import { TagListCache } from './tag-list-cache.ts';
 import { trashedManifestError, trashedPackageError } from './trash-refusals.ts';
 import { isChartConfig, TagPolicy } from './policies/tag-policy.ts';
 import type { QuotaService } from './quotas.ts';

@@ -1,12 +1,8 @@
+import { StampedLru } from '../lib/stamped-lru.ts';
 import type { RepoName, Tag } from '../oci/name.ts';
-
-export interface TagStamp {
-  created: number;
-  version: number;
-}
+import { sameTagStamp, type TagStamp } from '../oci/tag-stamp.ts';
 
 interface Entry {
-  stamp: TagStamp;
   names: readonly Tag[];
   /** The whole list as JSON, made on first use (most listings ask for everything). */
   json: string | null;
@@ -25,12 +21,10 @@ export interface TagPage {
  * here costs microseconds. Bounded by the total number of names held, least recently used first.
  */
 export class TagListCache {
-  private readonly entries = new Map<RepoName, Entry>();
-  private readonly maxNames: number;
-  private heldNames = 0;
+  private readonly lru: StampedLru<TagStamp, Entry>;
 
   constructor(maxNames: number) {
-    this.maxNames = maxNames;
+    this.lru = new StampedLru({ maxWeight: maxNames, maxItemWeight: maxNames, weigh: (e) => e.names.length, same: sameTagStamp });
   }
 
   async page(
@@ -39,7 +33,11 @@ export class TagListCache {
     load: () => Promise<Tag[]>,
     opts: { n: number; last: string | undefined },
   ): Promise<TagPage> {
-    const entry = this.lookup(repo, stamp) ?? this.store(repo, stamp, await load());
+    let entry = this.lru.get(repo, stamp);
+    if (!entry) {
+      entry = { names: await load(), json: null };
+      this.lru.set(repo, stamp, entry); // not kept when too big: answered, not held
+    }
     const names = entry.names;
     const from = opts.last === undefined ? 0 : firstAfter(names, opts.last);
     const to = Math.min(from + opts.n, names.length);
@@ -49,34 +47,6 @@ export class TagListCache {
       return { json: entry.json, next: null };
     }
     return { json: JSON.stringify(names.slice(from, to)), next };
-  }
-
-  private lookup(repo: RepoName, stamp: TagStamp): Entry | undefined {
-    const entry = this.entries.get(repo);
-    if (!entry) return undefined;
-    this.entries.delete(repo);
-    if (entry.stamp.created !== stamp.created || entry.stamp.version !== stamp.version) {
-      this.heldNames -= entry.names.length;
-      return undefined;
-    }
-    this.entries.set(repo, entry); // most recently used last
-    return entry;
-  }
-
-  private store(repo: RepoName, stamp: TagStamp, names: Tag[]): Entry {
-    const entry: Entry = { stamp, names, json: null };
-    if (names.length > this.maxNames) return entry; // too big to keep: answer, don't hold
-    const old = this.entries.get(repo);
-    if (old) this.heldNames -= old.names.length;
-    this.entries.delete(repo);
-    this.entries.set(repo, entry);
-    this.heldNames += names.length;
-    for (const [key, e] of this.entries) {
-      if (this.heldNames <= this.maxNames) break;
-      this.entries.delete(key);
-      this.heldNames -= e.names.length;
-    }
-    return entry;
   }
 }
 
