@@ -3,7 +3,9 @@
  * admin sets auth.defaultVisibility to public on the page, and a package a user pushes next is
  * pullable anonymously without a restart; a bad value's error appears under its control; reset
  * asks for confirmation and brings the config file's value back (the next package is private);
- * the audit page lists the changes. checkPage (screenshots, axe, no overflow) at desktop and phone.
+ * the audit page lists the changes; every settings area has its heading, and a token lifetime
+ * saved on the page is the next registry token's expires_in. checkPage (screenshots, axe, no
+ * overflow) at desktop and phone.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -74,7 +76,9 @@ describe('site administration: instance settings in Chromium', { skip: browserUn
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.waitForURL(/\/-\/admin\/settings$/);
     await page.getByRole('heading', { name: 'Instance settings' }).waitFor();
-    for (const area of ['Packages', 'Garbage collection', 'Sign-in', 'Webhooks']) await page.getByRole('heading', { name: area, exact: true }).waitFor();
+    for (const area of ['Packages', 'Quotas', 'Retention', 'Trash', 'Garbage collection', 'Uploads', 'Sign-in', 'Tokens', 'Webhooks', 'Pull-through cache']) {
+      await page.getByRole('heading', { name: area, exact: true }).waitFor();
+    }
     assert.deepEqual(await unlabelledControls(page), []);
     await checkPage(page, 'admin-settings-01', problems);
 
@@ -115,6 +119,17 @@ describe('site administration: instance settings in Chromium', { skip: browserUn
     await page.locator('tr[data-action="settings.update"]').filter({ hasText: '"private" → "public"' }).waitFor();
     assert.equal(await page.locator('tr[data-action="settings.update"]').count(), 1, 'the refused value was not recorded as a change');
     await checkPage(page, 'admin-settings-04-audit', problems);
+
+    // A token lifetime set on the page: the next registry token carries it, without a restart.
+    await page.goto('/-/admin/settings');
+    const ttl = page.locator('form[data-setting="auth.tokenTtlSeconds"]');
+    await ttl.getByRole('spinbutton').fill('42');
+    await ttl.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: /auth\.tokenTtlSeconds is now 42/ }).waitFor();
+    const token = await http('GET', `/token?service=${new URL(server.url).host}&scope=repository:erin/after:pull`, basic('erin', 'erin-password-1'));
+    assert.equal(token.status, 200, token.text);
+    assert.equal((JSON.parse(token.text) as { expires_in: number }).expires_in, 42);
+    await checkPage(page, 'admin-settings-05-tokens', problems);
 
     assert.deepEqual(problems.overflow, []);
     assert.deepEqual(problems.a11y, []);
