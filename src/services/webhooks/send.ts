@@ -3,10 +3,15 @@
  * exchange; redirects are not followed (a 3xx is a failed attempt: the receiver's URL should be
  * corrected instead), and at most a little of the answer is read (its excerpt goes in the log).
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { WebhookOutcome } from '../../lib/metrics.ts';
 import { checkTargetUrl, guardedLookup, RefusedTargetError } from './target.ts';
+
+// Not `import … from 'node:http'`: an ES import of that module fills in every export, and one of
+// them loads Node's bundled undici (fetch), 2–3 MiB of heap and ~14 MiB of RSS in every process
+// that never fetches anything (docs/benchmarks.md, memory).
+const { request: httpRequest } = process.getBuiltinModule('node:http');
 
 export interface SendRequest {
   url: string;
