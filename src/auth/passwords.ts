@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { Semaphore } from '../lib/semaphore.ts';
 
 /**
  * Passwords are hashed with scrypt, a memory-hard KDF built into Node (no native addon):
@@ -11,9 +12,20 @@ const P = 1;
 const KEYLEN = 32;
 const MAXMEM = 64 * 1024 * 1024;
 
+/**
+ * Two derivations at a time per process. Each holds 32 MiB while it runs, on a libuv pool thread
+ * (four by default): a burst of sign-ins with wrong passwords took four threads and 128 MiB at
+ * once, and left no pool thread for the file reads and writes of pulls and pushes. With
+ * `server.workers` at one per core (the default) a host still hashes two per core.
+ */
+const derivations = new Semaphore(2);
+
 function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, KEYLEN, { N: n, r, p, maxmem: MAXMEM }, (err, key) => (err ? reject(err) : resolve(key))),
+  return derivations.run(
+    () =>
+      new Promise((resolve, reject) =>
+        scrypt(password.normalize('NFKC'), salt, KEYLEN, { N: n, r, p, maxmem: MAXMEM }, (err, key) => (err ? reject(err) : resolve(key))),
+      ),
   );
 }
 
