@@ -182,13 +182,17 @@ const getApiDocs = route({
 });
 
 export function registerOpenApi(app: FastifyInstance): void {
-  const doc = openApiDocument();
+  // Made on first request: the document and its page are a few MiB of heap that a registry
+  // serving pulls never needs (docs/benchmarks.md, memory).
+  let doc: Schema | null = null;
+  let page: string | null = null;
+  const documentOnce = (): Schema => (doc ??= openApiDocument());
   serve(app, getOpenApi, async ({ reply }) => {
     reply.header('content-type', 'application/json; charset=utf-8');
-    return doc;
+    return documentOnce();
   });
-  const page = docsPage(doc);
-  serve(app, getApiDocs, async ({ reply }) =>
-    reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', DOCS_CSP).header('cache-control', 'no-cache').send(page),
-  );
+  serve(app, getApiDocs, async ({ reply }) => {
+    page ??= docsPage(documentOnce());
+    return reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', DOCS_CSP).header('cache-control', 'no-cache').send(page);
+  });
 }
