@@ -3,7 +3,11 @@
  * authorization code flow with PKCE (S256), state and nonce, through `openid-client`. Pure
  * protocol: which account the claims open is decided by services/oidc-sign-in.ts.
  */
-import * as oidc from 'openid-client';
+import type * as Oidc from 'openid-client';
+
+/** Loaded on the first sign-in: a server without OpenID sign-in never pays for the module. */
+let library: Promise<typeof Oidc> | null = null;
+const openid = (): Promise<typeof Oidc> => (library ??= import('openid-client'));
 
 export interface OidcClientSettings {
   issuer: string;
@@ -34,30 +38,34 @@ export class OidcSignInError extends Error {}
 
 export class OidcSignInClient {
   private readonly settings: OidcClientSettings;
-  private config: Promise<oidc.Configuration> | null = null;
+  private config: Promise<{ oidc: typeof Oidc; config: Oidc.Configuration }> | null = null;
 
   constructor(settings: OidcClientSettings) {
     this.settings = settings;
   }
 
   /** The provider's metadata, discovered once; a failed discovery is tried again on the next sign-in. */
-  private discover(): Promise<oidc.Configuration> {
+  private discover(): Promise<{ oidc: typeof Oidc; config: Oidc.Configuration }> {
     if (!this.config) {
       const s = this.settings;
-      const auth = s.clientSecret ? oidc.ClientSecretBasic(s.clientSecret) : oidc.None();
-      this.config = oidc
-        .discovery(new URL(s.issuer), s.clientId, s.clientSecret ? { client_secret: s.clientSecret } : undefined, auth, s.allowInsecure ? { execute: [oidc.allowInsecureRequests] } : undefined)
-        .catch((err: unknown) => {
+      this.config = (async () => {
+        const oidc = await openid();
+        const auth = s.clientSecret ? oidc.ClientSecretBasic(s.clientSecret) : oidc.None();
+        try {
+          const config = await oidc.discovery(new URL(s.issuer), s.clientId, s.clientSecret ? { client_secret: s.clientSecret } : undefined, auth, s.allowInsecure ? { execute: [oidc.allowInsecureRequests] } : undefined);
+          return { oidc, config };
+        } catch (err) {
           this.config = null;
           throw new OidcSignInError(`the OpenID provider ${s.issuer} cannot be reached: ${(err as Error).message}`);
-        });
+        }
+      })();
     }
     return this.config;
   }
 
   /** A fresh state, nonce and PKCE verifier, and the provider URL that asks for a code bound to them. */
   async authorizationRequest(redirectUri: string): Promise<AuthorizationRequest> {
-    const config = await this.discover();
+    const { oidc, config } = await this.discover();
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -79,7 +87,7 @@ export class OidcSignInClient {
    * token's signature and times, and reads UserInfo for claims the ID token left out.
    */
   async finish(redirectUri: string, callbackQuery: string, checks: { state: string; nonce: string; codeVerifier: string }): Promise<OidcIdentity> {
-    const config = await this.discover();
+    const { oidc, config } = await this.discover();
     const current = new URL(redirectUri);
     current.search = callbackQuery.startsWith('?') ? callbackQuery.slice(1) : callbackQuery;
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
