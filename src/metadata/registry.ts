@@ -464,15 +464,44 @@ export interface UploadRecord {
   updatedAt: number;
 }
 
-/** Upload sessions live in the database so they survive restarts and are shared by replicas. */
+/**
+ * Upload sessions live in the database so they survive restarts and are shared by replicas.
+ *
+ * A *pin* (`uploads.digest`) keeps a digest's bytes from GC while a session commits into it. It
+ * must not commit between a GC batch's check of that digest and its deletion of the bytes
+ * (docs/adr/0009-garbage-collection.md, I1; docs/adr/0027-fewer-writes-per-pushed-blob.md):
+ * - PostgreSQL (`rowLocks`): the pin upserts and deletes the digest's `blob_locks` row, which a
+ *   GC batch holds for its whole transaction, so the pin waits for it; call inside
+ *   `Metadata.transaction` (`pinInTransaction` is true).
+ * - SQLite: writers are serial (one connection, `BEGIN IMMEDIATE` across processes) and a GC
+ *   batch is one write transaction, so the pin is a single statement, committed on its own.
+ */
 export class UploadSessionStore {
   private readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) {
+  private readonly rowLocks: boolean;
+  constructor(db: Kysely<DB>, opts: { rowLocks?: boolean } = {}) {
     this.db = db;
+    this.rowLocks = opts.rowLocks ?? false;
   }
 
-  async create(id: string, repo: RepoName, now: number): Promise<void> {
-    await this.db.insertInto('uploads').values({ id, repo, created_at: now, updated_at: now }).execute();
+  /** Whether `pin` and `create` with a digest need a surrounding transaction (PostgreSQL). */
+  get pinInTransaction(): boolean {
+    return this.rowLocks;
+  }
+
+  /**
+   * A new session row; with `digest`, pinned from its first instant (a monolithic upload knows its
+   * digest before any byte is stored): then see `pin` for where to call it.
+   */
+  async create(id: string, repo: RepoName, now: number, digest?: Digest): Promise<void> {
+    const row = { id, repo, created_at: now, updated_at: now, ...(digest === undefined ? {} : { digest }) };
+    if (digest === undefined || !this.rowLocks) {
+      await this.db.insertInto('uploads').values(row).execute();
+      return;
+    }
+    await this.lockDigest(digest);
+    await this.db.insertInto('uploads').values(row).execute();
+    await this.unlockDigest(digest);
   }
 
   async get(id: string): Promise<UploadRecord | null> {
@@ -484,8 +513,10 @@ export class UploadSessionStore {
     await this.db.updateTable('uploads').set({ updated_at: now }).where('id', '=', id).execute();
   }
 
-  async delete(id: string): Promise<void> {
-    await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  /** Whether there was a row to delete. */
+  async delete(id: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
+    return res.numDeletedRows > 0n;
   }
 
   /** Open sessions (not committed, cancelled or purged yet). */
@@ -495,20 +526,32 @@ export class UploadSessionStore {
   }
 
   /**
-   * Pins `digest` for the session's commit: GC keeps those bytes while the row says so. Call in
-   * a transaction: the digest's blob_locks row serialises the pin with a GC batch deciding about
-   * the same digest (docs/adr/0009-garbage-collection.md).
+   * Pins `digest` for the session's commit: GC keeps those bytes while the row says so. With
+   * `repo`, only a session of that repository is pinned, so the pin is also the request's check
+   * that the session exists there. Returns false when no session was pinned (unknown, of another
+   * repository, or cancelled meanwhile). On PostgreSQL call inside a transaction (class comment).
    */
-  async pin(id: string, digest: Digest): Promise<boolean> {
+  async pin(id: string, digest: Digest, repo?: RepoName): Promise<boolean> {
+    if (this.rowLocks) await this.lockDigest(digest);
+    let q = this.db.updateTable('uploads').set({ digest }).where('id', '=', id);
+    if (repo !== undefined) q = q.where('repo', '=', repo);
+    const updated = await q.executeTakeFirst();
+    if (this.rowLocks) await this.unlockDigest(digest);
+    return Number(updated.numUpdatedRows) > 0;
+  }
+
+  /** Waits for (and then holds until the transaction ends) the digest's row a GC batch locks. */
+  private async lockDigest(digest: Digest): Promise<void> {
     await this.db
       .insertInto('blob_locks')
       .values({ digest })
       .onConflict((oc) => oc.column('digest').doUpdateSet({ digest }))
       .execute();
-    const updated = await this.db.updateTable('uploads').set({ digest }).where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The row goes; its lock lasts until the transaction ends (blob_locks is empty at rest). */
+  private async unlockDigest(digest: Digest): Promise<void> {
     await this.db.deleteFrom('blob_locks').where('digest', '=', digest).execute();
-    // False: the session is gone (cancelled meanwhile), nothing was pinned.
-    return Number(updated.numUpdatedRows) > 0;
   }
 
   async staleSince(before: number, limit: number): Promise<string[]> {
