@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, QueryCreator, Selectable } from 'kysely';
 import type { Digest } from '../oci/digest.ts';
 import type { RepoName, Tag } from '../oci/name.ts';
 import { releaseManifest } from './quotas.ts';
@@ -469,12 +469,15 @@ export interface UploadRecord {
  *
  * A *pin* (`uploads.digest`) keeps a digest's bytes from GC while a session commits into it. It
  * must not commit between a GC batch's check of that digest and its deletion of the bytes
- * (docs/adr/0009-garbage-collection.md, I1; docs/adr/0027-fewer-writes-per-pushed-blob.md):
- * - PostgreSQL (`rowLocks`): the pin upserts and deletes the digest's `blob_locks` row, which a
- *   GC batch holds for its whole transaction, so the pin waits for it; call inside
- *   `Metadata.transaction` (`pinInTransaction` is true).
+ * (docs/adr/0009-garbage-collection.md, I1; docs/adr/0027-fewer-writes-per-pushed-blob.md). A pin
+ * is one statement on both dialects, committed on its own:
  * - SQLite: writers are serial (one connection, `BEGIN IMMEDIATE` across processes) and a GC
- *   batch is one write transaction, so the pin is a single statement, committed on its own.
+ *   batch is one write transaction, so a lone `UPDATE` cannot fall inside one.
+ * - PostgreSQL (`rowLocks`): the statement also upserts the digest's `blob_locks` row (a
+ *   data-modifying CTE), which a GC batch holds for its whole transaction, so the pin waits for
+ *   the batch, and a batch starting later waits for the pin and then sees it. The row stays after
+ *   the pin commits (a lock is the row lock, not the row): `finish` removes it with the session
+ *   row, and GC removes rows that no session pins any more (`GcStore.dropIdleBlobLocks`).
  */
 export class UploadSessionStore {
   private readonly db: Kysely<DB>;
@@ -484,14 +487,9 @@ export class UploadSessionStore {
     this.rowLocks = opts.rowLocks ?? false;
   }
 
-  /** Whether `pin` and `create` with a digest need a surrounding transaction (PostgreSQL). */
-  get pinInTransaction(): boolean {
-    return this.rowLocks;
-  }
-
   /**
    * A new session row; with `digest`, pinned from its first instant (a monolithic upload knows its
-   * digest before any byte is stored): then see `pin` for where to call it.
+   * digest before any byte is stored), in the one statement (see the class comment).
    */
   async create(id: string, repo: RepoName, now: number, digest?: Digest): Promise<void> {
     const row = { id, repo, created_at: now, updated_at: now, ...(digest === undefined ? {} : { digest }) };
@@ -499,9 +497,12 @@ export class UploadSessionStore {
       await this.db.insertInto('uploads').values(row).execute();
       return;
     }
-    await this.lockDigest(digest);
-    await this.db.insertInto('uploads').values(row).execute();
-    await this.unlockDigest(digest);
+    // A data-modifying CTE runs to completion whether or not the statement reads it.
+    await this.db
+      .with('lock', (db) => this.lockDigest(db, digest))
+      .insertInto('uploads')
+      .values(row)
+      .execute();
   }
 
   async get(id: string): Promise<UploadRecord | null> {
@@ -519,6 +520,16 @@ export class UploadSessionStore {
     return res.numDeletedRows > 0n;
   }
 
+  /**
+   * The session committed into `digest` (call in the transaction that links it): its row goes,
+   * and on PostgreSQL the digest's `blob_locks` row its pin left. Whether there was a session row.
+   */
+  async finish(id: string, digest: Digest): Promise<boolean> {
+    const gone = await this.delete(id);
+    if (this.rowLocks) await this.db.deleteFrom('blob_locks').where('digest', '=', digest).execute();
+    return gone;
+  }
+
   /** Open sessions (not committed, cancelled or purged yet). */
   async count(): Promise<number> {
     const row = await this.db.selectFrom('uploads').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
@@ -526,32 +537,31 @@ export class UploadSessionStore {
   }
 
   /**
-   * Pins `digest` for the session's commit: GC keeps those bytes while the row says so. With
-   * `repo`, only a session of that repository is pinned, so the pin is also the request's check
-   * that the session exists there. Returns false when no session was pinned (unknown, of another
-   * repository, or cancelled meanwhile). On PostgreSQL call inside a transaction (class comment).
+   * Pins `digest` for the session's commit, in one statement (class comment): GC keeps those
+   * bytes while the row says so. With `repo`, only a session of that repository is pinned, so the
+   * pin is also the request's check that the session exists there. Returns false when no session
+   * was pinned (unknown, of another repository, or cancelled meanwhile).
    */
   async pin(id: string, digest: Digest, repo?: RepoName): Promise<boolean> {
-    if (this.rowLocks) await this.lockDigest(digest);
-    let q = this.db.updateTable('uploads').set({ digest }).where('id', '=', id);
+    let q = this.rowLocks
+      ? this.db
+          .with('lock', (db) => this.lockDigest(db, digest))
+          .updateTable('uploads')
+          .set({ digest })
+          .where('id', '=', id)
+      : this.db.updateTable('uploads').set({ digest }).where('id', '=', id);
     if (repo !== undefined) q = q.where('repo', '=', repo);
     const updated = await q.executeTakeFirst();
-    if (this.rowLocks) await this.unlockDigest(digest);
     return Number(updated.numUpdatedRows) > 0;
   }
 
-  /** Waits for (and then holds until the transaction ends) the digest's row a GC batch locks. */
-  private async lockDigest(digest: Digest): Promise<void> {
-    await this.db
+  /** Upserts the digest's blob_locks row: waits for a GC batch holding it, then holds it until commit. */
+  private lockDigest(db: QueryCreator<DB>, digest: Digest) {
+    return db
       .insertInto('blob_locks')
       .values({ digest })
       .onConflict((oc) => oc.column('digest').doUpdateSet({ digest }))
-      .execute();
-  }
-
-  /** The row goes; its lock lasts until the transaction ends (blob_locks is empty at rest). */
-  private async unlockDigest(digest: Digest): Promise<void> {
-    await this.db.deleteFrom('blob_locks').where('digest', '=', digest).execute();
+      .returning('digest');
   }
 
   async staleSince(before: number, limit: number): Promise<string[]> {

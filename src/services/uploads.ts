@@ -88,7 +88,7 @@ export class UploadService {
    */
   async upload(repo: RepoName, digest: Digest, body: ChunkBody, by: Principal = SYSTEM): Promise<void> {
     const id = randomUUID();
-    await this.pinning((m) => m.uploads.create(id, repo, this.deps.clock(), digest));
+    await this.deps.metadata.uploads.create(id, repo, this.deps.clock(), digest);
     try {
       await this.createStored(id);
       const { size } = await this.unlessCancelled(id, async () => {
@@ -141,7 +141,7 @@ export class UploadService {
    * link at every moment, including when the store finds them already present and keeps those.
    */
   async complete(repo: RepoName, id: string, digest: Digest, body: PlacedChunkBody | null, by: Principal = SYSTEM): Promise<void> {
-    if (!(await this.pinning((m) => m.uploads.pin(id, digest, repo)))) throw unknownUpload(id);
+    if (!(await this.deps.metadata.uploads.pin(id, digest, repo))) throw unknownUpload(id);
     const { size } = await this.unlessCancelled(id, async () => {
       if (body) await this.deps.uploads.append(id, body.offset, body.stream, this.appendOptions(body));
       return this.deps.uploads.commit(id, digest);
@@ -159,14 +159,8 @@ export class UploadService {
     await this.deps.metadata.transaction(async (m) => {
       await this.lockPackage(m, repo, by, now);
       await m.blobLinks.link(repo, digest, size, now);
-      if (!(await m.uploads.delete(id))) throw unknownUpload(id);
+      if (!(await m.uploads.finish(id, digest))) throw unknownUpload(id);
     });
-  }
-
-  /** A pin (or a pinned row), in a transaction where the dialect needs one (UploadSessionStore). */
-  private async pinning<T>(fn: (m: Metadata) => Promise<T>): Promise<T> {
-    const m = this.deps.metadata;
-    return m.uploads.pinInTransaction ? m.transaction(fn) : fn(m);
   }
 
   /**
