@@ -71,6 +71,7 @@ try {
     console.error(`${which}: ${(bytes / MiB / (busy / 1000)).toFixed(0)} MiB/s over ${(bytes / MiB).toFixed(0)} MiB (${cfg.blobMiB} MiB blobs)`);
   } else if (which === 'put' || which === 'images') {
     loadStart = Date.now();
+    const cpuStart = server.cpuSeconds();
     const until = performance.now() + seconds * 1000;
     let done = 0;
     for (let round = 0; performance.now() < until; round++) {
@@ -91,7 +92,8 @@ try {
         done += cfg.smallPushes;
       }
     }
-    console.error(`${which}: ${done} ${which === 'put' ? 'manifests' : 'images'} in ${seconds} s (${(done / seconds).toFixed(0)}/s)`);
+    const cpuMs = (server.cpuSeconds() - cpuStart) * 1000;
+    console.error(`${which}: ${done} ${which === 'put' ? 'manifests' : 'images'} in ${seconds} s (${(done / seconds).toFixed(0)}/s), server CPU ${(cpuMs / done).toFixed(2)} ms each`);
   } else if (which === 'tags') {
     const body = imageManifest(image);
     await pool(cfg.tags, cfg.putConcurrency, (i) => putManifest(client, repo, `v${i}`, body));

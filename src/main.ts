@@ -291,6 +291,8 @@ export async function createWharf(
     get defaultVisibility() {
       return settings.get('auth.defaultVisibility');
     },
+    // An eighth of the idle age a session is purged at, at most 10 s (ADR 0027).
+    sessionTouchEveryMs: () => Math.min(10_000, settings.get('uploads.staleAfterSeconds') * 125),
   });
   const loginRateLimit = {
     get windowSeconds() {

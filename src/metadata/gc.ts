@@ -199,6 +199,20 @@ export class GcStore {
     }
   }
 
+  /**
+   * Removes `blob_locks` rows no session pins any more: a PostgreSQL pin leaves its digest's row
+   * until the session's link removes it (UploadSessionStore), so a push killed or failed in
+   * between leaves one. Only the row goes: a lock held right now is a row lock, which a committed
+   * row does not carry, and rows of a batch in progress are not visible here. Returns how many.
+   */
+  async dropIdleBlobLocks(): Promise<number> {
+    const res = await this.db
+      .deleteFrom('blob_locks')
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('uploads').select('uploads.id').whereRef('uploads.digest', '=', 'blob_locks.digest'))))
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   /** Upload sessions idle since before `cutoff` (a dry run's count of what the purge removes). */
   async staleSessions(cutoff: number): Promise<number> {
     const row = await this.db.selectFrom('uploads').select((eb) => eb.fn.countAll<number>().as('n')).where('updated_at', '<', cutoff).executeTakeFirst();

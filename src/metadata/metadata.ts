@@ -77,7 +77,7 @@ export class Metadata {
     this.blobLinks = new BlobLinkStore(db);
     this.manifests = new ManifestStore(db, { rowLocks: dialect === 'postgres' });
     this.tags = new TagStore(db);
-    this.uploads = new UploadSessionStore(db);
+    this.uploads = new UploadSessionStore(db, { rowLocks: dialect === 'postgres' });
     this.accounts = new AccountStore(db, dialect);
     this.memberships = new MembershipStore(db, dialect);
     this.packages = new PackageStore(db);

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, QueryCreator, Selectable } from 'kysely';
 import type { Digest } from '../oci/digest.ts';
 import type { RepoName, Tag } from '../oci/name.ts';
 import { releaseManifest } from './quotas.ts';
@@ -464,15 +464,45 @@ export interface UploadRecord {
   updatedAt: number;
 }
 
-/** Upload sessions live in the database so they survive restarts and are shared by replicas. */
+/**
+ * Upload sessions live in the database so they survive restarts and are shared by replicas.
+ *
+ * A *pin* (`uploads.digest`) keeps a digest's bytes from GC while a session commits into it. It
+ * must not commit between a GC batch's check of that digest and its deletion of the bytes
+ * (docs/adr/0009-garbage-collection.md, I1; docs/adr/0027-fewer-writes-per-pushed-blob.md). A pin
+ * is one statement on both dialects, committed on its own:
+ * - SQLite: writers are serial (one connection, `BEGIN IMMEDIATE` across processes) and a GC
+ *   batch is one write transaction, so a lone `UPDATE` cannot fall inside one.
+ * - PostgreSQL (`rowLocks`): the statement also upserts the digest's `blob_locks` row (a
+ *   data-modifying CTE), which a GC batch holds for its whole transaction, so the pin waits for
+ *   the batch, and a batch starting later waits for the pin and then sees it. The row stays after
+ *   the pin commits (a lock is the row lock, not the row): `finish` removes it with the session
+ *   row, and GC removes rows that no session pins any more (`GcStore.dropIdleBlobLocks`).
+ */
 export class UploadSessionStore {
   private readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) {
+  private readonly rowLocks: boolean;
+  constructor(db: Kysely<DB>, opts: { rowLocks?: boolean } = {}) {
     this.db = db;
+    this.rowLocks = opts.rowLocks ?? false;
   }
 
-  async create(id: string, repo: RepoName, now: number): Promise<void> {
-    await this.db.insertInto('uploads').values({ id, repo, created_at: now, updated_at: now }).execute();
+  /**
+   * A new session row; with `digest`, pinned from its first instant (a monolithic upload knows its
+   * digest before any byte is stored), in the one statement (see the class comment).
+   */
+  async create(id: string, repo: RepoName, now: number, digest?: Digest): Promise<void> {
+    const row = { id, repo, created_at: now, updated_at: now, ...(digest === undefined ? {} : { digest }) };
+    if (digest === undefined || !this.rowLocks) {
+      await this.db.insertInto('uploads').values(row).execute();
+      return;
+    }
+    // A data-modifying CTE runs to completion whether or not the statement reads it.
+    await this.db
+      .with('lock', (db) => this.lockDigest(db, digest))
+      .insertInto('uploads')
+      .values(row)
+      .execute();
   }
 
   async get(id: string): Promise<UploadRecord | null> {
@@ -484,8 +514,20 @@ export class UploadSessionStore {
     await this.db.updateTable('uploads').set({ updated_at: now }).where('id', '=', id).execute();
   }
 
-  async delete(id: string): Promise<void> {
-    await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  /** Whether there was a row to delete. */
+  async delete(id: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
+    return res.numDeletedRows > 0n;
+  }
+
+  /**
+   * The session committed into `digest` (call in the transaction that links it): its row goes,
+   * and on PostgreSQL the digest's `blob_locks` row its pin left. Whether there was a session row.
+   */
+  async finish(id: string, digest: Digest): Promise<boolean> {
+    const gone = await this.delete(id);
+    if (this.rowLocks) await this.db.deleteFrom('blob_locks').where('digest', '=', digest).execute();
+    return gone;
   }
 
   /** Open sessions (not committed, cancelled or purged yet). */
@@ -495,20 +537,31 @@ export class UploadSessionStore {
   }
 
   /**
-   * Pins `digest` for the session's commit: GC keeps those bytes while the row says so. Call in
-   * a transaction: the digest's blob_locks row serialises the pin with a GC batch deciding about
-   * the same digest (docs/adr/0009-garbage-collection.md).
+   * Pins `digest` for the session's commit, in one statement (class comment): GC keeps those
+   * bytes while the row says so. With `repo`, only a session of that repository is pinned, so the
+   * pin is also the request's check that the session exists there. Returns false when no session
+   * was pinned (unknown, of another repository, or cancelled meanwhile).
    */
-  async pin(id: string, digest: Digest): Promise<boolean> {
-    await this.db
+  async pin(id: string, digest: Digest, repo?: RepoName): Promise<boolean> {
+    let q = this.rowLocks
+      ? this.db
+          .with('lock', (db) => this.lockDigest(db, digest))
+          .updateTable('uploads')
+          .set({ digest })
+          .where('id', '=', id)
+      : this.db.updateTable('uploads').set({ digest }).where('id', '=', id);
+    if (repo !== undefined) q = q.where('repo', '=', repo);
+    const updated = await q.executeTakeFirst();
+    return Number(updated.numUpdatedRows) > 0;
+  }
+
+  /** Upserts the digest's blob_locks row: waits for a GC batch holding it, then holds it until commit. */
+  private lockDigest(db: QueryCreator<DB>, digest: Digest) {
+    return db
       .insertInto('blob_locks')
       .values({ digest })
       .onConflict((oc) => oc.column('digest').doUpdateSet({ digest }))
-      .execute();
-    const updated = await this.db.updateTable('uploads').set({ digest }).where('id', '=', id).executeTakeFirst();
-    await this.db.deleteFrom('blob_locks').where('digest', '=', digest).execute();
-    // False: the session is gone (cancelled meanwhile), nothing was pinned.
-    return Number(updated.numUpdatedRows) > 0;
+      .returning('digest');
   }
 
   async staleSince(before: number, limit: number): Promise<string[]> {

@@ -53,14 +53,17 @@ export class QuotaService {
   }
 
   /**
-   * Before an upload's body is read (or a chunk stored): `bytes` is what the upload will hold
-   * once this request is done. A blob of known `digest` the owner already stores costs nothing.
+   * Before an upload's body is read (or a chunk stored): `size` is what the upload will hold
+   * once this request is done (or reads it). A blob of known `digest` the owner already stores costs nothing.
    */
-  async refuseUpload(repo: RepoName, bytes: number, digest: Digest | null): Promise<void> {
+  async refuseUpload(repo: RepoName, size: number | (() => Promise<number>), digest: Digest | null): Promise<void> {
     const m = this.deps.metadata;
     const owner = ownerOf(repo);
     const limit = await this.limitOf(m, owner);
-    if (limit.bytes === null || bytes <= 0) return;
+    if (limit.bytes === null) return;
+    // A function: what it reads (the session's size) is read only when there is a limit.
+    const bytes = typeof size === 'number' ? size : await size();
+    if (bytes <= 0) return;
     if (digest !== null && (await m.quotas.held(owner, [digest])).has(digest)) return;
     const used = await m.quotas.used(owner);
     if (used + bytes > limit.bytes) throw this.refusal(owner, used, limit.bytes, bytes, 'this upload');

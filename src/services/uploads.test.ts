@@ -54,6 +54,42 @@ describe('UploadService', () => {
     assert.equal(await uploads.status(web, id), 5);
   });
 
+  test('with sessionTouchEveryMs a chunk writes the touch only when the stored one is that old', async () => {
+    const lazy = new UploadService({ metadata, uploads: store, clock: () => now, log: pino({ level: 'silent' }), maxBlobBytes: 0, sessionTouchEveryMs: () => 10_000 });
+    const id = await lazy.start(web);
+    now = 15_000;
+    await lazy.append(web, id, 0, chunk('abc'));
+    assert.equal((await metadata.uploads.get(id))?.updatedAt, 10_000, 'touched 5 s ago: not written');
+    now = 20_000;
+    await lazy.append(web, id, undefined, chunk('d'));
+    assert.equal((await metadata.uploads.get(id))?.updatedAt, 20_000, '10 s old: written');
+  });
+
+  test('POST ?digest= (upload) pins its row from the start, links, and leaves no session; a bad digest leaves nothing', async () => {
+    const digest = digestOf(Buffer.from('whole'));
+    await uploads.upload(web, digest, chunk('whole'));
+    assert.equal(await metadata.uploads.count(), 0);
+    assert.notEqual(await metadata.blobLinks.get(web, digest), null);
+    await assert.rejects(uploads.upload(web, digestOf(Buffer.from('other')), chunk('whole')), code('DIGEST_INVALID'));
+    assert.equal(await metadata.uploads.count(), 0, 'the failed upload removed its row');
+    for await (const s of store.sessions()) assert.fail(`session ${s.id} left in the store`);
+  });
+
+  test('a closing PUT whose session is cancelled during the store commit links nothing and answers BLOB_UPLOAD_UNKNOWN', async () => {
+    const id = await uploads.start(web);
+    await uploads.append(web, id, 0, chunk('raced'));
+    const digest = digestOf(Buffer.from('raced'));
+    // The cancel's row removal lands between the pin and the link (the store commit's moment).
+    const commit = store.commit.bind(store);
+    store.commit = async (sid, d) => {
+      const r = await commit(sid, d);
+      await metadata.uploads.delete(sid);
+      return r;
+    };
+    await assert.rejects(uploads.complete(web, id, digest, null), code('BLOB_UPLOAD_UNKNOWN'));
+    assert.equal(await metadata.blobLinks.get(web, digest), null, 'no link to bytes nothing protected');
+  });
+
   test('every operation checks the session belongs to the repository', async () => {
     const id = await uploads.start(web);
     await assert.rejects(uploads.status(api, id), code('BLOB_UPLOAD_UNKNOWN'));

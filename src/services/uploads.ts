@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RegistryError } from '../errors.ts';
 import type { Metadata } from '../metadata/metadata.ts';
+import type { UploadRecord } from '../metadata/registry.ts';
 import type { Digest } from '../oci/digest.ts';
 import type { RepoName } from '../oci/name.ts';
 import type { UploadStore } from '../storage/types.ts';
@@ -22,6 +23,12 @@ export interface UploadDeps {
   maxBlobBytes: number;
   /** Visibility of a package a push creates when its owner chose none (auth.defaultVisibility); default private. */
   defaultVisibility?: Visibility;
+  /**
+   * A chunk records the session's activity (`updated_at`) only when the stored value is at least
+   * this old (ms; default 0: every chunk). The purge of idle sessions may then come up to this
+   * much early, so keep it a small share of `uploads.staleAfterSeconds` (main.ts: ≤ 1/8, ≤ 10 s).
+   */
+  sessionTouchEveryMs?: () => number;
 }
 
 export interface ChunkBody {
@@ -60,13 +67,40 @@ export class UploadService {
     const id = randomUUID();
     // The row first: GC removes stored sessions that have no row (docs/adr/0009-garbage-collection.md).
     await this.deps.metadata.uploads.create(id, repo, this.deps.clock());
+    await this.createStored(id);
+    return id;
+  }
+
+  private async createStored(id: string): Promise<void> {
     try {
       await this.deps.uploads.create(id);
     } catch (err) {
       await this.deps.metadata.uploads.delete(id).catch(() => undefined);
       throw err;
     }
-    return id;
+  }
+
+  /**
+   * Monolithic upload of a known digest (`POST ?digest=`): the session row is written already
+   * pinned to `digest` (one write instead of a row and then a pin), then the bytes are stored,
+   * verified and committed, then linked (docs/adr/0027-fewer-writes-per-pushed-blob.md). On any
+   * failure the session is removed, row first, as a cancel does.
+   */
+  async upload(repo: RepoName, digest: Digest, body: ChunkBody, by: Principal = SYSTEM): Promise<void> {
+    const id = randomUUID();
+    await this.deps.metadata.uploads.create(id, repo, this.deps.clock(), digest);
+    try {
+      await this.createStored(id);
+      const { size } = await this.unlessCancelled(id, async () => {
+        await this.deps.uploads.append(id, undefined, body.stream, this.appendOptions(body));
+        return this.deps.uploads.commit(id, digest);
+      });
+      await this.link(repo, id, digest, size, by);
+    } catch (err) {
+      await this.deps.metadata.uploads.delete(id).catch(() => undefined);
+      await this.deps.uploads.abort(id).catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
@@ -91,30 +125,41 @@ export class UploadService {
 
   /** Appends a chunk; `offset` (from Content-Range) must equal the current size when given. */
   async append(repo: RepoName, id: string, offset: number | undefined, body: ChunkBody): Promise<number> {
-    await this.session(repo, id);
+    const session = await this.session(repo, id);
     const size = await this.unlessCancelled(id, () => this.deps.uploads.append(id, offset, body.stream, this.appendOptions(body)));
-    await this.deps.metadata.uploads.touch(id, this.deps.clock());
+    // A session touched moments ago (docker's PATCH right after its POST) is not written again.
+    const now = this.deps.clock();
+    if (now - session.updatedAt >= (this.deps.sessionTouchEveryMs?.() ?? 0)) await this.deps.metadata.uploads.touch(id, now);
     return size;
   }
 
   /**
    * Final PUT: optional last chunk, verify, make visible, link to the repository. The digest is
-   * pinned on the session before the store commits (GC keeps pinned bytes), and the link and the
-   * session's removal are one transaction, so the bytes are protected by a pin or a link at
-   * every moment, including when the store finds them already present and keeps those.
+   * pinned on the session before any byte of the PUT is stored (GC keeps pinned bytes; the pin
+   * only names the session of `repo`, so it is also the check that the session exists), and the
+   * link and the session's removal are one transaction, so the bytes are protected by a pin or a
+   * link at every moment, including when the store finds them already present and keeps those.
    */
   async complete(repo: RepoName, id: string, digest: Digest, body: PlacedChunkBody | null, by: Principal = SYSTEM): Promise<void> {
-    await this.session(repo, id);
+    if (!(await this.deps.metadata.uploads.pin(id, digest, repo))) throw unknownUpload(id);
     const { size } = await this.unlessCancelled(id, async () => {
       if (body) await this.deps.uploads.append(id, body.offset, body.stream, this.appendOptions(body));
-      if (!(await this.deps.metadata.transaction((m) => m.uploads.pin(id, digest)))) throw unknownUpload(id);
       return this.deps.uploads.commit(id, digest);
     });
+    await this.link(repo, id, digest, size, by);
+  }
+
+  /**
+   * Pin to link in one transaction: the link, then the session row's removal. A session removed
+   * meanwhile (cancelled or purged: its pin went with it, so GC may have taken the bytes) rolls the
+   * link back and answers BLOB_UPLOAD_UNKNOWN, as if the cancel had come first.
+   */
+  private async link(repo: RepoName, id: string, digest: Digest, size: number, by: Principal): Promise<void> {
     const now = this.deps.clock();
     await this.deps.metadata.transaction(async (m) => {
       await this.lockPackage(m, repo, by, now);
       await m.blobLinks.link(repo, digest, size, now);
-      await m.uploads.delete(id);
+      if (!(await m.uploads.finish(id, digest))) throw unknownUpload(id);
     });
   }
 
@@ -147,9 +192,10 @@ export class UploadService {
     return opts;
   }
 
-  private async session(repo: RepoName, id: string): Promise<void> {
+  private async session(repo: RepoName, id: string): Promise<UploadRecord> {
     const rec = await this.deps.metadata.uploads.get(id);
     if (!rec || rec.repo !== repo) throw unknownUpload(id);
+    return rec;
   }
 
   /**

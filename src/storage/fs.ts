@@ -58,9 +58,27 @@ export class FsStore implements BlobStore, UploadStore {
     return join(this.root, ...key.split('/'));
   }
 
-  private uploadData(id: string): string {
+  /**
+   * A session is one file, `uploads/<id>` (ADR 0027: no directory to make and remove per blob).
+   * Sessions begun before that are a directory holding `data`; they keep working.
+   */
+  private uploadEntry(id: string): string {
     if (!UPLOAD_ID.test(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload unknown', { uuid: id });
-    return this.path(`${layout.upload(id)}/data`);
+    return this.path(layout.upload(id));
+  }
+
+  /** The session's data file and its size (one stat for a current session). */
+  private async session(id: string): Promise<{ data: string; size: number }> {
+    const entry = this.uploadEntry(id);
+    try {
+      const s = await stat(entry);
+      if (!s.isDirectory()) return { data: entry, size: s.size };
+      const legacy = join(entry, 'data');
+      return { data: legacy, size: (await stat(legacy)).size };
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload unknown', { uuid: id });
+      throw err;
+    }
   }
 
   async stat(digest: Digest): Promise<BlobStat | null> {
@@ -113,9 +131,10 @@ export class FsStore implements BlobStore, UploadStore {
     const base = this.path(layout.uploadsRoot);
     for (const id of await readdir(base).catch(() => [] as string[])) {
       if (!UPLOAD_ID.test(id)) continue;
-      // The data file's mtime is the last append; a directory without one is a session that
-      // never got bytes (its own mtime then tells its age).
-      const s = (await stat(join(base, id, 'data')).catch(() => null)) ?? (await stat(join(base, id)).catch(() => null));
+      // The file's mtime is the last append. A session of the directory layout: its data file's,
+      // else (it never got bytes) the directory's own.
+      const entry = await stat(join(base, id)).catch(() => null);
+      const s = entry?.isDirectory() ? ((await stat(join(base, id, 'data')).catch(() => null)) ?? entry) : entry;
       if (s) yield { id, modifiedAt: s.mtimeMs };
     }
   }
@@ -133,28 +152,29 @@ export class FsStore implements BlobStore, UploadStore {
   }
 
   async create(id: string): Promise<void> {
-    const data = this.uploadData(id);
-    await mkdir(dirname(data), { recursive: true });
-    await (await open(data, 'w')).close();
+    const data = this.uploadEntry(id);
+    try {
+      await (await open(data, 'w')).close();
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      // The first session of this root: make uploads/ once, not per session.
+      await mkdir(dirname(data), { recursive: true });
+      await (await open(data, 'w')).close();
+    }
   }
 
   async size(id: string): Promise<number> {
-    try {
-      return (await stat(this.uploadData(id))).size;
-    } catch (err) {
-      if (isNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload unknown', { uuid: id });
-      throw err;
-    }
+    return (await this.session(id)).size;
   }
 
   async append(id: string, offset: number | undefined, body: AsyncIterable<Uint8Array>, opts: AppendOptions = {}): Promise<number> {
     return this.locks.run(id, async () => {
-      const start = await this.size(id);
+      const { data, size: start } = await this.session(id);
       if (offset !== undefined && offset !== start) {
         throw new RegistryError('RANGE_INVALID', 'chunk does not start at the end of the upload', { offset, size: start });
       }
       const hash = this.hashes.tap(id, start);
-      const writer = await SessionWriter.open(this.uploadData(id), start, {
+      const writer = await SessionWriter.open(data, start, {
         pool: this.buffers,
         directIo: this.directIo,
         maxInFlight: WRITES_IN_FLIGHT,
@@ -176,7 +196,7 @@ export class FsStore implements BlobStore, UploadStore {
         position = await writer.finish();
       } catch (err) {
         await writer.settle();
-        await truncate(this.uploadData(id), start).catch(() => undefined);
+        await truncate(data, start).catch(() => undefined);
         this.hashes.forget(id);
         throw err;
       } finally {
@@ -189,8 +209,7 @@ export class FsStore implements BlobStore, UploadStore {
 
   async commit(id: string, digest: Digest): Promise<BlobStat> {
     return this.locks.run(id, async () => {
-      const data = this.uploadData(id);
-      const size = await this.size(id);
+      const { data, size } = await this.session(id);
       const actual =
         this.hashes.finish(id, size, digestAlgorithm(digest)) ??
         (await UploadHashes.rehash(createReadStream(data, { highWaterMark: 1 << 20 }), digest));
@@ -198,16 +217,24 @@ export class FsStore implements BlobStore, UploadStore {
         throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', { expected: digest, actual });
       }
       const target = this.path(layout.blob(digest));
+      const entry = this.uploadEntry(id);
       if (await this.stat(digest)) {
         // Content-addressed: an identical blob is already visible, this copy is redundant.
-        await rm(dirname(data), { recursive: true, force: true });
+        await rm(entry, { recursive: true, force: true });
         return { size };
       }
       if (this.fsync) await fsyncPath(data);
-      await mkdir(dirname(target), { recursive: true });
-      await rename(data, target);
+      try {
+        await rename(data, target);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        // The digest's fan-out directory does not exist yet (made once per prefix, not per blob).
+        await mkdir(dirname(target), { recursive: true });
+        await rename(data, target);
+      }
       if (this.fsync) await fsyncPath(dirname(target), true);
-      await rm(dirname(data), { recursive: true, force: true });
+      // A session of the directory layout leaves its directory behind.
+      if (data !== entry) await rm(entry, { recursive: true, force: true });
       return { size };
     });
   }
@@ -220,7 +247,7 @@ export class FsStore implements BlobStore, UploadStore {
   async abort(id: string): Promise<void> {
     await this.locks.run(id, async () => {
       this.hashes.forget(id);
-      await rm(dirname(this.uploadData(id)), { recursive: true, force: true });
+      await rm(this.uploadEntry(id), { recursive: true, force: true });
     });
   }
 }

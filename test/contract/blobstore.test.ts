@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -45,9 +45,31 @@ describe('FsStore specifics', () => {
       assert.deepEqual(await list(join(root, 'blobs')), [], 'a failed commit makes nothing visible');
       const digest = digestOf(Buffer.from('payload'));
       await store.commit(id, digest);
-      assert.deepEqual(await list(join(root, 'uploads')), [], 'the session directory is removed');
+      assert.deepEqual(await list(join(root, 'uploads')), [], 'the session file is removed');
       const hex = digest.slice('sha256:'.length);
       assert.deepEqual(await list(join(root, 'blobs', 'sha256', hex.slice(0, 2))), [hex]);
+    });
+  });
+
+  test('a session is one file; a session of the directory layout (uploads/<id>/data) still appends, commits and is listed', async () => {
+    await withRoot(async (root, store) => {
+      const fresh = randomUUID();
+      await store.create(fresh);
+      assert.ok((await stat(join(root, 'uploads', fresh))).isFile(), 'no directory per session');
+      const old = randomUUID();
+      await mkdir(join(root, 'uploads', old), { recursive: true });
+      await writeFile(join(root, 'uploads', old, 'data'), 'left by ');
+      assert.equal(await store.size(old), 8);
+      assert.equal(await store.append(old, 8, chunks('an upgrade')), 18);
+      const ids: string[] = [];
+      for await (const s of store.sessions()) ids.push(s.id);
+      assert.deepEqual(ids.sort(), [fresh, old].sort());
+      const digest = digestOf(Buffer.from('left by an upgrade'));
+      await store.commit(old, digest);
+      assert.deepEqual(await list(join(root, 'uploads')), [fresh], 'the old session directory is removed');
+      assert.equal((await store.stat(digest))?.size, 18);
+      await store.abort(fresh);
+      assert.deepEqual(await list(join(root, 'uploads')), []);
     });
   });
 
@@ -57,7 +79,7 @@ describe('FsStore specifics', () => {
       await store.create(id);
       await store.append(id, 0, chunks('keep'));
       await assert.rejects(store.append(id, 4, failing('x'.repeat(2 << 20))));
-      const { size } = await import('node:fs/promises').then((fs) => fs.stat(join(root, 'uploads', id, 'data')));
+      const { size } = await import('node:fs/promises').then((fs) => fs.stat(join(root, 'uploads', id)));
       assert.equal(size, 4);
     });
   });

@@ -279,6 +279,49 @@ export function gcContract(name: string, factory: GcFactory): void {
       for await (const stored of f.store.sessions()) assert.fail(`session ${stored.id} left in storage`);
     });
 
+    test('a pin (one statement) waits for a GC batch holding its digest, a batch after it sees it; GC leaves blob_locks empty', async () => {
+      const f = await fresh();
+      const web = repo('acme/web');
+      const digest = digestOf(layer(300));
+      const id = await f.uploads.start(web);
+      let release = () => {};
+      const gate = new Promise<void>((r) => (release = r));
+      let pinned = false;
+      // A GC batch holds the digest's lock from before the pin until its commit.
+      let locked = () => {};
+      const holding = new Promise<void>((r) => (locked = r));
+      const batch = f.metadata.transaction(async (m) => {
+        await m.gc.lockBlobs([digest]);
+        locked();
+        await gate;
+        const seen = await m.gc.referenced([digest]);
+        await m.gc.unlockBlobs([digest]);
+        return seen.has(digest);
+      });
+      await holding;
+      const pin = f.metadata.uploads.pin(id, digest, web).then((ok) => ((pinned = true), ok));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(pinned, false, 'the pin waits for the batch');
+      release();
+      assert.equal(await batch, false, 'the batch decided before the pin');
+      assert.equal(await pin, true);
+      // A batch after the pin sees it.
+      const seen = await f.metadata.transaction(async (m) => {
+        await m.gc.lockBlobs([digest]);
+        const r = await m.gc.referenced([digest]);
+        await m.gc.unlockBlobs([digest]);
+        return r.has(digest);
+      });
+      assert.equal(seen, true, 'a batch after the pin sees it');
+      assert.equal(await f.metadata.uploads.pin(id, digest, repo('acme/other')), false, 'a session of another repository is not pinned');
+      // A pin left without its link (a killed push; on PostgreSQL its blob_locks row stays): GC removes the row once nothing pins.
+      await f.metadata.uploads.pin(id, digest, web);
+      await f.metadata.uploads.delete(id);
+      await f.gc();
+      const rows = await f.metadata.db.selectFrom('blob_locks').select('digest').execute();
+      assert.deepEqual(rows, [], 'blob_locks is empty at rest');
+    });
+
     test('stored session bytes no database row owns are removed once old', async () => {
       const f = await fresh();
       const id = 'stray-' + randomBytes(4).toString('hex');

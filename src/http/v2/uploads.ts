@@ -77,13 +77,7 @@ export function uploadRoutes(deps: V2Deps) {
         const digest = parseDigest(digestParam);
         // A monolithic upload of known size: refused before its body is read when over quota.
         await deps.quotas?.refuseUpload(name, contentLength(req) ?? 0, digest);
-        const id = await deps.uploads.start(name);
-        try {
-          await deps.uploads.complete(name, id, digest, body(req), principal);
-        } catch (err) {
-          await deps.uploads.cancel(name, id).catch(() => undefined);
-          throw err;
-        }
+        await deps.uploads.upload(name, digest, body(req), principal);
         return created(reply, name, digest);
       }
       if (hasBody(req)) await deps.quotas?.refuseUpload(name, contentLength(req) ?? 0, null);
@@ -110,15 +104,17 @@ export function uploadRoutes(deps: V2Deps) {
     async patch(req: FastifyRequest, reply: FastifyReply, name: RepoName, id: string) {
       await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
       // The chunk that would cross the quota is refused before it is stored.
-      if (deps.quotas) await deps.quotas.refuseUpload(name, (chunkOffset(req) ?? (await deps.uploads.status(name, id))) + (contentLength(req) ?? 0), null);
-      const size = await deps.uploads.append(name, id, chunkOffset(req), body(req));
+      // The session's size is read only when the owner has a quota (a statement and a stat less otherwise).
+      const offset = chunkOffset(req);
+      if (deps.quotas) await deps.quotas.refuseUpload(name, async () => (offset ?? (await deps.uploads.status(name, id))) + (contentLength(req) ?? 0), null);
+      const size = await deps.uploads.append(name, id, offset, body(req));
       return accepted(reply, name, id, size);
     },
 
     async put(req: FastifyRequest, reply: FastifyReply, name: RepoName, id: string) {
       const principal = await deps.gate.authorize(req, { type: 'repository', name, actions: ['pull', 'push'] });
       const digest = requiredDigest(req);
-      if (deps.quotas) await deps.quotas.refuseUpload(name, (await deps.uploads.status(name, id)) + (hasBody(req) ? (contentLength(req) ?? 0) : 0), digest);
+      if (deps.quotas) await deps.quotas.refuseUpload(name, async () => (await deps.uploads.status(name, id)) + (hasBody(req) ? (contentLength(req) ?? 0) : 0), digest);
       // The last chunk may come with the PUT; out of order it is 416 like a PATCH, before any byte
       // is written, so the session stays as it was and the client can resume from GET's Range.
       const chunk = hasBody(req) ? { ...body(req), offset: chunkOffset(req) } : null;

@@ -194,13 +194,7 @@ export class ChartMuseum {
 
   private async putBlob(repo: RepoName, bytes: Buffer, mediaType: string, by?: Principal): Promise<{ mediaType: string; digest: Digest; size: number }> {
     const digest = digestOf(bytes);
-    const id = await this.deps.uploads.start(repo);
-    try {
-      await this.deps.uploads.complete(repo, id, digest, { stream: once(bytes), length: bytes.length }, by);
-    } catch (err) {
-      await this.deps.uploads.cancel(repo, id).catch(() => undefined);
-      throw err;
-    }
+    await this.deps.uploads.upload(repo, digest, { stream: once(bytes), length: bytes.length }, by);
     return { mediaType, digest, size: bytes.length };
   }
 }

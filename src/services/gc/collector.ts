@@ -293,6 +293,8 @@ class Run {
         await this.checkpoint();
         if (n === 0) break;
       }
+      // Lock rows a killed or failed push left (UploadSessionStore, PostgreSQL): empty at rest again.
+      await metadata.gc.dropIdleBlobLocks();
     }
     // Bytes of sessions no row owns: a start, commit or abort killed halfway.
     const before = this.cut.now - ORPHAN_SESSION_MS;
