@@ -5,10 +5,6 @@
  */
 import type * as Oidc from 'openid-client';
 
-/** Loaded on the first sign-in: a server without OpenID sign-in never pays for the module. */
-let library: Promise<typeof Oidc> | null = null;
-const openid = (): Promise<typeof Oidc> => (library ??= import('openid-client'));
-
 export interface OidcClientSettings {
   issuer: string;
   clientId: string;
@@ -49,7 +45,9 @@ export class OidcSignInClient {
     if (!this.config) {
       const s = this.settings;
       this.config = (async () => {
-        const oidc = await openid();
+        // Loaded on the first sign-in (the module loader keeps it): a server without OpenID
+        // sign-in never pays for it.
+        const oidc = await import('openid-client');
         const auth = s.clientSecret ? oidc.ClientSecretBasic(s.clientSecret) : oidc.None();
         try {
           const config = await oidc.discovery(new URL(s.issuer), s.clientId, s.clientSecret ? { client_secret: s.clientSecret } : undefined, auth, s.allowInsecure ? { execute: [oidc.allowInsecureRequests] } : undefined);
