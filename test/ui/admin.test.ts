@@ -178,6 +178,11 @@ describe('site administration and account safety in Chromium', { skip: browserUn
 
   test('owner pages have tabs that are URLs: Packages, People, Teams, Settings', async () => {
     const ivy = await signIn('ivy', 'ivy-password-1');
+    // A slow organization lookup: the bar must not show Settings before it knows People and Teams.
+    await ivy.route('**/api/v1/orgs/ivyorg', async (route) => {
+      await new Promise((r) => setTimeout(r, 400));
+      await route.continue();
+    });
     await ivy.goto('/ivyorg');
     const tabs = ivy.getByRole('navigation', { name: 'Sections of ivyorg' });
     await tabs.getByRole('link', { name: 'Settings' }).waitFor();

@@ -41,13 +41,16 @@ export function OwnerTabs({ owner, current }: { owner: string; current: OwnerTab
   const manages = useManagesOwner(owner);
   const base = `/${encodeURIComponent(owner)}`;
   const member = org.data !== undefined && org.data !== null && org.data.viewerRole !== null;
+  // Until the owner's kind is known only Packages shows, so the bar never reshuffles under a pointer
+  // (Settings used to appear first and People and Teams slid in before it).
+  const settled = org.data !== undefined || org.error !== undefined;
   const tabs: { id: OwnerTab; label: string; to: string; count?: number }[] = [
     { id: 'packages', label: 'Packages', to: base },
     ...(member && org.data ? [{ id: 'people' as const, label: 'People', to: `${base}/-/people`, count: org.data.members.length }, { id: 'teams' as const, label: 'Teams', to: `${base}/-/teams`, count: org.data.teams.length }] : []),
-    ...(manages ? [{ id: 'settings' as const, label: 'Settings', to: `${base}/-/settings` }] : []),
+    ...(manages && settled ? [{ id: 'settings' as const, label: 'Settings', to: `${base}/-/settings` }] : []),
   ];
   return (
-    <nav className="tabs owner-tabs" aria-label={`Sections of ${owner}`}>
+    <nav className="tabs owner-tabs" aria-label={`Sections of ${owner}`} aria-busy={!settled}>
       {tabs.map((t) => (
         <Link key={t.id} to={t.to} className={t.id === current ? 'tab active' : 'tab'} aria-current={t.id === current ? 'page' : undefined}>
           {t.label}
