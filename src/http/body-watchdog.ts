@@ -36,7 +36,14 @@ export function watchBody(req: FastifyRequest, periodMs: number): void {
     socket.destroy();
   }, periodMs);
   timer.unref();
-  const stop = () => clearInterval(timer);
+  // The socket outlives the request on a keep-alive connection (docker, nginx's upstream pool), so
+  // its listener must go with the request: left behind, each one kept its whole request alive.
+  const stop = () => {
+    clearInterval(timer);
+    raw.off('end', stop);
+    raw.off('close', stop);
+    socket.off('close', stop);
+  };
   raw.once('end', stop);
   raw.once('close', stop);
   socket.once('close', stop);
