@@ -519,9 +519,20 @@ export class S3Store implements BlobStore, UploadStore {
         if (source) await this.copy(source, this.blobKey(digest), st.size);
         else await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.blobKey(digest), Body: Buffer.alloc(0) }));
       }
-      await this.removeSession(id);
+      await this.removeCommitted(id, st);
       return { size: st.size };
     });
+  }
+
+  /**
+   * After a commit: the objects the state names (assembled, tail), then the state, without the
+   * two listings `removeSession` makes (issue 18: 10 -> 8 S3 calls per small blob). Bytes that a
+   * killed or failed append left and the state never named are abandoned session bytes, which
+   * the GC removes (collector: "abandoned sessions" and their multipart uploads).
+   */
+  private async removeCommitted(id: string, st: SessionState): Promise<void> {
+    for (const key of [st.assembled?.key, st.tail?.key]) if (key) await this.deleteKey(key);
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `${this.sessionDir(id)}state` }));
   }
 
   /** Completes the session's multipart upload (tail copied in as the last part) into one object. */

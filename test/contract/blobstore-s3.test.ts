@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { AbortMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -108,6 +108,27 @@ function s3Specifics(): void {
       assert.equal(await multipartUploads(`uploads/${id}/`), 0, 'no multipart upload left behind');
       const hex = digest.slice('sha256:'.length);
       assert.deepEqual(await keys('blobs/'), [`blobs/sha256/${hex.slice(0, 2)}/${hex}`]);
+    });
+
+    test('bytes a killed append left that the state never named: the commit leaves them, they are an abandoned session the GC aborts', async () => {
+      const id = randomUUID();
+      await store.create(id);
+      await store.append(id, 0, chunks('named bytes'));
+      // What a process killed inside append leaves: a tail written, a multipart upload begun, and
+      // the state never saved.
+      const dir = `${opts.prefix}uploads/${id}/`;
+      await s3.send(new PutObjectCommand({ Bucket: opts.bucket, Key: `${dir}tail-stray`, Body: 'stray' }));
+      await s3.send(new CreateMultipartUploadCommand({ Bucket: opts.bucket, Key: `${dir}data-stray` }));
+      const digest = digestOf(Buffer.from('named bytes'));
+      await store.commit(id, digest);
+      assert.equal((await readAll(await store.read(digest))).toString(), 'named bytes');
+      assert.deepEqual(await keys(`uploads/${id}/`), [`uploads/${id}/tail-stray`], 'the commit removed what the state named, and the state');
+      const found: string[] = [];
+      for await (const s of store.sessions()) found.push(s.id);
+      assert.ok(found.includes(id), 'listed as a session, so the GC finds it (collector: abandoned sessions)');
+      await store.abort(id);
+      assert.deepEqual(await keys(`uploads/${id}/`), []);
+      assert.equal(await multipartUploads(`uploads/${id}/`), 0);
     });
 
     test('a body failing after several parts rolls back; the retry is what gets committed', async () => {
