@@ -38,23 +38,19 @@ function assertAtMost(w: Work, [statements, transactions]: number[]): void {
 type Counts = Map<string, number>;
 const total = (c: Counts) => [...c.values()].reduce((a, b) => a + b, 0);
 
-/** Statements by operation (select, insert, begin, commit, …) the registry has run so far. */
-async function counts(app: TestApp): Promise<Counts> {
+/** A histogram's counts by operation so far, from the registry's /metrics. */
+async function countsOf(app: TestApp, histogram: string): Promise<Counts> {
   const res = await app.app.inject({ url: '/metrics' });
   assert.equal(res.statusCode, 200, res.body);
   const out: Counts = new Map();
-  for (const m of res.body.matchAll(/^wharf_db_query_duration_seconds_count\{operation="([a-z]+)"\} (\d+)$/gm)) out.set(m[1] ?? '', Number(m[2]));
+  for (const m of res.body.matchAll(new RegExp(`^${histogram}_count\\{operation="([A-Za-z0-9]+)"\\} (\\d+)$`, 'gm'))) out.set(m[1] ?? '', Number(m[2]));
   return out;
 }
 
+/** Statements by operation (select, insert, begin, commit, …) the registry has run so far. */
+const counts = (app: TestApp) => countsOf(app, 'wharf_db_query_duration_seconds');
 /** Object store (S3) requests by operation so far; none on fs. */
-async function storeCounts(app: TestApp): Promise<Counts> {
-  const res = await app.app.inject({ url: '/metrics' });
-  assert.equal(res.statusCode, 200, res.body);
-  const out: Counts = new Map();
-  for (const m of res.body.matchAll(/^wharf_object_store_request_duration_seconds_count\{operation="([A-Za-z0-9]+)"\} (\d+)$/gm)) out.set(m[1] ?? '', Number(m[2]));
-  return out;
-}
+const storeCounts = (app: TestApp) => countsOf(app, 'wharf_object_store_request_duration_seconds');
 
 interface Work {
   statements: number;
