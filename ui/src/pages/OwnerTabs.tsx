@@ -41,8 +41,8 @@ export function OwnerTabs({ owner, current }: { owner: string; current: OwnerTab
   const manages = useManagesOwner(owner);
   const base = `/${encodeURIComponent(owner)}`;
   const member = org.data !== undefined && org.data !== null && org.data.viewerRole !== null;
-  // Until the owner's kind is known only Packages shows, so the bar never reshuffles under a pointer
-  // (Settings used to appear first and People and Teams slid in before it).
+  // Until the owner's kind is known only Packages shows: otherwise Settings draws first and People
+  // and Teams slide in before it, moving it under the pointer.
   const settled = org.data !== undefined || org.error !== undefined;
   const tabs: { id: OwnerTab; label: string; to: string; count?: number }[] = [
     { id: 'packages', label: 'Packages', to: base },
