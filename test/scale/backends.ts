@@ -126,15 +126,7 @@ export async function freshDatabase(): Promise<{ url: string; schema?: string; c
   return {
     url: u.toString(),
     collation: 'icu en-US',
-    drop: async () => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
-        await c.query(`drop database if exists "${name}" with (force)`);
-      } finally {
-        await c.end();
-      }
-    },
+    drop: () => dropDatabase(url, name),
   };
 }
 
@@ -152,14 +144,33 @@ export async function createDatabase(adminUrl: string, name: string): Promise<st
   return u.toString();
 }
 
-/** Drops the database `name`, sessions and all; a clean-up, so it never throws. */
+/**
+ * Drops the database `name`, sessions and all. A role that is not a superuser cannot end an
+ * autovacuum worker, which PostgreSQL starts in a database after a burst of writes: `with (force)`
+ * then fails with 42501 ("must be a member of the role whose process is being terminated") until
+ * the worker is done, so that error is retried for a while.
+ */
+export async function dropDatabase(url: string, name: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await c.query(`drop database if exists "${name}" with (force)`);
+        return;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== '42501' || attempt >= 60) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/** dropDatabase as a clean-up: it never throws. */
 export async function dropDatabaseQuietly(adminUrl: string, name: string): Promise<void> {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c
-    .connect()
-    .then(() => c.query(`drop database if exists "${name}" with (force)`))
-    .catch(() => undefined)
-    .finally(() => c.end().catch(() => undefined));
+  await dropDatabase(adminUrl, name).catch(() => undefined);
 }
 
 type Tree = { [key: string]: Tree | string };

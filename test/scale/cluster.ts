@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { type StartedServer, startWharf } from '../helpers/server.ts';
-import { emptyPrefix, postgresMissing, s3Missing, s3TestOptions, scaleEnv, uniqueName } from './backends.ts';
+import { dropDatabase, emptyPrefix, postgresMissing, s3Missing, s3TestOptions, scaleEnv, uniqueName } from './backends.ts';
 import type { S3Options } from '../../src/storage/s3/client.ts';
 
 export const lbUrl = process.env['REGISTRY_LB_URL'] ?? '';
@@ -106,12 +106,15 @@ async function startLockedCluster(lock: pg.Client, extraEnv: Record<string, stri
       return r;
     },
     async stop() {
-      for (const r of replicas) await r.stop();
-      await emptyPrefix(s3);
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists "${dbName}" with (force)`).finally(() => c.end());
-      await lock.end();
+      // The lock's connection goes whatever fails before it: left open, it kept the test process
+      // alive after a failed clean-up, and the run waited for it forever.
+      try {
+        for (const r of replicas) await r.stop();
+        await emptyPrefix(s3);
+        await dropDatabase(base, dbName);
+      } finally {
+        await lock.end();
+      }
     },
   };
 }

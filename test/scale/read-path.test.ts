@@ -18,7 +18,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startWharf, type StartedServer } from '../helpers/server.ts';
-import { emptyPrefix, postgresMissing, s3Missing, s3TestOptions, scaleEnv, uniqueName } from './backends.ts';
+import { dropDatabase, emptyPrefix, postgresMissing, s3Missing, s3TestOptions, scaleEnv, uniqueName } from './backends.ts';
 
 const skip = s3Missing || postgresMissing;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -90,9 +90,7 @@ describe('read path across two replicas', { skip, timeout: 5 * 60_000 }, () => {
     await a?.stop();
     await b?.stop();
     await emptyPrefix(s3).catch(() => undefined);
-    const c = new pg.Client({ connectionString: base });
-    await c.connect();
-    await c.query(`drop database if exists "${dbName}" with (force)`).finally(() => c.end());
+    await dropDatabase(base, dbName);
   });
 
   test('a grant given or revoked on one replica counts on the other from the next request', async () => {
