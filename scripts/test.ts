@@ -31,6 +31,9 @@ const run = spawnSync(
   [
     '--disable-warning=ExperimentalWarning',
     '--test',
+    // A file whose tests are done but that keeps a handle open (a database connection its failed
+    // clean-up left) would otherwise keep its process, and so the whole run, waiting forever.
+    '--test-force-exit',
     `--test-concurrency=${process.env['WHARF_TEST_CONCURRENCY'] ?? '2'}`,
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
