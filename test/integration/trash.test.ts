@@ -229,15 +229,17 @@ describe('trash', () => {
     // moment and hold its lease ("busy"): ask again until this request's run is the one.
     type PurgeRun = { status: string; runId: string; summary: { entries: number; packages: number } };
     let run = json<PurgeRun>(await app.req({ method: 'POST', url: '/api/v1/admin/trash/purge', auth: adminAuth() }));
-    for (let i = 0; i < 50 && run.status === 'busy'; i++) {
+    for (let i = 0; i < 300 && run.status === 'busy'; i++) {
       await new Promise((r) => setTimeout(r, 100));
       run = json<PurgeRun>(await app.req({ method: 'POST', url: '/api/v1/admin/trash/purge', auth: adminAuth() }));
     }
     assert.equal(run.status, 'succeeded');
-    assert.ok(run.summary.entries >= 1 && run.summary.packages >= 1);
     expect(await get(`/api/v1/trash/${entry.id}`), 404, 'purged', 'NOT_FOUND');
-    const runs = await app.wharf.metadata.jobRuns.list('trash.purge', { limit: 5 });
+    const runs = await app.wharf.metadata.jobRuns.list('trash.purge', { limit: 10 });
     assert.ok(runs.some((r) => r.id === run.runId && r.status === 'succeeded' && r.trigger === 'api'));
+    // The scheduled run may have finished first and found the entry due; exactly one run purged it.
+    const purged = runs.filter((r) => r.status === 'succeeded' && Number(r.summary?.['entries'] ?? 0) >= 1 && Number(r.summary?.['packages'] ?? 0) >= 1);
+    assert.equal(purged.length, 1, `one run purged the expired package: ${JSON.stringify(runs.map((r) => [r.trigger, r.status, r.summary]))}`);
     const audit = json<{ action: string; detail: Record<string, unknown> }[]>(await app.req({ url: `/api/v1/audit?target=${encodeURIComponent(repo)}`, auth: adminAuth() }));
     assert.ok(audit.some((a) => a.action === 'trash.purge' && a.detail['trash'] === entry.id && a.detail['reason'] === 'expired'));
     // The name is free again: a push creates a new package.
