@@ -3,12 +3,19 @@
  * a lookup under another stamp drops the entry and misses. Bounded by the total weight of the
  * values held; a value heavier than `maxItemWeight` is not kept (the caller answers it anyway).
  */
+export interface StampedLruOptions<S, V> {
+  maxWeight: number;
+  maxItemWeight: number;
+  weigh: (value: V) => number;
+  same: (a: S, b: S) => boolean;
+}
+
 export class StampedLru<S, V> {
   private readonly entries = new Map<string, { stamp: S; value: V; weight: number }>();
-  private readonly opts: { maxWeight: number; maxItemWeight: number; weigh: (value: V) => number; same: (a: S, b: S) => boolean };
+  private readonly opts: StampedLruOptions<S, V>;
   private held = 0;
 
-  constructor(opts: { maxWeight: number; maxItemWeight: number; weigh: (value: V) => number; same: (a: S, b: S) => boolean }) {
+  constructor(opts: StampedLruOptions<S, V>) {
     this.opts = opts;
   }
 
